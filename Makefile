@@ -1,0 +1,76 @@
+# Flexcord developer commands. `make test` and `make local` work on a fresh machine: each creates
+# the virtual environments it needs first (Python 3.13, the Lambda runtime Flexcord targets).
+
+PYTHON_VERSION := 3.13
+# python3.13 from PATH if it runs, else pyenv's install of it.
+PYTHON ?= $(shell (python$(PYTHON_VERSION) -c '' >/dev/null 2>&1 && command -v python$(PYTHON_VERSION)) || ls -d $$HOME/.pyenv/versions/$(PYTHON_VERSION)*/bin/python$(PYTHON_VERSION) 2>/dev/null | tail -n 1)
+VENV := .venv
+SAM_VENV := .venv-sam
+BIN := $(VENV)/bin
+# sam build runs `python3.13`; the dev venv provides it.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export SAM_CLI := $(CURDIR)/$(SAM_VENV)/bin/sam
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= us-east-1
+
+CODE := layers/flexcord/flexcord functions devstack scripts tests
+
+.PHONY: test local lint typecheck unit integration e2e validate build bench events register-commands clean
+
+## test: everything CI runs: lint, types, unit, integration and e2e tests, sam validate --lint, sam build
+test: $(VENV)/.installed $(SAM_VENV)/.installed lint typecheck
+	$(BIN)/python -m pytest
+
+## local: the whole system on this machine (moto, Discord emulator, gateway, worker poller)
+local: $(VENV)/.installed
+	$(BIN)/python -m devstack up
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
+
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy layers/flexcord/flexcord functions devstack scripts
+
+unit: $(VENV)/.installed
+	$(BIN)/python -m pytest tests/unit
+
+integration: $(VENV)/.installed $(SAM_VENV)/.installed
+	$(BIN)/python -m pytest tests/integration
+
+e2e: $(VENV)/.installed
+	$(BIN)/python -m pytest tests/e2e
+
+validate: $(SAM_VENV)/.installed
+	$(SAM_CLI) validate --lint
+
+build: $(VENV)/.installed $(SAM_VENV)/.installed
+	$(SAM_CLI) build
+
+## bench: cold-start figures for the interactions endpoint
+bench: $(VENV)/.installed
+	$(BIN)/python scripts/bench_cold_start.py
+
+## events: regenerate the sample events in events/
+events: $(VENV)/.installed
+	$(BIN)/python scripts/events.py generate
+
+## register-commands: register the slash commands with a real Discord application (see README)
+register-commands: $(VENV)/.installed
+	$(BIN)/python scripts/register_commands.py
+
+$(VENV)/.installed: requirements-dev.txt layers/flexcord/requirements.txt
+	@test -n "$(PYTHON)" || { echo "Python $(PYTHON_VERSION) not found: install it (e.g. pyenv install $(PYTHON_VERSION)) or pass PYTHON=/path/to/python$(PYTHON_VERSION)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# SAM CLI gets its own venv: its pins (boto3, cfn-lint...) would fight the app's.
+$(SAM_VENV)/.installed: requirements-sam.txt
+	@test -n "$(PYTHON)" || { echo "Python $(PYTHON_VERSION) not found"; exit 1; }
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-sam.txt
+	touch $@
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .devstack .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,216 @@
+"""The local stack's command line.
+
+    python -m devstack up                          run everything (Ctrl-C stops it)
+    python -m devstack member alice bug            run /bug as alice, fill the form, see the answer
+    python -m devstack member alice case --option number=1
+    python -m devstack click alice TOKEN case:show:1   press a button on a reply
+    python -m devstack channel bug-report          show a channel as Discord would
+
+`up` writes .devstack/stack.json (where everything listens) and .devstack/env.json (the
+functions' environment, for `sam local invoke --env-vars`); the other commands read the first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE_DIR = ROOT / ".devstack"
+STATE_FILE = STATE_DIR / "stack.json"
+LOADING_FLAG = 1 << 7
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    up = commands.add_parser("up", help="run the local stack")
+    up.add_argument("--gateway-port", type=int, default=8787)
+    up.add_argument("--discord-port", type=int, default=8788)
+    up.add_argument("--moto-port", type=int, default=8789)
+
+    member = commands.add_parser("member", help="run a slash command as a member")
+    member.add_argument("user")
+    member.add_argument("command", help="the command name, without the slash")
+    member.add_argument("--option", action="append", default=[], metavar="NAME=VALUE")
+    member.add_argument("--field", action="append", default=[], metavar="CUSTOM_ID=VALUE",
+                        help="answer a form field without being asked")  # fmt: skip
+    member.add_argument("--screenshot", type=Path, help="a file for the form's upload field")
+    member.add_argument("--channel", default="general", help="a channel name, or dm")
+
+    click = commands.add_parser("click", help="press a button on a reply")
+    click.add_argument("user")
+    click.add_argument("token", help="the interaction token printed with the reply")
+    click.add_argument("custom_id")
+
+    channel = commands.add_parser("channel", help="show a channel's messages")
+    channel.add_argument("name")
+    channel.add_argument("--as", dest="as_user", help="include the ephemeral messages this member sees")
+
+    arguments = parser.parse_args(argv)
+    if arguments.command == "up":
+        return run_stack(arguments)
+    control = _control()
+    if arguments.command == "member":
+        return run_member(control, arguments)
+    if arguments.command == "click":
+        return run_click(control, arguments)
+    for message in control.messages(arguments.name, as_user=arguments.as_user):
+        print(render_message(message))
+    return 0
+
+
+# -- up -----------------------------------------------------------------------------------------
+
+
+def run_stack(arguments: argparse.Namespace) -> int:
+    import os
+
+    from devstack.stack import LocalStack, StackPorts
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    ports = StackPorts(
+        moto=arguments.moto_port, discord=arguments.discord_port, gateway=arguments.gateway_port
+    )
+    stack = LocalStack(ports=ports, use_published_test_key=True)
+    stack.start()
+    try:
+        STATE_DIR.mkdir(exist_ok=True)
+        description = stack.describe()
+        STATE_FILE.write_text(json.dumps(description, indent=2) + "\n")
+        function_env = {name: os.environ[name] for name in stack.function_environment_names()}
+        (STATE_DIR / "env.json").write_text(json.dumps({"Parameters": function_env}, indent=2) + "\n")
+        print("Flexcord local stack is running:")
+        for name, value in description.items():
+            print(f"  {name:<22} {value}")
+        print("\nTry it in another terminal:")
+        print("  .venv/bin/python -m devstack member alice bug")
+        print("  .venv/bin/python -m devstack channel bug-report")
+        print("  .venv/bin/python -m devstack member alice mycases\n(Ctrl-C stops the stack)")
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        print("\nstopping")
+    finally:
+        stack.stop()
+        STATE_FILE.unlink(missing_ok=True)
+    return 0
+
+
+# -- member -------------------------------------------------------------------------------------
+
+
+def _control() -> Any:
+    from devstack.discord_emulator.control import EmulatorControl
+
+    if not STATE_FILE.exists():
+        sys.exit("The local stack is not running: start it with `make local` first.")
+    return EmulatorControl(json.loads(STATE_FILE.read_text())["discord"])
+
+
+def run_member(control: Any, arguments: argparse.Namespace) -> int:
+    options: dict[str, Any] = dict(_pair(item) for item in arguments.option)
+    for name, value in options.items():
+        if value.lstrip("-").isdigit():
+            options[name] = int(value)
+    result = control.run_command(
+        arguments.user, arguments.command, options or None, channel=arguments.channel
+    )
+    if result.get("modal"):
+        result = _fill_modal(control, arguments, result["modal"])
+    return _show_result(control, result)
+
+
+def run_click(control: Any, arguments: argparse.Namespace) -> int:
+    message = control.original_response(arguments.token)
+    if not message:
+        sys.exit("No reply with that token.")
+    return _show_result(control, control.click(arguments.user, message, arguments.custom_id))
+
+
+def _fill_modal(control: Any, arguments: argparse.Namespace, modal: dict[str, Any]) -> dict[str, Any]:
+    given = dict(_pair(item) for item in arguments.field)
+    print(f"── {modal.get('title')} ──")
+    values: dict[str, str] = {}
+    files: dict[str, list[dict[str, str]]] = {}
+    for top in modal.get("components", []):
+        label = top.get("label", "")
+        inner = top.get("component") or {}
+        custom_id = inner.get("custom_id", "")
+        if inner.get("type") == 19:
+            path = arguments.screenshot
+            if path is None and not given and sys.stdin.isatty():
+                answer = input(f"{label} (path to a file, empty to skip): ").strip()
+                path = Path(answer) if answer else None
+            if path is not None:
+                files[custom_id] = [{"filename": path.name, "path": str(path.resolve())}]
+            continue
+        if custom_id in given:
+            values[custom_id] = given[custom_id].replace("\\n", "\n")
+        elif sys.stdin.isatty():
+            values[custom_id] = input(f"{label}: ").replace("\\n", "\n")
+        else:
+            values[custom_id] = ""
+    return dict(
+        control.submit_modal(arguments.user, modal, values, files=files or None, channel=arguments.channel)
+    )
+
+
+def _show_result(control: Any, result: dict[str, Any]) -> int:
+    if result.get("failed"):
+        print(f"✖ This interaction failed: {result.get('error') or result.get('status_code')}")
+        return 1
+    token = result["interaction"]["token"]
+    message = result.get("message") or {}
+    deadline = time.monotonic() + 20
+    # A deferred reply shows "thinking…" until the worker edits it.
+    while message.get("flags", 0) & LOADING_FLAG and time.monotonic() < deadline:
+        time.sleep(0.3)
+        message = control.original_response(token) or message
+    print(render_message(message))
+    if any(row.get("components") for row in message.get("components", [])):
+        print(f"\n(buttons: python -m devstack click <user> {token} <custom_id>)")
+    return 0
+
+
+def render_message(message: dict[str, Any]) -> str:
+    lines = []
+    author = (message.get("author") or {}).get("username", "?")
+    secret = " (only you can see this)" if message.get("flags", 0) & 64 else ""
+    lines.append(f"[{author}]{secret}")
+    if message.get("flags", 0) & LOADING_FLAG:
+        lines.append("  Flexcord is thinking…")
+    if message.get("content"):
+        lines.extend(f"  {line}" for line in str(message["content"]).splitlines())
+    for embed in message.get("embeds", []):
+        lines.append(f"  ┃ {embed.get('title', '')}")
+        lines.extend(f"  ┃ {line}" for line in str(embed.get("description", "")).splitlines())
+        lines.extend(f"  ┃ {field['name']}: {field['value']}" for field in embed.get("fields", []))
+        if embed.get("image"):
+            lines.append(f"  ┃ [image] {embed['image'].get('url')}")
+    for attachment in message.get("attachments", []):
+        lines.append(f"  📎 {attachment.get('filename')} {attachment.get('url')}")
+    for row in message.get("components", []):
+        buttons = [f"[{b.get('label')}] ({b.get('custom_id')})" for b in row.get("components", [])]
+        if buttons:
+            lines.append("  " + "  ".join(buttons))
+    return "\n".join(lines)
+
+
+def _pair(item: str) -> tuple[str, str]:
+    name, separator, value = item.partition("=")
+    if not separator:
+        sys.exit(f"expected NAME=VALUE, got {item!r}")
+    return name, value
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,369 @@
+"""``DiscordEmulator``: Discord's REST API and its members' clients, on one loopback HTTP server."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, TypeVar
+
+from nacl.signing import SigningKey
+from requests import Response
+
+from .cdn import DEFAULT_URL_TTL_SECONDS, UrlSigner
+from .control_api import ControlApi
+from .interactions import FileSpec, InteractionClient, InteractionResult, sign_request
+from .messages import MessageComposer
+from .ratelimit import RateLimiter
+from .rest import API_PREFIX, RestApi
+from .server import EmulatorApp, EmulatorHttpServer, FaultInjector, RecordedRequest, RequestLog
+from .snowflake import SnowflakeGenerator
+from .state import JsonObject, MessageWrite, World
+
+# A real snowflake (2023-11-01T00:00:00Z, worker 1), fixed so configurations can name it.
+DEFAULT_APPLICATION_ID = "1169063254425731073"
+DEFAULT_BOT_TOKEN = "emulator-bot-token"  # noqa: S105 - a fake token the emulator accepts
+
+T = TypeVar("T")
+
+
+class DiscordEmulator:
+    """Discord for tests and the local stack.
+
+    The bot calls :attr:`api_base_url` (``/api/v10``) with ``Authorization: Bot <bot_token>``;
+    tests act as members with :meth:`run_command`, :meth:`click` and :meth:`submit_modal`, which
+    POST signed interactions to :attr:`interactions_url` and apply the bot's answer.
+    """
+
+    def __init__(
+        self,
+        *,
+        interactions_url: str | None = None,
+        application_id: str = DEFAULT_APPLICATION_ID,
+        bot_token: str = DEFAULT_BOT_TOKEN,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        signing_key: SigningKey | None = None,
+        rate_limits: dict[str, tuple[int, float]] | None = None,
+        global_rate_limit: int = 50,
+        attachment_url_ttl: float = DEFAULT_URL_TTL_SECONDS,
+    ) -> None:
+        self.interactions_url = interactions_url
+        self.application_id = application_id
+        self.bot_token = bot_token
+        self.host = host
+        self._requested_port = port
+        self.signing_key = signing_key or SigningKey.generate()
+        self.public_key_hex: str = self.signing_key.verify_key.encode().hex()
+        self._signer = UrlSigner(ttl_seconds=attachment_url_ttl)
+        self.world = World(
+            application_id=application_id, snowflakes=SnowflakeGenerator(), signer=self._signer
+        )
+        self._composer = MessageComposer(self.world)
+        self.rate_limiter = RateLimiter(rate_limits, global_limit=global_rate_limit)
+        self._faults = FaultInjector()
+        self._log = RequestLog()
+        self._client = InteractionClient(
+            self.world, self._composer, self.signing_key, lambda: self.interactions_url
+        )
+        self._app = EmulatorApp(
+            world=self.world,
+            rest=RestApi(self.world, self._composer),
+            signer=self._signer,
+            limiter=self.rate_limiter,
+            faults=self._faults,
+            log=self._log,
+            bot_token=lambda: self.bot_token,
+            control=ControlApi(self),
+        )
+        self._server: EmulatorHttpServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> DiscordEmulator:
+        if self._server is not None:
+            return self
+        self._server = EmulatorHttpServer((self.host, self._requested_port), self._app)
+        self.world.cdn_base_url = self.base_url
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="discord-emulator",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> DiscordEmulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the emulator is not started")
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def api_base_url(self) -> str:
+        """What the bot's ``DISCORD_API_BASE_URL`` is set to."""
+        return self.base_url + API_PREFIX
+
+    # -- the world -----------------------------------------------------------------------------
+
+    @property
+    def guild_id(self) -> str:
+        return self.world.guild_id
+
+    @property
+    def channel_ids(self) -> dict[str, str]:
+        return self.world.channel_ids
+
+    @property
+    def staff_role_id(self) -> str:
+        return self.world.staff_role.id
+
+    @property
+    def bot_user(self) -> JsonObject:
+        return self.world.bot_user.to_object()
+
+    def user(self, username: str) -> JsonObject:
+        return self.world.require_user(username).to_object()
+
+    def user_id(self, username: str) -> str:
+        return self.world.require_user(username).id
+
+    def add_user(
+        self, username: str, *, roles: Iterable[str] = (), dms_open: bool = True, locale: str = "en-US"
+    ) -> JsonObject:
+        """Add a guild member; ``roles`` are role names (``"staff"``) or ids."""
+        return self.world.add_user(username, roles=roles, dms_open=dms_open, locale=locale).to_object()
+
+    def set_dms_open(self, username: str, dms_open: bool) -> None:
+        with self.world.lock:
+            self.world.require_user(username).dms_open = dms_open
+
+    def dm_channel_id(self, username: str) -> str:
+        return self.world.dm_channel(self.world.require_user(username)).id
+
+    def commands(self, *, guild: bool = False) -> list[JsonObject]:
+        """The application commands registered globally (or for the guild)."""
+        with self.world.lock:
+            source = self.world.guild_commands.get(self.guild_id, []) if guild else self.world.global_commands
+            return [dict(command) for command in source]
+
+    def state(self) -> JsonObject:
+        with self.world.lock:
+            users = {
+                user.username: {**user.to_object(), "roles": list(user.role_ids), "dms_open": user.dms_open}
+                for user in self.world.users.values()
+                if not user.is_bot
+            }
+            return {
+                "application_id": self.application_id,
+                "public_key": self.public_key_hex,
+                "api_base_url": self.api_base_url,
+                "interactions_url": self.interactions_url,
+                "guild": self.world.guild_object(),
+                "channels": {
+                    name: self.world.channel_object(self.world.channels[channel_id])
+                    for name, channel_id in self.channel_ids.items()
+                },
+                "staff_role_id": self.staff_role_id,
+                "bot_user": self.bot_user,
+                "users": users,
+            }
+
+    # -- knobs for tests -----------------------------------------------------------------------
+
+    @property
+    def attachment_url_ttl(self) -> float:
+        """Lifetime of signed CDN URLs handed out from now on (Discord's are about a day)."""
+        return self._signer.ttl_seconds
+
+    @attachment_url_ttl.setter
+    def attachment_url_ttl(self, seconds: float) -> None:
+        self._signer.ttl_seconds = seconds
+
+    @property
+    def interaction_token_ttl(self) -> float:
+        return self.world.interaction_token_ttl
+
+    @interaction_token_ttl.setter
+    def interaction_token_ttl(self, seconds: float) -> None:
+        self.world.interaction_token_ttl = seconds
+
+    @property
+    def interaction_timeout(self) -> float:
+        """How long the endpoint has to answer an interaction (Discord: 3 s)."""
+        return self._client.response_deadline
+
+    @interaction_timeout.setter
+    def interaction_timeout(self, seconds: float) -> None:
+        self._client.response_deadline = seconds
+
+    def expire_interaction(self, token: str) -> None:
+        """Age an interaction past its 15 minutes: its webhook routes answer 10015 from now on."""
+        with self.world.lock:
+            record = self.world.interactions[token]
+            record.created_at -= self.world.interaction_token_ttl + 1
+
+    def inject_fault(  # noqa: PLR0917 - the documented, positional signature
+        self,
+        method: str,
+        path_pattern: str,
+        status: int,
+        body: dict[str, Any] | None = None,
+        times: int = 1,
+        delay: float = 0,
+    ) -> None:
+        """Fail the next ``times`` requests whose method matches (``"*"``: any) and whose path
+        matches the regex ``path_pattern`` (searched in e.g. ``/api/v10/channels/1/messages``),
+        after sleeping ``delay`` seconds. ``status=0`` only delays and then answers normally."""
+        self._faults.add(method, path_pattern, status, body, times=times, delay=delay)
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
+
+    def reset_rate_limits(self) -> None:
+        self.rate_limiter.reset()
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        return self._log.snapshot()
+
+    def clear_requests(self) -> None:
+        self._log.clear()
+
+    @property
+    def message_writes(self) -> list[MessageWrite]:
+        """Every message the bot wrote or edited, with the ``allowed_mentions`` it sent."""
+        with self.world.lock:
+            return list(self.world.message_writes)
+
+    # -- members' side -------------------------------------------------------------------------
+
+    def run_command(
+        self,
+        username: str,
+        name: str,
+        options: Mapping[str, Any] | None = None,
+        *,
+        channel: str = "general",
+        attachments: Mapping[str, FileSpec] | None = None,
+    ) -> InteractionResult:
+        """``username`` runs ``/name`` in ``channel`` (a channel name or id, or ``"dm"``)."""
+        return self._client.run_command(username, name, options, channel=channel, attachments=attachments)
+
+    def submit_modal(
+        self,
+        username: str,
+        modal: Mapping[str, Any],
+        values: Mapping[str, str | Sequence[str]],
+        files: Mapping[str, Sequence[FileSpec]] | None = None,
+        *,
+        channel: str | None = None,
+    ) -> InteractionResult:
+        """Submit ``modal`` (the modal's data, or the whole type-9 response) with text ``values``
+        and ``files`` per File Upload custom_id. ``channel`` defaults to where the modal opened."""
+        return self._client.submit_modal(username, modal, values, files, channel=channel)
+
+    def click(
+        self,
+        username: str,
+        message: Mapping[str, Any],
+        custom_id: str,
+        *,
+        values: Sequence[str] | None = None,
+    ) -> InteractionResult:
+        return self._client.click(username, message, custom_id, values=values)
+
+    def ping(self) -> Response:
+        return self._client.ping()
+
+    def send_raw(self, body: bytes, headers: Mapping[str, str]) -> Response:
+        return self._client.send_raw(body, headers)
+
+    def sign(self, body: bytes, timestamp: str | None = None) -> dict[str, str]:
+        """Headers that sign ``body`` as Discord would (for hand-made requests)."""
+        return sign_request(self.signing_key, body, timestamp)
+
+    def check_endpoint(self) -> list[str]:
+        """Discord's checks when saving the endpoint URL; returns the problems found."""
+        return self._client.check_endpoint()
+
+    # -- what members see ----------------------------------------------------------------------
+
+    def messages(self, channel_id: str, *, as_user: str | None = None) -> list[JsonObject]:
+        """Messages of a channel (id, name, or ``"dm:<username>"``), oldest first. Ephemeral
+        messages appear only for ``as_user`` (a username), who alone can see them."""
+        with self.world.lock:
+            viewer = self.world.require_user(as_user) if as_user else None
+            channel = self.world.resolve_channel(channel_id, user=viewer)
+            records = self.world.channel_messages(channel.id, as_user_id=viewer.id if viewer else None)
+            return [self.world.render_message(record) for record in records]
+
+    def original_response(self, token: str) -> JsonObject | None:
+        with self.world.lock:
+            record = self.world.interactions.get(token)
+            message_id = record.original_message_id if record else None
+            message = self.world.messages.get(message_id) if message_id else None
+            return None if message is None or message.deleted else self.world.render_message(message)
+
+    def followups(self, token: str) -> list[JsonObject]:
+        with self.world.lock:
+            record = self.world.interactions.get(token)
+            if record is None:
+                return []
+            found = (self.world.messages[m] for m in record.followup_ids)
+            return [self.world.render_message(m) for m in found if not m.deleted]
+
+    def interaction_summary(self, token: str) -> JsonObject:
+        with self.world.lock:
+            record = self.world.interactions.get(token)
+            if record is None:
+                raise KeyError(f"unknown interaction token {token[:12]}...")
+            return {
+                "id": record.id,
+                "type": record.type,
+                "response_type": record.response_type,
+                "failed": record.failed,
+                "modal": record.modal,
+                "original": self.original_response(token),
+                "followups": self.followups(token),
+            }
+
+    @staticmethod
+    def wait_for(predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.02) -> T:
+        """Poll ``predicate`` until it returns something truthy; raise TimeoutError otherwise."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"condition not met within {timeout} s")
+            time.sleep(interval)

@@ -1,0 +1,414 @@
+"""The REST routes the emulator implements under ``/api/v10``, and their handlers.
+
+Every route here exists, with its method, in Discord's OpenAPI document (the tests check it).
+Transport concerns (auth, rate limits, fault injection, the request log) live in ``server.py``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .bodies import RequestBody
+from .errors import DiscordApiError, FormErrors
+from .messages import MessageComposer, MessageExtras, require_object
+from .state import DM, InteractionRecord, JsonObject, MessageRecord, World
+from .validation import (
+    CHANNEL_MESSAGE_FLAGS,
+    LOADING,
+    WEBHOOK_MESSAGE_FLAGS,
+    validate_application_commands,
+)
+
+API_PREFIX = "/api/v10"
+# Path parameters that make a separate rate-limit bucket ("top-level resources").
+MAJOR_PARAMETERS = ("channel_id", "guild_id", "application_id", "interaction_token")
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    template: str
+    handler: str
+    # Interaction webhooks need no bot token and do not count against the global limit.
+    bot_auth: bool = True
+
+    @property
+    def key(self) -> str:
+        """The name rate-limit overrides use, e.g. ``"POST /channels/{channel_id}/messages"``."""
+        return f"{self.method} {self.template}"
+
+    @property
+    def segments(self) -> list[str]:
+        return self.template.strip("/").split("/")
+
+    def match(self, path: str) -> dict[str, str] | None:
+        parts = path.strip("/").split("/")
+        if len(parts) != len(self.segments):
+            return None
+        params: dict[str, str] = {}
+        for template_part, part in zip(self.segments, parts, strict=True):
+            if template_part.startswith("{"):
+                if not part:
+                    return None
+                params[template_part[1:-1]] = part
+            elif template_part != part:
+                return None
+        return params
+
+    def major_values(self, params: dict[str, str]) -> tuple[str, ...]:
+        if not self.bot_auth:  # webhook buckets: id + token
+            return (params.get("application_id", ""), params.get("interaction_token", ""))
+        return tuple(params[name] for name in ("channel_id", "guild_id") if name in params)
+
+
+WEBHOOK = "/webhooks/{application_id}/{interaction_token}"
+
+# Literal segments are listed before parameters that would also match them (``@original``).
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/channels/{channel_id}/messages", "list_messages"),
+    Route("POST", "/channels/{channel_id}/messages", "create_message"),
+    Route("GET", "/channels/{channel_id}/messages/{message_id}", "get_message"),
+    Route("PATCH", "/channels/{channel_id}/messages/{message_id}", "edit_message"),
+    Route("POST", "/users/@me/channels", "open_dm"),
+    Route("GET", f"{WEBHOOK}/messages/@original", "get_original", bot_auth=False),
+    Route("PATCH", f"{WEBHOOK}/messages/@original", "edit_original", bot_auth=False),
+    Route("DELETE", f"{WEBHOOK}/messages/@original", "delete_original", bot_auth=False),
+    Route("GET", f"{WEBHOOK}/messages/{{message_id}}", "get_followup", bot_auth=False),
+    Route("PATCH", f"{WEBHOOK}/messages/{{message_id}}", "edit_followup", bot_auth=False),
+    Route("DELETE", f"{WEBHOOK}/messages/{{message_id}}", "delete_followup", bot_auth=False),
+    Route("POST", WEBHOOK, "create_followup", bot_auth=False),
+    Route("GET", "/applications/{application_id}/commands", "list_global_commands"),
+    Route("PUT", "/applications/{application_id}/commands", "overwrite_global_commands"),
+    Route("GET", "/applications/{application_id}/guilds/{guild_id}/commands", "list_guild_commands"),
+    Route("PUT", "/applications/{application_id}/guilds/{guild_id}/commands", "overwrite_guild_commands"),
+)
+
+
+def find_route(method: str, path: str) -> tuple[Route, dict[str, str]]:
+    """The route for ``path`` (relative to ``/api/v10``); 404 or 405 as Discord answers."""
+    path_matched = False
+    for route in ROUTES:
+        params = route.match(path)
+        if params is None:
+            continue
+        if route.method == method:
+            return route, params
+        path_matched = True
+    raise DiscordApiError.method_not_allowed() if path_matched else DiscordApiError.not_found()
+
+
+@dataclass
+class RestRequest:
+    method: str
+    path: str
+    params: dict[str, str]
+    query: dict[str, str]
+    body: RequestBody
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RestResponse:
+    status: int
+    body: Any = None
+
+
+def _clean(value: Any) -> Any:
+    """Drop ``None`` members recursively (how stored commands echo optional fields)."""
+    if isinstance(value, dict):
+        return {key: _clean(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_clean(item) for item in value]
+    return value
+
+
+class RestApi:
+    def __init__(self, world: World, composer: MessageComposer) -> None:
+        self.world = world
+        self.composer = composer
+        self._handlers: dict[str, Callable[[RestRequest], RestResponse]] = {
+            route.handler: getattr(self, route.handler) for route in ROUTES
+        }
+
+    def handle(self, route: Route, request: RestRequest) -> RestResponse:
+        return self._handlers[route.handler](request)
+
+    # -- channels and messages -----------------------------------------------------------------
+
+    def _channel(self, channel_id: str) -> str:
+        with self.world.lock:
+            if channel_id not in self.world.channels:
+                raise DiscordApiError.unknown_channel()
+            return channel_id
+
+    def _render(self, record: MessageRecord) -> JsonObject:
+        return self.world.render_message(record)
+
+    def list_messages(self, request: RestRequest) -> RestResponse:
+        channel_id = self._channel(request.params["channel_id"])
+        raw_limit = request.query.get("limit", "50")
+        errors = FormErrors()
+        try:
+            limit = int(raw_limit)
+        except ValueError:
+            errors.add(("limit",), "NUMBER_TYPE_COERCE", f'Value "{raw_limit}" is not int.')
+            limit = 50
+        if not 1 <= limit <= 100:
+            errors.add(
+                ("limit",),
+                "NUMBER_TYPE_MAX" if limit > 100 else "NUMBER_TYPE_MIN",
+                "int value should be between 1 and 100.",
+            )
+        errors.raise_if_any()
+        records = self.world.channel_messages(channel_id, as_user_id=None)
+        before, after = request.query.get("before"), request.query.get("after")
+        if before:
+            records = [r for r in records if int(r.id) < int(before)]
+        if after:
+            records = [r for r in records if int(r.id) > int(after)]
+            selected = records[:limit]
+        else:
+            selected = records[-limit:]
+        # Newest first, as the API returns them.
+        return RestResponse(200, [self._render(r) for r in reversed(selected)])
+
+    def create_message(self, request: RestRequest) -> RestResponse:
+        channel_id = self._channel(request.params["channel_id"])
+        with self.world.lock:
+            channel = self.world.channels[channel_id]
+            if channel.type == DM:
+                recipient = self.world.users[channel.recipient_id or ""]
+                if not recipient.dms_open:
+                    raise DiscordApiError.cannot_send_to_user()
+        record, _created = self.composer.create(
+            channel_id=channel_id,
+            author_id=self.world.bot_user.id,
+            payload=require_object(request.body.payload),
+            files=request.body.files,
+            allowed_flags=CHANNEL_MESSAGE_FLAGS,
+            extras=MessageExtras(),
+            write_kind="channel_create",
+        )
+        return RestResponse(200, self._render(record))
+
+    def _message(self, request: RestRequest) -> MessageRecord:
+        channel_id = self._channel(request.params["channel_id"])
+        record = self.world.find_message(channel_id, request.params["message_id"])
+        if record is None or record.visible_to is not None:
+            raise DiscordApiError.unknown_message()
+        return record
+
+    def get_message(self, request: RestRequest) -> RestResponse:
+        return RestResponse(200, self._render(self._message(request)))
+
+    def edit_message(self, request: RestRequest) -> RestResponse:
+        record = self._message(request)
+        if record.author_id != self.world.bot_user.id:
+            raise DiscordApiError.cannot_edit_other_users_message()
+        self.composer.edit(
+            record,
+            payload=require_object(request.body.payload),
+            files=request.body.files,
+            allowed_flags=CHANNEL_MESSAGE_FLAGS,
+            write_kind="channel_edit",
+        )
+        return RestResponse(200, self._render(record))
+
+    def open_dm(self, request: RestRequest) -> RestResponse:
+        payload = require_object(request.body.payload)
+        recipient_id = payload.get("recipient_id")
+        if recipient_id is None:
+            raise DiscordApiError.invalid_form_body(
+                {
+                    "recipient_id": {
+                        "_errors": [{"code": "BASE_TYPE_REQUIRED", "message": "This field is required"}]
+                    }
+                }
+            )
+        with self.world.lock:
+            user = self.world.users.get(str(recipient_id))
+            if user is None or user.is_bot:
+                raise DiscordApiError.invalid_recipient()
+            return RestResponse(200, self.world.channel_object(self.world.dm_channel(user)))
+
+    # -- interaction webhooks ------------------------------------------------------------------
+
+    def _interaction(self, request: RestRequest) -> InteractionRecord:
+        if request.params["application_id"] != self.world.application_id:
+            raise DiscordApiError.unknown_webhook()
+        record = self.world.live_interaction(request.params["interaction_token"])
+        if record is None:
+            raise DiscordApiError.unknown_webhook()
+        return record
+
+    def _original(self, interaction: InteractionRecord) -> MessageRecord:
+        with self.world.lock:
+            message_id = interaction.original_message_id
+            record = self.world.messages.get(message_id) if message_id else None
+            if record is None or record.deleted:
+                raise DiscordApiError.unknown_message()
+            return record
+
+    def _followup(self, interaction: InteractionRecord, message_id: str) -> MessageRecord:
+        with self.world.lock:
+            record = self.world.messages.get(message_id)
+            owned = message_id in interaction.followup_ids or message_id == interaction.original_message_id
+            if record is None or record.deleted or not owned:
+                raise DiscordApiError.unknown_message()
+            return record
+
+    def _edit_webhook_message(
+        self, interaction: InteractionRecord, record: MessageRecord, request: RestRequest, kind: str
+    ) -> RestResponse:
+        self.composer.edit(
+            record,
+            payload=require_object(request.body.payload),
+            files=request.body.files,
+            allowed_flags=WEBHOOK_MESSAGE_FLAGS,
+            write_kind=kind,
+            completes_deferral=bool(record.flags & LOADING),
+        )
+        return RestResponse(200, self._render(record))
+
+    def get_original(self, request: RestRequest) -> RestResponse:
+        return RestResponse(200, self._render(self._original(self._interaction(request))))
+
+    def edit_original(self, request: RestRequest) -> RestResponse:
+        interaction = self._interaction(request)
+        return self._edit_webhook_message(
+            interaction, self._original(interaction), request, "webhook_edit_original"
+        )
+
+    def delete_original(self, request: RestRequest) -> RestResponse:
+        record = self._original(self._interaction(request))
+        with self.world.lock:
+            record.deleted = True
+        return RestResponse(204)
+
+    def get_followup(self, request: RestRequest) -> RestResponse:
+        interaction = self._interaction(request)
+        return RestResponse(200, self._render(self._followup(interaction, request.params["message_id"])))
+
+    def edit_followup(self, request: RestRequest) -> RestResponse:
+        interaction = self._interaction(request)
+        record = self._followup(interaction, request.params["message_id"])
+        return self._edit_webhook_message(interaction, record, request, "webhook_edit_followup")
+
+    def delete_followup(self, request: RestRequest) -> RestResponse:
+        interaction = self._interaction(request)
+        record = self._followup(interaction, request.params["message_id"])
+        with self.world.lock:
+            record.deleted = True
+        return RestResponse(204)
+
+    def create_followup(self, request: RestRequest) -> RestResponse:
+        interaction = self._interaction(request)
+        original_id = interaction.original_message_id
+        original = self.world.messages.get(original_id) if original_id else None
+        if (
+            interaction.response_type == 5
+            and original is not None
+            and not original.deleted
+            and original.flags & LOADING
+        ):
+            # Deprecated but real: the first follow-up after a defer edits the loading message,
+            # keeping the ephemeral state chosen at defer time.
+            return self._edit_webhook_message(interaction, original, request, "webhook_followup")
+        with self.world.lock:
+            user = self.world.users[interaction.user_id]
+        extras = MessageExtras(
+            message_type=0,
+            visible_to=user.id,
+            webhook_id=self.world.application_id,
+            application_id=self.world.application_id,
+            interaction_metadata=copy.deepcopy(interaction.message_metadata),
+            interaction_token=interaction.token,
+        )
+        record, _created = self.composer.create(
+            channel_id=interaction.channel_id,
+            author_id=self.world.bot_user.id,
+            payload=require_object(request.body.payload),
+            files=request.body.files,
+            allowed_flags=WEBHOOK_MESSAGE_FLAGS,
+            extras=extras,
+            write_kind="webhook_followup",
+        )
+        with self.world.lock:
+            interaction.followup_ids.append(record.id)
+        return RestResponse(200, self._render(record))
+
+    # -- application commands ------------------------------------------------------------------
+
+    def _check_application(self, request: RestRequest) -> None:
+        if request.params["application_id"] != self.world.application_id:
+            raise DiscordApiError.missing_access()
+        guild_id = request.params.get("guild_id")
+        if guild_id is not None and guild_id != self.world.guild_id:
+            raise DiscordApiError.missing_access()
+
+    def _command_list(self, guild_id: str | None) -> list[JsonObject]:
+        with self.world.lock:
+            if guild_id is None:
+                return self.world.global_commands
+            return self.world.guild_commands.setdefault(guild_id, [])
+
+    def _list_commands(self, request: RestRequest) -> RestResponse:
+        self._check_application(request)
+        return RestResponse(200, copy.deepcopy(self._command_list(request.params.get("guild_id"))))
+
+    def _overwrite_commands(self, request: RestRequest) -> RestResponse:
+        self._check_application(request)
+        errors = FormErrors()
+        commands = validate_application_commands(errors, request.body.payload)
+        errors.raise_if_any()
+        guild_id = request.params.get("guild_id")
+        with self.world.lock:
+            previous = {(c["type"], c["name"]): c for c in self._command_list(guild_id)}
+            stored = [self._normalize_command(command, guild_id, previous) for command in commands]
+            if guild_id is None:
+                self.world.global_commands = stored
+            else:
+                self.world.guild_commands[guild_id] = stored
+            return RestResponse(200, copy.deepcopy(stored))
+
+    def _normalize_command(
+        self, command: JsonObject, guild_id: str | None, previous: dict[tuple[Any, Any], JsonObject]
+    ) -> JsonObject:
+        kind = command.get("type", 1)
+        permissions = command.get("default_member_permissions")
+        normalized: JsonObject = {
+            "id": "",
+            "application_id": self.world.application_id,
+            "version": "",
+            "default_member_permissions": None if permissions is None else str(permissions),
+            "type": kind,
+            "name": command["name"],
+            "name_localizations": command.get("name_localizations"),
+            "description": command.get("description") or "",
+            "description_localizations": command.get("description_localizations"),
+            "contexts": command.get("contexts"),
+            "integration_types": command.get("integration_types") or [0],
+            "nsfw": bool(command.get("nsfw", False)),
+        }
+        if guild_id is not None:
+            normalized["guild_id"] = guild_id
+        else:
+            normalized["dm_permission"] = command.get("dm_permission", True) is not False
+        if command.get("options"):
+            normalized["options"] = _clean(command["options"])
+        before = previous.get((kind, command["name"]))
+        # Re-registering a command keeps its id; the version changes only when it changed.
+        normalized["id"] = before["id"] if before else self.world.snowflakes.next_id()
+        unchanged = before is not None and {k: v for k, v in before.items() if k != "version"} == {
+            k: v for k, v in normalized.items() if k != "version"
+        }
+        normalized["version"] = before["version"] if before and unchanged else self.world.snowflakes.next_id()
+        return normalized
+
+    list_global_commands = _list_commands
+    list_guild_commands = _list_commands
+    overwrite_global_commands = _overwrite_commands
+    overwrite_guild_commands = _overwrite_commands

@@ -1,0 +1,225 @@
+"""The whole system on one machine: moto (DynamoDB, SQS) on loopback with the template's table and
+queues, the Discord emulator, the local gateway serving the HTTP functions, the queue poller
+feeding the worker, and the slash commands registered through the real custom resource."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from devstack.aws_resources import LocalResources, create_resources
+from devstack.discord_emulator import DiscordEmulator
+from devstack.gateway import LocalGateway, Route
+from devstack.lambda_runtime import LocalLambdaContext, load_handler
+from devstack.moto_server import MotoOnLoopback
+from devstack.poller import SqsPoller
+from devstack.template import function_spec, http_routes, load_template
+
+log = logging.getLogger("devstack")
+
+LOCAL_AWS_ENVIRONMENT = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "POWERTOOLS_METRICS_NAMESPACE": "Flexcord",
+    "POWERTOOLS_SERVICE_NAME": "flexcord",
+}
+
+
+@dataclass(frozen=True)
+class StackPorts:
+    moto: int = 0
+    discord: int = 0
+    gateway: int = 0
+
+
+class LocalStack:
+    def __init__(
+        self,
+        *,
+        ports: StackPorts = StackPorts(),
+        retry_delay_seconds: int = 1,
+        use_published_test_key: bool = False,
+    ) -> None:
+        """``use_published_test_key`` makes the Discord emulator sign with the key in events/, so
+        the sample events (re-signed) and the emulator are both accepted by the one endpoint;
+        tests leave it off and the emulator signs with a fresh key of its own."""
+        self._ports = ports
+        self._use_published_test_key = use_published_test_key
+        self._retry_delay_seconds = retry_delay_seconds
+        self._template = load_template()
+        self._moto: MotoOnLoopback | None = None
+        self.discord: DiscordEmulator | None = None
+        self.gateway: LocalGateway | None = None
+        self.poller: SqsPoller | None = None
+        self.resources: LocalResources | None = None
+        self._saved_environment: dict[str, str] = {}
+        self._cfn_responses: list[dict[str, Any]] = []
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> LocalStack:
+        self._moto = MotoOnLoopback(self._ports.moto)
+        self._set_environment({**LOCAL_AWS_ENVIRONMENT, "AWS_ENDPOINT_URL": self._moto.start()})
+        self.resources = create_resources(self._template)
+
+        self.discord = DiscordEmulator(port=self._ports.discord, signing_key=self._signing_key())
+        self.discord.start()
+        self._set_environment(self._function_environment(self.discord, self.resources))
+        _forget_cached_clients()
+
+        self.gateway = LocalGateway(port=self._ports.gateway)
+        for route in http_routes(self._template):
+            handler = load_handler(route.handler_file, route.handler_name, f"local_{route.function_id}")
+            spec = function_spec(self._template, route.function_id)
+            self.gateway.add_route(
+                Route(route.method, route.path, route.function_id, handler, spec.timeout_seconds)
+            )
+        self.gateway.add_plain_route("PUT", "/_cloudformation/response", self._receive_cfn_response)
+        self.gateway.start()
+        self.discord.interactions_url = f"{self.gateway.base_url}/discord/interactions"
+
+        self.deploy_commands()
+
+        worker = function_spec(self._template, "WorkerFunction")
+        self.poller = SqsPoller(
+            queue_url=self.resources.job_queue_url,
+            queue_arn=self.resources.job_queue_arn,
+            handler=load_handler(worker.handler_file, worker.handler_name, "local_WorkerFunction"),
+            function_name="WorkerFunction",
+            timeout_seconds=worker.timeout_seconds,
+            retry_delay_seconds=self._retry_delay_seconds,
+        )
+        self.poller.start()
+        return self
+
+    def stop(self) -> None:
+        for part in (self.poller, self.gateway, self.discord, self._moto):
+            if part is not None:
+                try:
+                    part.stop()
+                except Exception:
+                    log.exception("stopping %s failed", part)
+        for name, value in self._saved_environment.items():
+            if value == "":
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_environment.clear()
+        _forget_cached_clients()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- the deploy's custom resource -----------------------------------------------------------
+
+    def deploy_commands(self, request_type: str = "Create") -> dict[str, Any]:
+        """Run CommandsFunction with the event CloudFormation sends on a deploy, and return the
+        response it PUT to the ResponseURL."""
+        assert self.discord is not None and self.gateway is not None
+        spec = function_spec(self._template, "CommandsFunction")
+        handler = load_handler(
+            spec.handler_file, spec.handler_name, f"local_CommandsFunction_{uuid.uuid4().hex}"
+        )
+        event = custom_resource_event(
+            request_type,
+            response_url=f"{self.gateway.base_url}/_cloudformation/response",
+            properties={"ApplicationId": self.discord.application_id, "GuildId": self.discord.guild_id},
+        )
+        handler(
+            event, LocalLambdaContext(function_name="CommandsFunction", timeout_seconds=spec.timeout_seconds)
+        )
+        response = self._cfn_responses[-1]
+        if response.get("Status") != "SUCCESS":
+            raise RuntimeError(f"command registration failed: {response.get('Reason')}")
+        return response
+
+    def _receive_cfn_response(self, body: bytes) -> tuple[int, bytes]:
+        self._cfn_responses.append(json.loads(body))
+        return 200, b""
+
+    # -- environment ----------------------------------------------------------------------------
+
+    def _function_environment(self, discord: DiscordEmulator, resources: LocalResources) -> dict[str, str]:
+        """What template.yaml sets on the functions, with local values (one process runs them
+        all, so they share one environment)."""
+        return {
+            "DISCORD_APPLICATION_ID": discord.application_id,
+            "DISCORD_PUBLIC_KEY": discord.public_key_hex,
+            "DISCORD_API_BASE_URL": discord.api_base_url,
+            "DISCORD_BOT_TOKEN": discord.bot_token,
+            "DISCORD_GUILD_ID": discord.guild_id,
+            "DISCORD_BUG_REPORT_CHANNEL_ID": discord.channel_ids["bug-report"],
+            "DISCORD_FEATURE_REQUEST_CHANNEL_ID": discord.channel_ids["feature-request"],
+            "DISCORD_STAFF_ROLE_ID": discord.staff_role_id,
+            "TABLE_NAME": resources.table_name,
+            "JOB_QUEUE_URL": resources.job_queue_url,
+            "JOB_MAX_RECEIVE_COUNT": str(resources.max_receive_count),
+        }
+
+    def function_environment_names(self) -> list[str]:
+        names = ["AWS_ENDPOINT_URL", *LOCAL_AWS_ENVIRONMENT]
+        if self.discord is not None and self.resources is not None:
+            names += list(self._function_environment(self.discord, self.resources))
+        return names
+
+    def _signing_key(self) -> Any:
+        if not self._use_published_test_key:
+            return None
+        from nacl.signing import SigningKey
+
+        keys = json.loads(
+            (Path(__file__).resolve().parent.parent / "events" / "test-signing-key.json").read_text()
+        )
+        return SigningKey(bytes.fromhex(keys["private_key_seed_hex"]))
+
+    def _set_environment(self, values: dict[str, str]) -> None:
+        for name, value in values.items():
+            self._saved_environment.setdefault(name, os.environ.get(name, ""))
+            os.environ[name] = value
+
+    def describe(self) -> dict[str, Any]:
+        assert self.discord is not None and self.gateway is not None and self.resources is not None
+        return {
+            "gateway": self.gateway.base_url,
+            "interactions_url": self.discord.interactions_url,
+            "discord": self.discord.base_url,
+            "aws_endpoint_url": os.environ["AWS_ENDPOINT_URL"],
+            "table": self.resources.table_name,
+            "job_queue_url": self.resources.job_queue_url,
+            "dead_letter_queue_url": self.resources.dead_letter_queue_url,
+        }
+
+
+def custom_resource_event(
+    request_type: str, *, response_url: str, properties: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "RequestType": request_type,
+        "ServiceToken": "arn:aws:lambda:us-east-1:000000000000:function:CommandsFunction",
+        "ResponseURL": response_url,
+        "StackId": "arn:aws:cloudformation:us-east-1:000000000000:stack/flexcord-local/1",
+        "RequestId": str(uuid.uuid4()),
+        "LogicalResourceId": "DiscordCommands",
+        "ResourceType": "Custom::DiscordCommands",
+        "ResourceProperties": {"ServiceToken": "local", **properties},
+    }
+
+
+def _forget_cached_clients() -> None:
+    """Settings and AWS clients are cached per process, as in Lambda; a new stack in the same
+    process (tests) has new endpoints, so the caches are cleared."""
+    from flexcord.adapters.storage.dynamodb import dynamodb_client
+    from flexcord.config import reset_cached_settings
+
+    reset_cached_settings()
+    dynamodb_client.cache_clear()

@@ -1,0 +1,21 @@
+"""CommandsFunction: the CloudFormation custom resource that registers the slash commands."""
+
+from dataclasses import replace
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from flexcord.adapters.discord import DiscordClient
+from flexcord.config import discord_settings
+from flexcord.custom_resource import handle_event
+from flexcord.observability import logger
+from flexcord.wiring import discord_client
+
+
+def client_for(application_id: str) -> DiscordClient:
+    return discord_client(replace(discord_settings(), application_id=application_id))
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return handle_event(event, client_for)

@@ -1,0 +1,33 @@
+"""InteractionsFunction: Discord's HTTP interactions endpoint (POST /discord/interactions).
+
+Kept light on purpose: no twilio, no Tracer, and boto3 only once a job is enqueued, so a cold
+start answers well inside Discord's 3-second deadline.
+"""
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from flexcord.adapters.queue.job_queue import SqsJobQueue
+from flexcord.config import aws_settings, discord_settings
+from flexcord.interactions.endpoint import InteractionsEndpoint
+from flexcord.observability import logger
+
+
+@cache
+def job_queue() -> SqsJobQueue:
+    queue_url = aws_settings().job_queue_url
+    if not queue_url:
+        raise RuntimeError("JOB_QUEUE_URL is not set")
+    return SqsJobQueue(queue_url)
+
+
+@cache
+def endpoint() -> InteractionsEndpoint:
+    return InteractionsEndpoint(public_key=discord_settings().public_key, queue=job_queue)
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return endpoint().handle(event)

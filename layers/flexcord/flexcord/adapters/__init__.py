@@ -1,0 +1,1 @@
+"""Adapters: the code that talks to other services (Discord, DynamoDB, SQS)."""

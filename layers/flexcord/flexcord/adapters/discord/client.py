@@ -1,0 +1,629 @@
+"""The Discord REST client every Flexcord function uses.
+
+One client per process (build it once, at module level in the handler): its rate limiter learns
+Discord's buckets from the responses, and a fresh client would start blind every invocation.
+
+What it guarantees on every request:
+
+- ``allowed_mentions`` on every write. A bot message otherwise pings every mention it contains,
+  and member- or agent-written text must never ping ``@everyone`` or a role.
+- Content over 2,000 characters is split into several messages (:func:`split_message`).
+- Rate limits are honoured before sending; a wait longer than ``max_wait_seconds`` raises
+  :class:`RateLimited` instead of holding the Lambda open, so the job goes back to the queue.
+- 5xx, timeouts and connection errors are retried with exponential backoff and jitter, up to
+  ``max_attempts`` in all; other 4xx raise the typed error at once.
+- The bot token goes only to bot routes on the API host; tokens never reach a log line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import re
+import secrets
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+import requests
+
+from flexcord.adapters.discord.errors import (
+    AttachmentTooLarge,
+    DiscordError,
+    DiscordUnavailable,
+    RateLimited,
+    api_error_from_body,
+)
+from flexcord.adapters.discord.ratelimit import REDACTED, RateLimiter, Route, parse_rate_limit_hit
+from flexcord.adapters.discord.text import MESSAGE_CONTENT_LIMIT, split_message
+
+logger = logging.getLogger(__name__)
+
+JsonObject = dict[str, Any]
+
+DEFAULT_USER_AGENT: Final = "DiscordBot (https://github.com/flexcord/flexcord, 0.1.0)"
+EPHEMERAL_FLAG: Final = 1 << 6
+MAX_EMBEDS: Final = 10
+MAX_FILES: Final = 10
+MAX_NONCE_LENGTH: Final = 25
+
+_BACKOFF_BASE_SECONDS: Final = 0.5
+_BACKOFF_CAP_SECONDS: Final = 8.0
+_DOWNLOAD_CHUNK_BYTES: Final = 64 * 1024
+_RETRYABLE_EXCEPTIONS: Final = (
+    requests.Timeout,
+    requests.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+)
+_MESSAGE_PATH: Final = "/channels/{channel_id}/messages/{message_id}"
+_MENTION_TYPES: Final = frozenset({"roles", "users", "everyone"})
+# Webhook and interaction paths carry a token as their second segment.
+_TOKEN_IN_PATH: Final = re.compile(r"(/(?:webhooks|interactions)/[^/\s?#\"]+/)[^/\s?#\"]+")
+
+
+@dataclass(frozen=True)
+class FileUpload:
+    """A file attached to a message, sent as ``files[n]`` in a multipart request."""
+
+    filename: str
+    content: bytes
+    content_type: str = "application/octet-stream"
+    #: Alt text shown by Discord (≤1,024 characters).
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class AllowedMentions:
+    """Which mentions in a message may ping. The default pings nobody.
+
+    ``AllowedMentions(roles=["123"])`` lets that role's mention ping (an announcement to staff);
+    ``parse`` lists whole mention types ("roles", "users", "everyone") and should stay empty for
+    anything a member or agent wrote.
+    """
+
+    parse: Sequence[str] = ()
+    roles: Sequence[str] = ()
+    users: Sequence[str] = ()
+    replied_user: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("parse", "roles", "users"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        unknown = set(self.parse) - _MENTION_TYPES
+        if unknown:
+            raise ValueError(f"unknown mention types in parse: {sorted(unknown)}")
+        # Discord rejects a type both parsed wholesale and whitelisted by id.
+        for mention_type in ("roles", "users"):
+            if mention_type in self.parse and getattr(self, mention_type):
+                raise ValueError(f"{mention_type!r} cannot be both in parse and whitelisted by id")
+
+    def to_payload(self) -> JsonObject:
+        payload: JsonObject = {"parse": list(self.parse)}
+        if self.roles:
+            payload["roles"] = list(self.roles)
+        if self.users:
+            payload["users"] = list(self.users)
+        if self.replied_user:
+            payload["replied_user"] = True
+        return payload
+
+
+NO_MENTIONS: Final = AllowedMentions()
+
+
+class DiscordClient:
+    """Discord REST API v10 over a :class:`requests.Session`. Thread-safe."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        application_id: str,
+        bot_token: str | Callable[[], str] | None,
+        session: requests.Session | None = None,
+        user_agent: str = DEFAULT_USER_AGENT,
+        timeout: tuple[float, float] = (3.05, 10.0),
+        max_attempts: int = 4,
+        max_wait_seconds: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        rate_limiter: RateLimiter | None = None,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self._base_url = base_url.rstrip("/")
+        self._application_id = application_id
+        self._bot_token = bot_token
+        self._last_bot_token: str | None = bot_token if isinstance(bot_token, str) else None
+        self._session = session if session is not None else requests.Session()
+        self._user_agent = user_agent
+        self._timeout = timeout
+        self._max_attempts = max_attempts
+        self._max_wait_seconds = max_wait_seconds
+        self._sleep = sleep
+        self._rate_limiter = rate_limiter or RateLimiter(clock=clock, sleep=sleep)
+        self._jitter = random.Random()  # noqa: S311 - backoff jitter, not cryptography
+        _install_urllib3_redaction()
+
+    # -- bot endpoints ---------------------------------------------------------------------
+
+    def create_message(
+        self,
+        channel_id: str,
+        *,
+        content: str | None = None,
+        embeds: Sequence[JsonObject] = (),
+        components: Sequence[JsonObject] = (),
+        files: Sequence[FileUpload] = (),
+        allowed_mentions: AllowedMentions | None = None,
+        nonce: str | None = None,
+        flags: int | None = None,
+    ) -> list[JsonObject]:
+        """Post a message; content over 2,000 characters becomes several, in order.
+
+        Embeds, components and files go on the last message, under the end of the text. Each
+        message carries a nonce with ``enforce_nonce``, so a retry after a lost response returns
+        the message already created instead of posting it twice. Pass a ``nonce`` derived from
+        the job (≤25 characters) to make a redelivered job idempotent too; the first message uses
+        it as is, the others a deterministic variant of it.
+        """
+        chunks = _content_chunks(content, embeds, components, files)
+        base_nonce = nonce if nonce is not None else secrets.token_hex(10)
+        if not 0 < len(base_nonce) <= MAX_NONCE_LENGTH:
+            raise ValueError(f"nonce must be 1-{MAX_NONCE_LENGTH} characters")
+        route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
+        messages: list[JsonObject] = []
+        for index, chunk in enumerate(chunks):
+            is_last = index == len(chunks) - 1
+            payload = _message_payload(
+                content=chunk,
+                embeds=embeds if is_last else (),
+                components=components if is_last else (),
+                allowed_mentions=allowed_mentions,
+            )
+            payload["nonce"] = _nonce_for_chunk(base_nonce, index)
+            payload["enforce_nonce"] = True
+            if flags is not None:
+                payload["flags"] = flags
+            messages.append(_as_object(self._send(route, payload, files if is_last else ())))
+        return messages
+
+    def edit_message(
+        self,
+        channel_id: str,
+        message_id: str,
+        *,
+        content: str | None = None,
+        embeds: Sequence[JsonObject] | None = None,
+        components: Sequence[JsonObject] | None = None,
+        allowed_mentions: AllowedMentions | None = None,
+    ) -> JsonObject:
+        """Edit a bot message. ``None`` leaves a field as it is; ``[]`` clears it."""
+        if content is not None and len(content) > MESSAGE_CONTENT_LIMIT:
+            raise ValueError(f"edited content must be at most {MESSAGE_CONTENT_LIMIT} characters")
+        route = Route("PATCH", _MESSAGE_PATH, channel_id=channel_id, message_id=message_id)
+        payload = _edit_payload(content, embeds, components, allowed_mentions)
+        return _as_object(self._send(route, payload))
+
+    def get_message(self, channel_id: str, message_id: str) -> JsonObject:
+        route = Route("GET", _MESSAGE_PATH, channel_id=channel_id, message_id=message_id)
+        return _as_object(self._send(route))
+
+    def open_dm(self, user_id: str) -> JsonObject:
+        """The DM channel with a user (Discord returns the existing one if there is one)."""
+        route = Route("POST", "/users/@me/channels")
+        return _as_object(self._send(route, {"recipient_id": user_id}))
+
+    def put_application_commands(
+        self, commands: Sequence[JsonObject], *, guild_id: str | None = None
+    ) -> list[JsonObject]:
+        """Replace every global command, or with ``guild_id`` that server's commands (instant)."""
+        if guild_id is None:
+            route = Route(
+                "PUT", "/applications/{application_id}/commands", application_id=self._application_id
+            )
+        else:
+            route = Route(
+                "PUT",
+                "/applications/{application_id}/guilds/{guild_id}/commands",
+                application_id=self._application_id,
+                guild_id=guild_id,
+            )
+        return _as_list(self._send(route, list(commands)))
+
+    # -- interaction webhooks: authenticated by the token in the path, not the bot token -----
+
+    def edit_original_response(
+        self,
+        interaction_token: str,
+        *,
+        content: str | None = None,
+        embeds: Sequence[JsonObject] | None = None,
+        components: Sequence[JsonObject] | None = None,
+        files: Sequence[FileUpload] = (),
+        allowed_mentions: AllowedMentions | None = None,
+        ephemeral: bool = False,
+    ) -> JsonObject:
+        """Edit the deferred ("thinking…") response. Returns the edited original.
+
+        Content over 2,000 characters: the first chunk edits the original and the rest become
+        follow-ups, which carry the embeds, components and files. ``ephemeral`` applies to those
+        follow-ups: pass what the interaction was deferred with, or an ephemeral answer would
+        continue in public.
+        """
+        overflow: list[str] = []
+        if content is not None and len(content) > MESSAGE_CONTENT_LIMIT:
+            content, *overflow = split_message(content)
+        route = self._interaction_route("PATCH", "/messages/@original", interaction_token)
+        if overflow:
+            payload = _edit_payload(content, None, None, allowed_mentions)
+            original = _as_object(self._send(route, payload))
+            self._send_followups(
+                interaction_token,
+                overflow,
+                embeds=embeds or (),
+                components=components or (),
+                files=files,
+                ephemeral=ephemeral,
+                allowed_mentions=allowed_mentions,
+            )
+            return original
+        payload = _edit_payload(content, embeds, components, allowed_mentions)
+        return _as_object(self._send(route, payload, files))
+
+    def create_followup(
+        self,
+        interaction_token: str,
+        *,
+        content: str | None = None,
+        embeds: Sequence[JsonObject] = (),
+        components: Sequence[JsonObject] = (),
+        files: Sequence[FileUpload] = (),
+        ephemeral: bool = False,
+        allowed_mentions: AllowedMentions | None = None,
+    ) -> list[JsonObject]:
+        """Send a follow-up message; content over 2,000 characters becomes several, in order."""
+        chunks = _content_chunks(content, embeds, components, files)
+        return self._send_followups(
+            interaction_token,
+            chunks,
+            embeds=embeds,
+            components=components,
+            files=files,
+            ephemeral=ephemeral,
+            allowed_mentions=allowed_mentions,
+        )
+
+    # -- CDN -------------------------------------------------------------------------------
+
+    def download_attachment(self, url: str, *, max_bytes: int) -> bytes:
+        """Download an attachment (e.g. a screenshot from a modal) from its signed CDN URL.
+
+        A plain GET: the URL's signature is the credential. No Authorization header, not even
+        from the session's defaults, because the bot token must never leave the API host.
+        Bodies over ``max_bytes`` raise :class:`AttachmentTooLarge` without being read whole.
+        CDN requests do not go through the rate limiter: the CDN is not the API.
+        """
+        parts = urlsplit(url)
+        if parts.scheme not in {"https", "http"} or not parts.netloc:
+            raise ValueError("attachment URL must be an absolute http(s) URL")
+        # The query string is the URL's signature: log the host and path only.
+        loggable_url = f"{parts.scheme}://{parts.netloc}{parts.path}"
+        failure = "no attempt made"
+        last_status: int | None = None
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                with self._session.get(
+                    url,
+                    headers={"User-Agent": self._user_agent, "Authorization": None},
+                    timeout=self._timeout,
+                    stream=True,
+                ) as response:
+                    if response.status_code < 500:
+                        return _read_limited(response, max_bytes)
+                    failure, last_status = f"HTTP {response.status_code}", response.status_code
+            except _RETRYABLE_EXCEPTIONS as error:
+                failure, last_status = type(error).__name__, None
+            self._back_off(attempt, "GET", loggable_url, failure)
+        raise DiscordUnavailable(
+            f"GET {loggable_url} failed after {self._max_attempts} attempts ({failure})",
+            attempts=self._max_attempts,
+            last_status=last_status,
+        )
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _interaction_route(self, method: str, suffix: str, interaction_token: str) -> Route:
+        return Route(
+            method,
+            "/webhooks/{application_id}/{interaction_token}" + suffix,
+            application_id=self._application_id,
+            interaction_token=interaction_token,
+        )
+
+    def _send_followups(
+        self,
+        interaction_token: str,
+        chunks: Sequence[str | None],
+        *,
+        embeds: Sequence[JsonObject],
+        components: Sequence[JsonObject],
+        files: Sequence[FileUpload],
+        ephemeral: bool,
+        allowed_mentions: AllowedMentions | None,
+    ) -> list[JsonObject]:
+        route = self._interaction_route("POST", "", interaction_token)
+        messages: list[JsonObject] = []
+        for index, chunk in enumerate(chunks):
+            is_last = index == len(chunks) - 1
+            payload = _message_payload(
+                content=chunk,
+                embeds=embeds if is_last else (),
+                components=components if is_last else (),
+                allowed_mentions=allowed_mentions,
+            )
+            if ephemeral:
+                payload["flags"] = EPHEMERAL_FLAG
+            # wait=true: Discord answers with the created message instead of 204.
+            sent = self._send(route, payload, files if is_last else (), query={"wait": "true"})
+            messages.append(_as_object(sent))
+        return messages
+
+    def _send(
+        self,
+        route: Route,
+        payload: JsonObject | list[JsonObject] | None = None,
+        files: Sequence[FileUpload] = (),
+        *,
+        query: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Send one request with rate limiting and retries; return the decoded JSON body."""
+        request_arguments = self._request_arguments(route, payload, files)
+        budget = self._max_wait_seconds
+        failure = "no attempt made"
+        last_status: int | None = None
+        for attempt in range(1, self._max_attempts + 1):
+            budget -= self._rate_limiter.acquire(route, max_wait=budget)
+            try:
+                response = self._session.request(
+                    route.method,
+                    self._base_url + route.path,
+                    params=query,
+                    timeout=self._timeout,
+                    # The API never redirects; following one could carry the bot token elsewhere.
+                    allow_redirects=False,
+                    **request_arguments,
+                )
+            except _RETRYABLE_EXCEPTIONS as error:
+                failure, last_status = f"{type(error).__name__}: {self._redact(str(error))}", None
+            else:
+                self._rate_limiter.record_response(route, response.headers)
+                status = response.status_code
+                if status == 429:
+                    self._on_rate_limited(route, response, is_last_attempt=attempt == self._max_attempts)
+                    continue  # the rate limiter sleeps out retry_after before the next attempt
+                if status < 300:
+                    logger.debug("%s %s -> %d", route.method, route.loggable_path, status)
+                    return _decode_json(response)
+                if status < 500:
+                    logger.info("%s %s -> %d", route.method, route.loggable_path, status)
+                    body = _decode_json(response)
+                    raise api_error_from_body(status, body, fallback_message=response.reason)
+                failure, last_status = f"HTTP {status}", status
+            self._back_off(attempt, route.method, route.loggable_path, failure)
+        raise DiscordUnavailable(
+            f"{route.method} {route.loggable_path} failed after {self._max_attempts} attempts ({failure})",
+            attempts=self._max_attempts,
+            last_status=last_status,
+        )
+
+    def _request_arguments(
+        self, route: Route, payload: JsonObject | list[JsonObject] | None, files: Sequence[FileUpload]
+    ) -> dict[str, Any]:
+        headers: dict[str, str | None] = {"User-Agent": self._user_agent}
+        if route.is_interaction_webhook:
+            # The token in the path is the credential. None also drops a session default.
+            headers["Authorization"] = None
+        else:
+            headers["Authorization"] = f"Bot {self._resolve_bot_token()}"
+        if files:
+            if not isinstance(payload, dict):
+                raise TypeError("files need a JSON object payload")
+            return {"headers": headers, "files": _multipart_fields(payload, files)}
+        if payload is None:
+            return {"headers": headers}
+        headers["Content-Type"] = "application/json"
+        return {"headers": headers, "data": json.dumps(payload).encode()}
+
+    def _on_rate_limited(self, route: Route, response: requests.Response, *, is_last_attempt: bool) -> None:
+        hit = parse_rate_limit_hit(response.headers, _decode_json(response))
+        logger.warning(
+            "rate limited on %s %s: retry after %.3f s (global=%s, scope=%s)",
+            route.method,
+            route.loggable_path,
+            hit.retry_after,
+            hit.is_global,
+            hit.scope,
+        )
+        if not hit.from_discord:
+            # Not Discord's JSON: Cloudflare has banned this IP (too many 401/403/429), typically
+            # for an hour. Every retry would extend the ban; stop every route and give up now.
+            self._rate_limiter.record_rate_limited(route, hit.retry_after, is_global=True)
+            raise RateLimited(retry_after=hit.retry_after, is_global=True)
+        self._rate_limiter.record_rate_limited(route, hit.retry_after, is_global=hit.is_global)
+        if is_last_attempt:
+            raise RateLimited(retry_after=hit.retry_after, is_global=hit.is_global)
+
+    def _back_off(self, attempt: int, method: str, loggable_target: str, failure: str) -> None:
+        if attempt >= self._max_attempts:
+            return
+        delay = min(_BACKOFF_CAP_SECONDS, _BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
+        # Jitter keeps containers that failed together from retrying together.
+        delay *= self._jitter.uniform(0.5, 1.0)
+        logger.warning(
+            "%s %s attempt %d/%d failed (%s); retrying in %.2f s",
+            method,
+            loggable_target,
+            attempt,
+            self._max_attempts,
+            failure,
+            delay,
+        )
+        self._sleep(delay)
+
+    def _resolve_bot_token(self) -> str:
+        token = self._bot_token() if callable(self._bot_token) else self._bot_token
+        if not token:
+            raise DiscordError("no bot token configured for a bot endpoint")
+        self._last_bot_token = token  # remembered for _redact (a callable token may rotate)
+        return token
+
+    def _redact(self, text: str) -> str:
+        text = redact_tokens(text)
+        return text.replace(self._last_bot_token, REDACTED) if self._last_bot_token else text
+
+
+def redact_tokens(text: str) -> str:
+    """Replace webhook and interaction tokens in any URL or path inside ``text``."""
+    return _TOKEN_IN_PATH.sub(rf"\g<1>{REDACTED}", text)
+
+
+class _TokenRedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_tokens(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def _install_urllib3_redaction() -> None:
+    # urllib3 logs every request line at DEBUG, interaction tokens included; a function that
+    # turns on DEBUG logging must not leak them.
+    urllib3_logger = logging.getLogger("urllib3.connectionpool")
+    if not any(isinstance(existing, _TokenRedactingFilter) for existing in urllib3_logger.filters):
+        urllib3_logger.addFilter(_TokenRedactingFilter())
+
+
+def _content_chunks(
+    content: str | None,
+    embeds: Sequence[JsonObject],
+    components: Sequence[JsonObject],
+    files: Sequence[FileUpload],
+) -> list[str | None]:
+    """The content of each message to send: one ``None`` when only embeds/components/files go."""
+    if len(embeds) > MAX_EMBEDS:
+        raise ValueError(f"a message takes at most {MAX_EMBEDS} embeds")
+    if len(files) > MAX_FILES:
+        raise ValueError(f"a message takes at most {MAX_FILES} files")
+    chunks: list[str | None] = list(split_message(content)) if content else []
+    if chunks:
+        return chunks
+    if not (embeds or components or files):
+        raise ValueError("a message needs content, embeds, components or files")
+    return [None]
+
+
+def _message_payload(
+    *,
+    content: str | None,
+    embeds: Sequence[JsonObject],
+    components: Sequence[JsonObject],
+    allowed_mentions: AllowedMentions | None,
+) -> JsonObject:
+    payload: JsonObject = {"allowed_mentions": (allowed_mentions or NO_MENTIONS).to_payload()}
+    if content is not None:
+        payload["content"] = content
+    if embeds:
+        payload["embeds"] = list(embeds)
+    if components:
+        payload["components"] = list(components)
+    return payload
+
+
+def _edit_payload(
+    content: str | None,
+    embeds: Sequence[JsonObject] | None,
+    components: Sequence[JsonObject] | None,
+    allowed_mentions: AllowedMentions | None,
+) -> JsonObject:
+    payload: JsonObject = {"allowed_mentions": (allowed_mentions or NO_MENTIONS).to_payload()}
+    if content is not None:
+        payload["content"] = content
+    if embeds is not None:
+        payload["embeds"] = list(embeds)
+    if components is not None:
+        payload["components"] = list(components)
+    return payload
+
+
+def _multipart_fields(payload: JsonObject, files: Sequence[FileUpload]) -> list[tuple[str, tuple[Any, ...]]]:
+    """``payload_json`` plus ``files[n]``, each file described in ``attachments`` by the same n."""
+    payload = {
+        **payload,
+        "attachments": [
+            {"id": index, "filename": upload.filename}
+            | ({"description": upload.description} if upload.description is not None else {})
+            for index, upload in enumerate(files)
+        ],
+    }
+    fields: list[tuple[str, tuple[Any, ...]]] = [
+        ("payload_json", (None, json.dumps(payload), "application/json")),
+    ]
+    fields.extend(
+        (f"files[{index}]", (upload.filename, upload.content, upload.content_type))
+        for index, upload in enumerate(files)
+    )
+    return fields
+
+
+def _nonce_for_chunk(nonce: str, index: int) -> str:
+    """The nonce of message ``index`` of a split send: the same for the same inputs, every time."""
+    if index == 0:
+        return nonce
+    suffix = f"-{index}"
+    if len(nonce) + len(suffix) <= MAX_NONCE_LENGTH:
+        return nonce + suffix
+    # Truncating would drop the end of the nonce, where callers put what makes it unique.
+    digest = hashlib.sha256(nonce.encode()).hexdigest()
+    return digest[: MAX_NONCE_LENGTH - len(suffix)] + suffix
+
+
+def _decode_json(response: requests.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _as_object(data: Any) -> JsonObject:
+    if not isinstance(data, dict):
+        raise DiscordError(f"expected a JSON object from Discord, got {type(data).__name__}")
+    return data
+
+
+def _as_list(data: Any) -> list[JsonObject]:
+    if not isinstance(data, list):
+        raise DiscordError(f"expected a JSON array from Discord, got {type(data).__name__}")
+    return data
+
+
+def _read_limited(response: requests.Response, max_bytes: int) -> bytes:
+    if response.status_code >= 300:
+        raise api_error_from_body(response.status_code, None, fallback_message="attachment download failed")
+    announced = response.headers.get("Content-Length")
+    if announced is not None and announced.isdigit() and int(announced) > max_bytes:
+        raise AttachmentTooLarge(max_bytes, int(announced))
+    body = bytearray()
+    # Counted as it arrives: Content-Length may be absent (chunked) or wrong.
+    for chunk in response.iter_content(_DOWNLOAD_CHUNK_BYTES):
+        body += chunk
+        if len(body) > max_bytes:
+            raise AttachmentTooLarge(max_bytes)
+    return bytes(body)

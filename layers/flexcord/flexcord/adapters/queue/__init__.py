@@ -1,0 +1,1 @@
+"""The SQS FIFO job queue."""

@@ -1,0 +1,1 @@
+"""DynamoDB storage: one table, keys described in adapters/storage/keys.py."""

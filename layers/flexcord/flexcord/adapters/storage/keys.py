@@ -1,0 +1,32 @@
+"""The single-table key design. Every access pattern is one GetItem or one Query:
+
+| item                        | pk                       | sk         | gsi1pk         | gsi1sk            |
+|-----------------------------|--------------------------|------------|----------------|-------------------|
+| case                        | CASE#<number>            | CASE       | REPORTER#<id>  | CASE#<number:010> |
+| case-number counter         | COUNTER#CASE             | COUNTER    |                |                   |
+| case created by interaction | CASESOURCE#<interaction> | CASESOURCE |                |                   |
+| idempotency record (worker) | IDEMPOTENCY#worker       | <hash>     |                |                   |
+
+Items that only guard against duplicates carry ``expires_at`` (epoch seconds, the table's TTL).
+"""
+
+CASE_SORT_KEY = "CASE"
+COUNTER_KEY = {"pk": {"S": "COUNTER#CASE"}, "sk": {"S": "COUNTER"}}
+REPORTER_INDEX = "gsi1"
+
+
+def case_key(number: int) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": f"CASE#{number}"}, "sk": {"S": CASE_SORT_KEY}}
+
+
+def case_source_key(source_id: str) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": f"CASESOURCE#{source_id}"}, "sk": {"S": "CASESOURCE"}}
+
+
+def reporter_partition(user_id: str) -> str:
+    return f"REPORTER#{user_id}"
+
+
+def reporter_sort(number: int) -> str:
+    # Zero-padded so the string sort key orders cases by number.
+    return f"CASE#{number:010d}"

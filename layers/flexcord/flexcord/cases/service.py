@@ -1,0 +1,61 @@
+"""Use cases for tracked cases: open one, record where it was posted, show cases to the right people."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from flexcord.cases.model import Attachment, Case, CaseDraft, PostedMessage
+from flexcord.cases.repository import CaseRepository
+
+
+class CaseNotFound(LookupError):
+    def __init__(self, number: int) -> None:
+        super().__init__(f"there is no case #{number}")
+        self.number = number
+
+
+class CaseAccessDenied(PermissionError):
+    def __init__(self, number: int) -> None:
+        super().__init__(f"case #{number} belongs to someone else")
+        self.number = number
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is asking. ``is_staff`` comes from the member's roles in the signed interaction."""
+
+    user_id: str
+    is_staff: bool
+
+
+def utc_now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class CaseService:
+    def __init__(self, repository: CaseRepository, clock: Callable[[], str] = utc_now_iso) -> None:
+        self._repository = repository
+        self._clock = clock
+
+    def open_case(self, draft: CaseDraft, *, source_id: str) -> Case:
+        if not draft.title.strip():
+            raise ValueError("a case needs a title")
+        return self._repository.create(draft, source_id=source_id, now=self._clock())
+
+    def record_post(self, case: Case, post: PostedMessage, attachments: tuple[Attachment, ...]) -> Case:
+        updated = case.with_post(post, attachments, self._clock())
+        self._repository.save(updated)
+        return updated
+
+    def case_for(self, number: int, viewer: Viewer) -> Case:
+        case = self._repository.get(number)
+        if case is None:
+            raise CaseNotFound(number)
+        if not viewer.is_staff and case.reporter.user_id != viewer.user_id:
+            raise CaseAccessDenied(number)
+        return case
+
+    def cases_of(self, user_id: str, *, limit: int = 10) -> list[Case]:
+        return self._repository.list_by_reporter(user_id, limit=limit)

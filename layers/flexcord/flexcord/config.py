@@ -1,0 +1,94 @@
+"""Typed configuration read from the environment.
+
+Every setting the functions read lives here, so one file documents them all (the README's
+configuration table mirrors it). Settings are read lazily and cached per process: a Lambda
+container reads its environment once.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+
+DEFAULT_DISCORD_API_BASE_URL = "https://discord.com/api/v10"
+
+
+class ConfigurationError(RuntimeError):
+    """A required setting is missing or malformed."""
+
+
+def _required(name: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise ConfigurationError(f"environment variable {name} is not set")
+    return value
+
+
+def _optional(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+@dataclass(frozen=True)
+class DiscordSettings:
+    application_id: str
+    public_key: str
+    api_base_url: str
+    guild_id: str | None
+    bug_report_channel_id: str | None
+    feature_request_channel_id: str | None
+    staff_role_id: str | None
+
+    @classmethod
+    def from_env(cls) -> DiscordSettings:
+        return cls(
+            application_id=_required("DISCORD_APPLICATION_ID"),
+            public_key=_optional("DISCORD_PUBLIC_KEY") or "",
+            api_base_url=(_optional("DISCORD_API_BASE_URL") or DEFAULT_DISCORD_API_BASE_URL).rstrip("/"),
+            guild_id=_optional("DISCORD_GUILD_ID"),
+            bug_report_channel_id=_optional("DISCORD_BUG_REPORT_CHANNEL_ID"),
+            feature_request_channel_id=_optional("DISCORD_FEATURE_REQUEST_CHANNEL_ID"),
+            staff_role_id=_optional("DISCORD_STAFF_ROLE_ID"),
+        )
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    table_name: str
+    job_queue_url: str | None
+    #: SQS hands a job to the worker at most this many times before it goes to the dead-letter
+    #: queue; the worker tells the member on the last attempt. Must equal the queue's
+    #: ``maxReceiveCount`` (the template sets both from one parameter).
+    job_max_receive_count: int
+
+    @classmethod
+    def from_env(cls) -> AwsSettings:
+        raw_count = _optional("JOB_MAX_RECEIVE_COUNT") or "5"
+        try:
+            max_receive_count = int(raw_count)
+        except ValueError as error:
+            raise ConfigurationError(
+                f"JOB_MAX_RECEIVE_COUNT must be an integer, got {raw_count!r}"
+            ) from error
+        return cls(
+            table_name=_optional("TABLE_NAME") or "",
+            job_queue_url=_optional("JOB_QUEUE_URL"),
+            job_max_receive_count=max_receive_count,
+        )
+
+
+@cache
+def discord_settings() -> DiscordSettings:
+    return DiscordSettings.from_env()
+
+
+@cache
+def aws_settings() -> AwsSettings:
+    return AwsSettings.from_env()
+
+
+def reset_cached_settings() -> None:
+    """Forget cached settings (tests and the local stack change the environment)."""
+    discord_settings.cache_clear()
+    aws_settings.cache_clear()

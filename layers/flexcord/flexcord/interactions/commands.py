@@ -1,0 +1,56 @@
+"""The slash commands, defined once. The deploy (CommandsFunction) and the development script
+register exactly this list."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+# https://discord.com/developers/docs/interactions/application-commands
+CHAT_INPUT = 1
+OPTION_INTEGER = 4
+CONTEXT_GUILD, CONTEXT_BOT_DM = 0, 1
+GUILD_INSTALL = 0
+
+COMMANDS: list[dict[str, Any]] = [
+    {
+        "name": "bug",
+        "type": CHAT_INPUT,
+        "description": "Report a bug: a short form, with an optional screenshot",
+    },
+    {
+        "name": "new_feature",
+        "type": CHAT_INPUT,
+        "description": "Suggest a feature or an improvement",
+    },
+    {
+        "name": "mycases",
+        "type": CHAT_INPUT,
+        "description": "List the bug reports and requests you opened",
+    },
+    {
+        "name": "case",
+        "type": CHAT_INPUT,
+        "description": "Show one case and its history",
+        "options": [
+            {
+                "type": OPTION_INTEGER,
+                "name": "number",
+                "description": "The case number, e.g. 12 for #12",
+                "required": True,
+                "min_value": 1,
+            }
+        ],
+    },
+]
+
+
+def commands_for_registration(*, guild_id: str | None) -> list[dict[str, Any]]:
+    """The command list to PUT. Global commands say where they may be used (servers and the
+    bot's DM, server installs only); guild commands must not carry those fields."""
+    commands = copy.deepcopy(COMMANDS)
+    if guild_id is None:
+        for command in commands:
+            command["contexts"] = [CONTEXT_GUILD, CONTEXT_BOT_DM]
+            command["integration_types"] = [GUILD_INSTALL]
+    return commands

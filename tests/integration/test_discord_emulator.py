@@ -1,0 +1,821 @@
+"""The Discord emulator against Discord's documented behaviour, over real HTTP on loopback.
+
+A tiny local HTTP server plays the bot's interactions endpoint where a test needs one.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from nacl.exceptions import BadSignatureError
+from nacl.signing import VerifyKey
+
+from devstack.discord_emulator import (
+    ROUTES,
+    CommandUnavailableError,
+    DiscordEmulator,
+    EmulatorControl,
+    snowflake_datetime,
+)
+
+SPEC_PATH = Path(os.environ.get("DISCORD_OPENAPI_SPEC", "/work/shared/specs/discord/openapi.json"))
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + (3).to_bytes(4, "big") + (2).to_bytes(4, "big") + b"rest"
+
+BotAnswer = tuple[int, Any] | tuple[int, Any, dict[str, str]]
+
+
+class FakeBot:
+    """A minimal interactions endpoint: verifies Discord's signature, then answers via ``reply``."""
+
+    def __init__(self, public_key_hex: str) -> None:
+        self.verify_key = VerifyKey(bytes.fromhex(public_key_hex))
+        self.received: list[dict[str, Any]] = []
+        self.reply: Callable[[dict[str, Any]], BotAnswer] = lambda body: (200, {"type": 1})
+        bot = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                signature = self.headers.get("X-Signature-Ed25519", "")
+                timestamp = self.headers.get("X-Signature-Timestamp", "")
+                try:
+                    bot.verify_key.verify(timestamp.encode() + raw, bytes.fromhex(signature))
+                except (BadSignatureError, ValueError):
+                    self._send(401, b"invalid request signature", "text/plain")
+                    return
+                body = json.loads(raw)
+                bot.received.append(body)
+                if body["type"] == 1:
+                    self._send(200, b'{"type": 1}', "application/json")
+                    return
+                answer = bot.reply(body)
+                headers = answer[2] if len(answer) == 3 else {}
+                content_type = headers.get("Content-Type", "application/json")
+                payload = answer[1] if isinstance(answer[1], bytes) else json.dumps(answer[1]).encode()
+                self._send(answer[0], payload, content_type)
+
+            def _send(self, status: int, payload: bytes, content_type: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/interactions"
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def emulator() -> Iterator[DiscordEmulator]:
+    with DiscordEmulator() as running:
+        yield running
+
+
+@pytest.fixture
+def bot(emulator: DiscordEmulator) -> Iterator[FakeBot]:
+    fake = FakeBot(emulator.public_key_hex)
+    emulator.interactions_url = fake.url
+    yield fake
+    fake.close()
+
+
+def api(emulator: DiscordEmulator, method: str, path: str, **kwargs: Any) -> requests.Response:
+    headers = {"Authorization": f"Bot {emulator.bot_token}", **kwargs.pop("headers", {})}
+    return requests.request(method, emulator.api_base_url + path, headers=headers, timeout=5, **kwargs)
+
+
+def send(emulator: DiscordEmulator, channel: str, payload: dict[str, Any]) -> requests.Response:
+    return api(emulator, "POST", f"/channels/{emulator.channel_ids[channel]}/messages", json=payload)
+
+
+def webhook(emulator: DiscordEmulator, method: str, token: str, tail: str = "", **kwargs: Any) -> requests.Response:
+    url = f"{emulator.api_base_url}/webhooks/{emulator.application_id}/{token}{tail}"
+    return requests.request(method, url, timeout=5, **kwargs)
+
+
+def load_spec() -> dict[str, Any]:
+    if not SPEC_PATH.exists():
+        pytest.skip(f"Discord OpenAPI document not found at {SPEC_PATH}")
+    spec: dict[str, Any] = json.loads(SPEC_PATH.read_text())
+    return spec
+
+
+def required_fields(spec: dict[str, Any], schema: str) -> list[str]:
+    fields: list[str] = spec["components"]["schemas"][schema]["required"]
+    return fields
+
+
+# -- the REST surface matches the spec ---------------------------------------------------------
+
+
+def test_every_route_exists_in_the_openapi_document_with_its_method() -> None:
+    spec = load_spec()
+
+    def shape(path: str) -> str:
+        return "/".join("{}" if part.startswith("{") else part for part in path.split("/"))
+
+    spec_paths = {shape(path): item for path, item in spec["paths"].items()}
+    for route in ROUTES:
+        assert shape(route.template) in spec_paths, route.template
+        assert route.method.lower() in spec_paths[shape(route.template)], route.key
+
+
+def test_responses_carry_the_fields_the_spec_requires(emulator: DiscordEmulator) -> None:
+    spec = load_spec()
+    message = send(emulator, "general", {"content": "hello", "nonce": "n-1"}).json()
+    assert set(required_fields(spec, "MessageResponse")) <= set(message)
+    assert set(required_fields(spec, "UserResponse")) <= set(message["author"])
+    assert message["author"]["bot"] is True
+    assert message["author"]["id"] == emulator.application_id
+    assert message["nonce"] == "n-1"
+    assert message["type"] == 0
+    assert message["edited_timestamp"] is None
+    assert abs(snowflake_datetime(message["id"]).timestamp() - time.time()) < 5
+    assert message["timestamp"].endswith("+00:00")
+
+    dm = api(emulator, "POST", "/users/@me/channels", json={"recipient_id": emulator.user_id("alice")}).json()
+    assert set(required_fields(spec, "PrivateChannelResponse")) <= set(dm)
+    assert dm["type"] == 1
+    assert dm["recipients"][0]["username"] == "alice"
+    again = api(emulator, "POST", "/users/@me/channels", json={"recipient_id": emulator.user_id("alice")})
+    assert again.json()["id"] == dm["id"]
+
+    commands = api(
+        emulator,
+        "PUT",
+        f"/applications/{emulator.application_id}/commands",
+        json=[{"name": "ticket", "description": "Open a ticket", "default_member_permissions": "32"}],
+    ).json()
+    assert set(required_fields(spec, "ApplicationCommandResponse")) <= set(commands[0])
+    assert commands[0]["default_member_permissions"] == "32"
+
+
+# -- auth and errors ---------------------------------------------------------------------------
+
+
+def test_bot_routes_require_the_bot_token(emulator: DiscordEmulator) -> None:
+    path = f"/channels/{emulator.channel_ids['general']}/messages"
+    for headers in ({}, {"Authorization": "Bot wrong"}, {"Authorization": emulator.bot_token}):
+        response = requests.post(emulator.api_base_url + path, json={"content": "x"}, headers=headers, timeout=5)
+        assert response.status_code == 401
+        assert response.json() == {"message": "401: Unauthorized", "code": 0}
+    # Interaction webhooks need no token: an unknown token is 10015, not 401.
+    response = webhook(emulator, "GET", "not-a-token", "/messages/@original")
+    assert response.status_code == 404
+    assert response.json() == {"message": "Unknown Webhook", "code": 10015}
+
+
+def test_unknown_channel_and_closed_dms(emulator: DiscordEmulator) -> None:
+    response = api(emulator, "POST", "/channels/123456789012345678/messages", json={"content": "x"})
+    assert response.status_code == 404
+    assert response.json() == {"message": "Unknown Channel", "code": 10003}
+
+    emulator.add_user("carol", dms_open=False)
+    dm = api(emulator, "POST", "/users/@me/channels", json={"recipient_id": emulator.user_id("carol")}).json()
+    response = api(emulator, "POST", f"/channels/{dm['id']}/messages", json={"content": "hi"})
+    assert response.status_code == 403
+    assert response.json() == {"message": "Cannot send messages to this user", "code": 50007}
+    open_dm = api(emulator, "POST", "/users/@me/channels", json={"recipient_id": emulator.user_id("bob")}).json()
+    assert api(emulator, "POST", f"/channels/{open_dm['id']}/messages", json={"content": "hi"}).status_code == 200
+
+
+def test_an_empty_message_is_refused(emulator: DiscordEmulator) -> None:
+    response = send(emulator, "general", {"content": "   "})
+    assert response.status_code == 400
+    assert response.json() == {"message": "Cannot send an empty message", "code": 50006}
+
+
+def _rows(rows: int, buttons: int, custom_id: str = "b") -> list[dict[str, Any]]:
+    return [
+        {
+            "type": 1,
+            "components": [
+                {"type": 2, "style": 1, "label": "x", "custom_id": f"{custom_id}{r}-{b}" if custom_id else ""}
+                for b in range(buttons)
+            ],
+        }
+        for r in range(rows)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("payload", "error_path"),
+    [
+        ({"content": "x" * 2001}, ["content"]),
+        ({"embeds": [{"title": "t"}] * 11}, ["embeds"]),
+        ({"embeds": [{"title": "t" * 257}]}, ["embeds", "0", "title"]),
+        ({"embeds": [{"description": "d" * 4097}]}, ["embeds", "0", "description"]),
+        ({"embeds": [{"fields": [{"name": "n", "value": "v"}] * 26}]}, ["embeds", "0", "fields"]),
+        ({"embeds": [{"fields": [{"name": "n" * 257, "value": "v"}]}]}, ["embeds", "0", "fields", "0", "name"]),
+        ({"embeds": [{"fields": [{"name": "n", "value": "v" * 1025}]}]}, ["embeds", "0", "fields", "0", "value"]),
+        ({"embeds": [{"footer": {"text": "f" * 2049}}]}, ["embeds", "0", "footer", "text"]),
+        ({"embeds": [{"author": {"name": "a" * 257}}]}, ["embeds", "0", "author", "name"]),
+        ({"embeds": [{"description": "d" * 4000}, {"description": "d" * 2001}]}, ["embeds"]),
+        ({"components": _rows(6, 1)}, ["components"]),
+        ({"components": _rows(1, 6)}, ["components", "0", "components"]),
+        ({"components": _rows(1, 1, custom_id="")}, ["components", "0", "components", "0", "custom_id"]),
+        (
+            {"components": [{"type": 1, "components": [{"type": 2, "style": 1, "custom_id": "c" * 101}]}]},
+            ["components", "0", "components", "0", "custom_id"],
+        ),
+    ],
+)
+def test_limits_give_invalid_form_body(
+    emulator: DiscordEmulator, payload: dict[str, Any], error_path: list[str]
+) -> None:
+    response = send(emulator, "general", {"content": "c", **payload} if "content" not in payload else payload)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == 50035
+    assert body["message"] == "Invalid Form Body"
+    node = body["errors"]
+    for key in error_path:
+        node = node[key]
+    assert node["_errors"][0]["code"]
+
+
+def test_embed_total_counts_trimmed_text_and_limits_apply_to_edits(emulator: DiscordEmulator) -> None:
+    padded = " " * 100 + "d" * 4096 + " " * 100  # whitespace is trimmed before counting
+    assert send(emulator, "general", {"embeds": [{"description": padded}]}).status_code == 200
+    message = send(emulator, "general", {"content": "original"}).json()
+    path = f"/channels/{message['channel_id']}/messages/{message['id']}"
+    assert api(emulator, "PATCH", path, json={"content": "x" * 2001}).json()["code"] == 50035
+    edited = api(emulator, "PATCH", path, json={"content": "edited"}).json()
+    assert edited["content"] == "edited"
+    assert edited["edited_timestamp"] is not None
+    assert api(emulator, "GET", path).json()["content"] == "edited"
+
+
+def test_list_messages_newest_first_with_limit(emulator: DiscordEmulator) -> None:
+    channel = emulator.channel_ids["support"]
+    for index in range(3):
+        send(emulator, "support", {"content": f"m{index}"})
+    listed = api(emulator, "GET", f"/channels/{channel}/messages", params={"limit": 2}).json()
+    assert [m["content"] for m in listed] == ["m2", "m1"]
+    assert api(emulator, "GET", f"/channels/{channel}/messages", params={"limit": 101}).json()["code"] == 50035
+    assert api(emulator, "GET", f"/channels/{channel}/messages/1").json()["code"] == 10008
+
+
+def test_enforced_nonce_returns_the_existing_message(emulator: DiscordEmulator) -> None:
+    first = send(emulator, "general", {"content": "once", "nonce": "abc", "enforce_nonce": True}).json()
+    repeat = send(emulator, "general", {"content": "once", "nonce": "abc", "enforce_nonce": True}).json()
+    assert repeat["id"] == first["id"]
+    other_channel = send(emulator, "support", {"content": "once", "nonce": "abc", "enforce_nonce": True}).json()
+    assert other_channel["id"] != first["id"]
+    not_enforced = send(emulator, "general", {"content": "once", "nonce": "abc"}).json()
+    assert not_enforced["id"] != first["id"]
+    assert [m["content"] for m in emulator.messages("general")].count("once") == 2
+
+
+def test_allowed_mentions_are_recorded_and_filter_mentions(emulator: DiscordEmulator) -> None:
+    alice = emulator.user_id("alice")
+    silent = send(emulator, "general", {"content": f"<@{alice}> @everyone", "allowed_mentions": {"parse": []}})
+    loud = send(emulator, "general", {"content": f"<@{alice}> @everyone"})
+    assert silent.json()["mentions"] == []
+    assert silent.json()["mention_everyone"] is False
+    assert [user["id"] for user in loud.json()["mentions"]] == [alice]
+    assert loud.json()["mention_everyone"] is True
+    writes = emulator.message_writes
+    assert [(w.allowed_mentions_sent, w.allowed_mentions) for w in writes] == [(True, {"parse": []}), (False, None)]
+    assert emulator.requests[-1].body == {"content": f"<@{alice}> @everyone"}
+    exclusive = {"parse": ["users"], "users": [alice]}
+    assert send(emulator, "general", {"content": "x", "allowed_mentions": exclusive}).json()["code"] == 50035
+
+
+# -- files and the CDN -------------------------------------------------------------------------
+
+
+def test_multipart_upload_is_served_by_the_cdn_until_its_link_expires(emulator: DiscordEmulator) -> None:
+    channel = emulator.channel_ids["bug-report"]
+    payload = {
+        "content": "screenshot",
+        "embeds": [{"title": "Bug", "image": {"url": "attachment://shot.png"}}],
+        "attachments": [{"id": 0, "description": "the bug"}],
+    }
+    response = api(
+        emulator,
+        "POST",
+        f"/channels/{channel}/messages",
+        data={"payload_json": json.dumps(payload)},
+        files={"files[0]": ("shot.png", PNG, "image/png"), "files[1]": ("log.txt", b"trace", "text/plain")},
+    )
+    assert response.status_code == 200, response.text
+    message = response.json()
+    attachments = {a["filename"]: a for a in message["attachments"]}
+    shot = attachments["shot.png"]
+    assert shot["description"] == "the bug"
+    assert (shot["size"], shot["width"], shot["height"]) == (len(PNG), 3, 2)
+    assert "?ex=" in shot["url"] and "&is=" in shot["url"] and "&hm=" in shot["url"] and shot["url"].endswith("&")
+    assert message["embeds"][0]["image"]["url"] == shot["url"]
+    served = requests.get(shot["url"], timeout=5)
+    assert served.status_code == 200
+    assert served.content == PNG
+    assert served.headers["Content-Type"] == "image/png"
+    assert requests.get(attachments["log.txt"]["url"], timeout=5).content == b"trace"
+    assert requests.get(shot["url"].split("?")[0], timeout=5).status_code == 404  # unsigned
+    assert requests.get(shot["url"].replace("hm=", "hm=0"), timeout=5).status_code == 404  # tampered
+    logged = emulator.requests[-4]
+    assert logged.body["payload_json"] == payload
+    assert [f["size"] for f in logged.body["files"]] == [len(PNG), 5]
+
+    emulator.attachment_url_ttl = -1  # links handed out from now on are already expired
+    refetched = api(emulator, "GET", f"/channels/{channel}/messages/{message['id']}").json()
+    expired = requests.get(refetched["attachments"][0]["url"], timeout=5)
+    assert expired.status_code == 404
+    assert expired.text == "This content is no longer available."
+
+
+# -- rate limits and faults --------------------------------------------------------------------
+
+
+def test_rate_limit_headers_and_a_real_429() -> None:
+    limits = {"POST /channels/{channel_id}/messages": (2, 0.6)}
+    with DiscordEmulator(rate_limits=limits) as emulator:
+        first = send(emulator, "general", {"content": "1"})
+        assert first.headers["X-RateLimit-Limit"] == "2"
+        assert first.headers["X-RateLimit-Remaining"] == "1"
+        assert 0 < float(first.headers["X-RateLimit-Reset-After"]) <= 0.6
+        assert abs(float(first.headers["X-RateLimit-Reset"]) - time.time()) < 2
+        bucket = first.headers["X-RateLimit-Bucket"]
+        assert send(emulator, "general", {"content": "2"}).headers["X-RateLimit-Remaining"] == "0"
+        limited = send(emulator, "general", {"content": "3"})
+        assert limited.status_code == 429
+        body = limited.json()
+        assert body["message"] == "You are being rate limited."
+        assert body["global"] is False
+        assert 0 < body["retry_after"] <= 0.6
+        assert limited.headers["Retry-After"] == "1"
+        assert limited.headers["X-RateLimit-Scope"] == "user"
+        # Another channel is another bucket (same route hash); other routes have their own.
+        other = send(emulator, "support", {"content": "1"})
+        assert other.status_code == 200
+        assert other.headers["X-RateLimit-Bucket"] == bucket
+        listed = api(emulator, "GET", f"/channels/{emulator.channel_ids['general']}/messages")
+        assert listed.status_code == 200
+        assert listed.headers["X-RateLimit-Bucket"] != bucket
+        time.sleep(body["retry_after"] + 0.05)
+        assert send(emulator, "general", {"content": "4"}).status_code == 200
+        assert [m["content"] for m in emulator.messages("general")] == ["1", "2", "4"]
+
+
+def test_global_rate_limit_per_bot_token() -> None:
+    with DiscordEmulator(global_rate_limit=5) as emulator:
+        path = f"/channels/{emulator.channel_ids['general']}/messages"
+        statuses = [api(emulator, "GET", path).status_code for _ in range(5)]
+        limited = api(emulator, "GET", path)
+        assert statuses == [200] * 5
+        assert limited.status_code == 429
+        assert limited.json()["global"] is True
+        assert limited.headers["X-RateLimit-Global"] == "true"
+        assert 0 < limited.json()["retry_after"] <= 1
+        # Interaction webhooks are not bound by the global limit.
+        assert webhook(emulator, "GET", "tok", "/messages/@original").json()["code"] == 10015
+
+
+def test_fault_injection(emulator: DiscordEmulator) -> None:
+    emulator.inject_fault("POST", r"/channels/\d+/messages$", 502, times=2)
+    assert send(emulator, "general", {"content": "x"}).status_code == 502
+    assert send(emulator, "general", {"content": "x"}).status_code == 502
+    assert send(emulator, "general", {"content": "x"}).status_code == 200
+    emulator.inject_fault("POST", "/messages", 500, body={"message": "boom", "code": 0})
+    failed = send(emulator, "general", {"content": "x"})
+    assert (failed.status_code, failed.json()) == (500, {"message": "boom", "code": 0})
+    emulator.inject_fault("*", "/messages", 0, delay=0.5)
+    with pytest.raises(requests.ReadTimeout):
+        requests.get(
+            f"{emulator.api_base_url}/channels/{emulator.channel_ids['general']}/messages",
+            headers={"Authorization": f"Bot {emulator.bot_token}"},
+            timeout=0.2,
+        )
+    assert [r.status for r in emulator.requests][:4] == [502, 502, 200, 500]
+
+
+# -- interactions: signing, payloads, responses ----------------------------------------------
+
+
+def test_interactions_are_signed_and_carry_the_documented_fields(
+    emulator: DiscordEmulator, bot: FakeBot
+) -> None:
+    bot.reply = lambda body: (200, {"type": 4, "data": {"content": "pong", "allowed_mentions": {"parse": []}}})
+    result = emulator.run_command("mod", "status", {"verbose": True, "count": 3, "topic": "x"})
+    assert not result.failed, result.error
+    payload = bot.received[-1]
+    assert payload == result.interaction
+    for key in ("id", "application_id", "type", "data", "guild_id", "channel_id", "channel", "member", "token",
+                "version", "locale", "guild_locale", "app_permissions", "entitlements",
+                "authorizing_integration_owners", "context", "attachment_size_limit"):
+        assert key in payload, key
+    assert (payload["type"], payload["version"], payload["context"]) == (2, 1, 0)
+    assert payload["application_id"] == emulator.application_id
+    assert payload["guild_id"] == emulator.guild_id
+    assert payload["authorizing_integration_owners"] == {"0": emulator.guild_id}
+    assert payload["entitlements"] == []
+    assert len(payload["token"]) > 100
+    assert payload["member"]["user"]["username"] == "mod"
+    assert payload["member"]["roles"] == [emulator.staff_role_id]
+    assert int(payload["member"]["permissions"]) & (1 << 5)  # staff may manage the server
+    assert {"joined_at", "nick", "deaf", "mute", "pending"} <= set(payload["member"])
+    assert "user" not in payload
+    assert payload["channel"]["id"] == payload["channel_id"] == emulator.channel_ids["general"]
+    assert payload["data"]["name"] == "status"
+    assert [(o["name"], o["type"], o["value"]) for o in payload["data"]["options"]] == [
+        ("verbose", 5, True), ("count", 4, 3), ("topic", 3, "x")
+    ]
+    assert result.message is not None
+    assert result.message["content"] == "pong"
+    assert result.message["type"] == 20
+    assert result.message["interaction_metadata"]["user"]["username"] == "mod"
+    assert emulator.original_response(result.token) == result.message
+
+    dm = emulator.run_command("alice", "status", channel="dm")
+    dm_payload = bot.received[-1]
+    assert not dm.failed
+    assert dm_payload["context"] == 1
+    assert dm_payload["user"]["username"] == "alice"
+    assert "member" not in dm_payload and "guild_id" not in dm_payload
+    assert dm_payload["channel"]["type"] == 1
+    assert dm_payload["channel_id"] == emulator.dm_channel_id("alice")
+
+
+def test_ping_and_endpoint_checks(emulator: DiscordEmulator, bot: FakeBot) -> None:
+    response = emulator.ping()
+    assert (response.status_code, response.json()) == (200, {"type": 1})
+    assert emulator.check_endpoint() == []
+    body = b'{"type":1}'
+    forged = {**emulator.sign(body), "X-Signature-Ed25519": "00" * 64}
+    assert emulator.send_raw(body, forged).status_code == 401
+    stale = emulator.sign(body, timestamp="1")
+    VerifyKey(bytes.fromhex(emulator.public_key_hex)).verify(
+        b"1" + body, bytes.fromhex(stale["X-Signature-Ed25519"])
+    )
+
+
+def test_registered_commands_shape_interactions_and_visibility(emulator: DiscordEmulator, bot: FakeBot) -> None:
+    commands = [
+        {
+            "name": "report",
+            "description": "Report a bug",
+            "contexts": [0, 1],
+            "options": [
+                {"type": 3, "name": "title", "description": "Title", "required": True},
+                {"type": 4, "name": "severity", "description": "1-3", "choices": [
+                    {"name": "low", "value": 1}, {"name": "high", "value": 3}]},
+                {"type": 11, "name": "screenshot", "description": "Image"},
+                {"type": 6, "name": "who", "description": "Who saw it"},
+            ],
+        },
+        {"name": "staffonly", "description": "Staff tools", "contexts": [0], "default_member_permissions": "32"},
+    ]
+    registered = api(emulator, "PUT", f"/applications/{emulator.application_id}/commands", json=commands).json()
+    again = api(emulator, "PUT", f"/applications/{emulator.application_id}/commands", json=commands).json()
+    assert [c["id"] for c in again] == [c["id"] for c in registered]  # ids survive re-registration
+    assert [c["version"] for c in again] == [c["version"] for c in registered]
+    assert api(emulator, "GET", f"/applications/{emulator.application_id}/commands").json() == again
+
+    bot.reply = lambda body: (200, {"type": 4, "data": {"content": "ok", "flags": 64}})
+    result = emulator.run_command(
+        "alice",
+        "report",
+        {"title": "Crash", "severity": 3, "who": "bob"},
+        channel="bug-report",
+        attachments={"screenshot": ("bug.png", PNG, "image/png")},
+    )
+    assert not result.failed, result.error
+    data = result.interaction["data"]
+    assert data["id"] == registered[0]["id"]
+    options = {o["name"]: o for o in data["options"]}
+    assert options["severity"] == {"name": "severity", "type": 4, "value": 3}
+    attachment_id = options["screenshot"]["value"]
+    attachment = data["resolved"]["attachments"][attachment_id]
+    assert attachment["ephemeral"] is True
+    assert requests.get(attachment["url"], timeout=5).content == PNG
+    assert data["resolved"]["users"][options["who"]["value"]]["username"] == "bob"
+
+    # The ephemeral reply is visible to alice only.
+    channel = emulator.channel_ids["bug-report"]
+    assert result.message is not None and result.message["flags"] == 64
+    assert [m["content"] for m in emulator.messages(channel, as_user="alice")] == ["ok"]
+    assert emulator.messages(channel) == []
+    assert emulator.messages(channel, as_user="bob") == []
+    assert api(emulator, "GET", f"/channels/{channel}/messages").json() == []
+
+    with pytest.raises(ValueError, match="requires option"):
+        emulator.run_command("alice", "report", {"severity": 1})
+    with pytest.raises(ValueError, match="choices"):
+        emulator.run_command("alice", "report", {"title": "x", "severity": 2})
+    with pytest.raises(ValueError, match="no option"):
+        emulator.run_command("alice", "report", {"title": "x", "nope": 1})
+    with pytest.raises(CommandUnavailableError):
+        emulator.run_command("alice", "staffonly")
+    with pytest.raises(CommandUnavailableError):
+        emulator.run_command("mod", "staffonly", channel="dm")
+    assert not emulator.run_command("mod", "staffonly").failed
+
+
+@pytest.mark.parametrize(
+    ("command", "field"),
+    [
+        ({"name": "Ticket", "description": "d"}, "name"),
+        ({"name": "t" * 33, "description": "d"}, "name"),
+        ({"name": "ticket", "description": "d" * 101}, "description"),
+        ({"name": "ticket"}, "description"),
+        ({"name": "ticket", "description": "d", "options": [{"type": 12, "name": "o", "description": "d"}]}, "options"),
+        ({"name": "ticket", "description": "d", "options": [
+            {"type": 3, "name": f"o{i}", "description": "d"} for i in range(26)]}, "options"),
+        ({"name": "ticket", "description": "d", "default_member_permissions": "manage"}, "default_member_permissions"),
+        ({"name": "ticket", "description": "d", "contexts": [5]}, "contexts"),
+        ({"name": "ticket", "description": "d", "integration_types": []}, "integration_types"),
+    ],
+)
+def test_command_registration_is_validated(emulator: DiscordEmulator, command: dict[str, Any], field: str) -> None:
+    response = api(
+        emulator, "PUT", f"/applications/{emulator.application_id}/guilds/{emulator.guild_id}/commands", json=[command]
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == 50035
+    assert field in response.json()["errors"]["0"]
+
+
+def test_commands_of_another_application_or_guild_are_refused(emulator: DiscordEmulator) -> None:
+    body = [{"name": "ticket", "description": "d"}]
+    for path in ("/applications/1/commands", f"/applications/{emulator.application_id}/guilds/1/commands"):
+        response = api(emulator, "PUT", path, json=body)
+        assert (response.status_code, response.json()["code"]) == (403, 50001)
+    guild_path = f"/applications/{emulator.application_id}/guilds/{emulator.guild_id}/commands"
+    stored = api(emulator, "PUT", guild_path, json=body).json()
+    assert stored[0]["guild_id"] == emulator.guild_id
+    assert api(emulator, "GET", guild_path).json() == stored
+    assert api(emulator, "GET", f"/applications/{emulator.application_id}/commands").json() == []
+
+
+def test_deferred_reply_then_edit_original_and_followups(emulator: DiscordEmulator, bot: FakeBot) -> None:
+    edits: list[requests.Response] = []
+
+    def defer_and_finish_in_background(body: dict[str, Any]) -> BotAnswer:
+        # Edit @original before the deferral is even answered: Discord-side ordering is kept.
+        def finish() -> None:
+            edits.append(webhook(emulator, "PATCH", body["token"], "/messages/@original",
+                                 json={"content": "done", "allowed_mentions": {"parse": []}}))
+
+        threading.Thread(target=finish).start()
+        time.sleep(0.1)
+        return 200, {"type": 5, "data": {"flags": 64}}
+
+    bot.reply = defer_and_finish_in_background
+    result = emulator.run_command("alice", "ticket", channel="support")
+    assert not result.failed, result.error
+    assert result.message is not None
+    assert result.message["flags"] == 64 | 128  # ephemeral "thinking…" placeholder
+    emulator.wait_for(lambda: edits)
+    assert edits[0].status_code == 200, edits[0].text
+    original = emulator.original_response(result.token)
+    assert original is not None
+    assert (original["content"], original["flags"], original["id"]) == ("done", 64, result.message["id"])
+
+    followup = webhook(emulator, "POST", result.token, json={"content": "public", "allowed_mentions": {"parse": []}})
+    private = webhook(emulator, "POST", result.token, json={"content": "private", "flags": 64})
+    assert followup.status_code == private.status_code == 200
+    assert private.json()["flags"] == 64
+    assert [m["content"] for m in emulator.followups(result.token)] == ["public", "private"]
+    channel = emulator.channel_ids["support"]
+    assert [m["content"] for m in emulator.messages(channel)] == ["public"]
+    assert [m["content"] for m in emulator.messages(channel, as_user="alice")] == ["done", "public", "private"]
+    edited = webhook(emulator, "PATCH", result.token, f"/messages/{private.json()['id']}", json={"content": "p2"})
+    assert edited.json()["content"] == "p2"
+    assert webhook(emulator, "GET", result.token, "/messages/@original").json()["content"] == "done"
+    assert webhook(emulator, "PATCH", result.token, "/messages/@original", json={"content": "y" * 2001}).status_code == 400
+    assert webhook(emulator, "DELETE", result.token, "/messages/@original").status_code == 204
+    assert webhook(emulator, "GET", result.token, "/messages/@original").json()["code"] == 10008
+
+    emulator.expire_interaction(result.token)
+    expired = webhook(emulator, "POST", result.token, json={"content": "late"})
+    assert (expired.status_code, expired.json()) == (404, {"message": "Unknown Webhook", "code": 10015})
+
+
+def test_first_followup_after_a_defer_edits_the_placeholder(emulator: DiscordEmulator, bot: FakeBot) -> None:
+    bot.reply = lambda body: (200, {"type": 5})
+    result = emulator.run_command("bob", "ticket")
+    response = webhook(emulator, "POST", result.token, json={"content": "answer", "flags": 64})
+    assert response.json()["id"] == result.message["id"]  # type: ignore[index]
+    assert response.json()["flags"] == 0  # the ephemeral state was fixed at defer time
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected_error"),
+    [
+        ((500, {"error": "boom"}), "HTTP 500"),
+        ((200, b"not json", {"Content-Type": "text/plain"}), "Content-Type"),
+        ((200, {"data": {}}), "type"),
+        ((200, {"type": 6}), "not valid"),
+        ((200, {"type": 5, "data": {"flags": 4}}), "EPHEMERAL"),
+        ((200, {"type": 4, "data": {"content": "x" * 2001}}), "50035"),
+        ((200, {"type": 4, "data": {}}), "50006"),
+    ],
+)
+def test_invalid_endpoint_answers_fail_the_interaction(
+    emulator: DiscordEmulator, bot: FakeBot, answer: BotAnswer, expected_error: str
+) -> None:
+    bot.reply = lambda body: answer
+    result = emulator.run_command("alice", "ticket")
+    assert result.failed
+    assert result.error is not None and expected_error in result.error
+    assert result.message is None
+    assert webhook(emulator, "POST", result.token, json={"content": "late"}).json()["code"] == 10015
+
+
+def test_an_answer_after_the_deadline_fails(emulator: DiscordEmulator, bot: FakeBot) -> None:
+    emulator.interaction_timeout = 0.3
+
+    def slow(body: dict[str, Any]) -> BotAnswer:
+        time.sleep(0.5)
+        return 200, {"type": 4, "data": {"content": "too late"}}
+
+    bot.reply = slow
+    result = emulator.run_command("alice", "ticket")
+    assert result.failed
+    assert result.error is not None and "within" in result.error
+    assert emulator.messages("general") == []
+
+
+# -- components and modals ---------------------------------------------------------------------
+
+REPLY_BUTTON = [{"type": 1, "components": [{"type": 2, "style": 1, "label": "Reply", "custom_id": "reply:42"}]}]
+MODAL = {
+    "custom_id": "reply_modal:42",
+    "title": "Reply to the agent",
+    "components": [
+        {"type": 18, "label": "Your message", "component": {"type": 4, "custom_id": "body", "style": 2}},
+        {
+            "type": 18,
+            "label": "Screenshots",
+            "component": {"type": 19, "custom_id": "shots", "min_values": 0, "max_values": 3, "required": False},
+        },
+        {"type": 1, "components": [{"type": 4, "custom_id": "legacy", "style": 1, "label": "Old", "required": False}]},
+    ],
+}
+
+
+def test_button_opens_a_modal_and_its_submit_has_the_documented_shape(
+    emulator: DiscordEmulator, bot: FakeBot
+) -> None:
+    dm = emulator.dm_channel_id("alice")
+    prompt = api(emulator, "POST", f"/channels/{dm}/messages", json={"content": "Agent: hi", "components": REPLY_BUTTON})
+    assert prompt.status_code == 200
+    message = emulator.messages(f"dm:alice")[0]
+    assert message["components"][0]["components"][0]["id"] == 2  # Discord numbers components
+
+    def answer(body: dict[str, Any]) -> BotAnswer:
+        if body["type"] == 3:
+            return 200, {"type": 9, "data": MODAL}
+        return 200, {"type": 4, "data": {"content": "Sent!", "flags": 64}}
+
+    bot.reply = answer
+    clicked = emulator.click("alice", message, "reply:42")
+    assert not clicked.failed, clicked.error
+    assert clicked.interaction["data"] == {"custom_id": "reply:42", "component_type": 2}
+    assert clicked.interaction["message"]["id"] == message["id"]
+    assert clicked.modal == MODAL
+
+    with pytest.raises(ValueError, match="required"):
+        emulator.submit_modal("alice", MODAL, {"body": ""})
+    emulator.wait_for(lambda: True)
+    # The failed attempt consumed nothing the client would not resend: open it again.
+    clicked = emulator.click("alice", message, "reply:42")
+    submitted = emulator.submit_modal(
+        "alice", MODAL, {"body": "It still crashes"}, {"shots": [("a.png", PNG, "image/png"), ("b.txt", b"log", "")]}
+    )
+    assert not submitted.failed, submitted.error
+    payload = submitted.interaction
+    assert payload["type"] == 5
+    assert payload["channel_id"] == dm
+    assert payload["message"]["id"] == message["id"]  # opened from a component
+    data = payload["data"]
+    assert data["custom_id"] == "reply_modal:42"
+    label, upload, legacy = data["components"]
+    assert label == {"type": 18, "id": 1, "component": {"type": 4, "id": 2, "custom_id": "body", "value": "It still crashes"}}
+    assert upload["type"] == 18 and upload["id"] == 3
+    assert upload["component"]["type"] == 19 and upload["component"]["custom_id"] == "shots"
+    assert upload["component"]["id"] == 4
+    assert legacy == {"type": 1, "id": 5, "components": [{"type": 4, "id": 6, "custom_id": "legacy", "value": ""}]}
+    resolved = data["resolved"]["attachments"]
+    assert list(resolved) == upload["component"]["values"]
+    files = [resolved[attachment_id] for attachment_id in upload["component"]["values"]]
+    assert [(f["filename"], f["content_type"]) for f in files] == [("a.png", "image/png"), ("b.txt", "text/plain")]
+    assert "ephemeral-attachments" in files[0]["url"]
+    assert requests.get(files[1]["url"], timeout=5).content == b"log"
+    assert [m["content"] for m in emulator.messages("dm:alice", as_user="alice")] == ["Agent: hi", "Sent!"]
+
+    with pytest.raises(ValueError, match="no inputs"):
+        emulator.submit_modal("alice", MODAL, {"body": "x", "unknown": "y"})
+
+
+@pytest.mark.parametrize(
+    ("modal", "fragment"),
+    [
+        ({**MODAL, "title": "t" * 46}, "title"),
+        ({**MODAL, "custom_id": "c" * 101}, "custom_id"),
+        ({**MODAL, "components": MODAL["components"] * 2}, "components"),
+        ({**MODAL, "components": []}, "components"),
+        ({**MODAL, "components": [{"type": 4, "custom_id": "bare", "style": 1}]}, "Label"),
+        ({**MODAL, "components": [{"type": 1, "components": [{"type": 19, "custom_id": "f"}]}]}, "text inputs"),
+        ({**MODAL, "components": [{"type": 18, "label": "l", "component": {"type": 4, "custom_id": "", "style": 1}}]},
+         "custom_id"),
+    ],
+)
+def test_invalid_modals_are_rejected(
+    emulator: DiscordEmulator, bot: FakeBot, modal: dict[str, Any], fragment: str
+) -> None:
+    bot.reply = lambda body: (200, {"type": 9, "data": modal})
+    result = emulator.run_command("alice", "feedback")
+    assert result.failed
+    assert result.error is not None and "invalid modal" in result.error and fragment in result.error
+
+
+def test_a_modal_cannot_answer_a_modal_submit(emulator: DiscordEmulator, bot: FakeBot) -> None:
+    bot.reply = lambda body: (200, {"type": 9, "data": MODAL})
+    opened = emulator.run_command("alice", "feedback")
+    assert opened.modal is not None
+    result = emulator.submit_modal("alice", opened.modal, {"body": "text"})
+    assert result.failed
+    assert result.error == "a modal cannot be the response to a modal submit"
+
+
+def test_component_updates_and_deferred_updates(emulator: DiscordEmulator, bot: FakeBot) -> None:
+    send(emulator, "support", {"content": "Ticket #1", "components": REPLY_BUTTON})
+    message = emulator.messages("support")[0]
+    bot.reply = lambda body: (200, {"type": 7, "data": {"content": "Ticket #1 (claimed)", "components": []}})
+    updated = emulator.click("mod", message, "reply:42")
+    assert updated.message is not None and updated.message["id"] == message["id"]
+    assert emulator.messages("support")[0]["content"] == "Ticket #1 (claimed)"
+    with pytest.raises(ValueError, match="no component"):
+        emulator.click("mod", emulator.messages("support")[0], "reply:42")
+
+    send(emulator, "support", {"content": "Ticket #2", "components": REPLY_BUTTON})
+    second = emulator.messages("support")[1]
+    bot.reply = lambda body: (200, {"type": 6})
+    deferred = emulator.click("mod", second, "reply:42")
+    assert not deferred.failed
+    edit = webhook(emulator, "PATCH", deferred.token, "/messages/@original", json={"content": "Ticket #2 (closed)"})
+    assert edit.json()["id"] == second["id"]
+    assert emulator.messages("support")[1]["content"] == "Ticket #2 (closed)"
+    assert [w.kind for w in emulator.message_writes][-2:] == ["channel_create", "webhook_edit_original"]
+
+
+# -- the control API ---------------------------------------------------------------------------
+
+
+def test_control_api_round_trip(emulator: DiscordEmulator, bot: FakeBot) -> None:
+    control = EmulatorControl(emulator.base_url)
+    state = control.state()
+    assert state["application_id"] == emulator.application_id
+    assert state["public_key"] == emulator.public_key_hex
+    assert state["guild"]["id"] == emulator.guild_id
+    assert set(state["channels"]) == {"general", "bug-report", "feature-request", "announcements", "support"}
+    assert state["users"]["mod"]["roles"] == [emulator.staff_role_id]
+
+    def answer(body: dict[str, Any]) -> BotAnswer:
+        if body["type"] == 2:
+            return 200, {"type": 4, "data": {"content": "Pick", "components": REPLY_BUTTON}}
+        if body["type"] == 3:
+            return 200, {"type": 9, "data": MODAL}
+        return 200, {"type": 5, "data": {"flags": 64}}
+
+    bot.reply = answer
+    command = control.run_command("bob", "ticket", {"topic": "billing"}, channel="support")
+    assert command["failed"] is False
+    assert command["interaction"]["data"]["options"] == [{"name": "topic", "type": 3, "value": "billing"}]
+    shown = control.messages("support", as_user="bob")
+    assert [m["content"] for m in shown] == ["Pick"]
+    clicked = control.click("bob", shown[0], "reply:42")
+    assert clicked["modal"]["custom_id"] == "reply_modal:42"
+    submitted = control.submit_modal("bob", clicked["modal"], {"body": "hello"}, {"shots": [("s.png", PNG, "image/png")]})
+    assert submitted["failed"] is False
+    resolved = submitted["interaction"]["data"]["resolved"]["attachments"]
+    assert base64.b64encode(requests.get(next(iter(resolved.values()))["url"], timeout=5).content) == base64.b64encode(PNG)
+    token = submitted["interaction"]["token"]
+    assert control.original_response(token)["flags"] == 64 | 128
+    webhook(emulator, "PATCH", token, "/messages/@original", json={"content": "Delivered"})
+    assert control.original_response(token)["content"] == "Delivered"
+    assert control.followups(token) == []
+    assert control.messages("support") == [m for m in shown if not m["flags"] & 64]
+    with pytest.raises(RuntimeError, match="unknown user"):
+        control.run_command("nobody", "ticket")

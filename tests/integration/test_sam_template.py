@@ -1,0 +1,431 @@
+"""The SAM application: template lint, the makefile build, and least-privilege structure.
+
+Runs the real AWS SAM CLI, offline (no Docker, no AWS account). The CLI is found from the
+``SAM_CLI`` environment variable, else ``sam`` on PATH; the project installs it into its own
+virtual environment (``requirements-sam.txt``), e.g. ``SAM_CLI=.venv-sam/bin/sam pytest ...``.
+
+``sam build`` runs the makefiles with ``python3.13`` from PATH (the runtime's version, so the
+shipped ``.pyc`` files match it): the subprocesses get the directory of the interpreter running
+these tests prepended to PATH, so run them from the project's Python 3.13 venv.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.api import ManualArgs, lint
+from cfnlint.decode import decode_str
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+LAYER_SOURCE = ROOT / "layers" / "flexcord" / "flexcord"
+REGION = "us-east-1"
+
+FUNCTIONS = {
+    "InteractionsFunction": "interactions",
+    "WorkerFunction": "worker",
+    "CommandsFunction": "commands",
+}
+PYC_TAG = "cpython-313"
+EM_AARCH64 = 183  # ELF e_machine of arm64
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _subprocess_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # `sam build` needs python3.13 on PATH; the test interpreter's venv provides it.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env["SAM_CLI_TELEMETRY"] = "0"
+    env.setdefault("AWS_DEFAULT_REGION", REGION)
+    return env
+
+
+def _run(cmd: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        cmd, cwd=ROOT, env=_subprocess_env(), capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def _report(result: subprocess.CompletedProcess[str]) -> str:
+    return f"exit {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
+
+
+@pytest.fixture(scope="module")
+def sam_cli() -> str:
+    configured = os.environ.get("SAM_CLI")
+    found = shutil.which(configured or "sam", path=_subprocess_env()["PATH"])
+    if not found:
+        pytest.fail(
+            f"AWS SAM CLI not found ({'SAM_CLI=' + configured if configured else '`sam` on PATH'}). "
+            "Install it with `python3.13 -m venv .venv-sam && "
+            ".venv-sam/bin/pip install -r requirements-sam.txt` and run with SAM_CLI=.venv-sam/bin/sam."
+        )
+    return found
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    parsed, matches = decode_str(TEMPLATE.read_text())
+    assert not matches, [str(m) for m in matches]
+    assert isinstance(parsed, dict)
+    return dict(parsed)
+
+
+@pytest.fixture(scope="module")
+def build_dir(sam_cli: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("sam")
+    result = _run(
+        [
+            sam_cli,
+            "build",
+            "--template-file",
+            str(TEMPLATE),
+            "--build-dir",
+            str(base / "build"),
+            "--cache-dir",
+            str(base / "cache"),
+        ],
+        timeout=600,
+    )
+    assert result.returncode == 0, _report(result)
+    assert "Build Succeeded" in result.stdout, _report(result)
+    return base / "build"
+
+
+def _resources(template: dict[str, Any]) -> dict[str, Any]:
+    resources = template["Resources"]
+    assert isinstance(resources, dict)
+    return resources
+
+
+def _walk(node: Any) -> Iterator[Any]:
+    yield node
+    if isinstance(node, dict):
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+
+
+def _referenced_names(node: Any) -> set[str]:
+    """Logical ids and parameters a template fragment refers to (Ref, GetAtt, ${...} in Sub)."""
+    names: set[str] = set()
+    for item in _walk(node):
+        if not isinstance(item, dict):
+            continue
+        if "Ref" in item:
+            names.add(str(item["Ref"]))
+        if "Fn::GetAtt" in item:
+            target = item["Fn::GetAtt"]
+            names.add(str(target[0] if isinstance(target, list) else target).split(".")[0])
+        if "Fn::Sub" in item:
+            text = item["Fn::Sub"] if isinstance(item["Fn::Sub"], str) else item["Fn::Sub"][0]
+            for chunk in str(text).split("${")[1:]:
+                name = chunk.split("}", 1)[0].split(".")[0]
+                if not name.startswith(("AWS::", "!")):
+                    names.add(name)
+    return {name for name in names if not name.startswith("AWS::")}
+
+
+def _statements(function: dict[str, Any]) -> list[dict[str, Any]]:
+    policies = function["Properties"].get("Policies", [])
+    statements: list[dict[str, Any]] = []
+    for policy in policies:
+        # Inline statements only: SAM policy templates and managed policies hide what they grant.
+        assert isinstance(policy, dict), policy
+        assert set(policy) == {"Statement"}, policy
+        statements.extend(policy["Statement"])
+    return statements
+
+
+def _actions(statements: list[dict[str, Any]]) -> set[str]:
+    actions: set[str] = set()
+    for statement in statements:
+        assert statement["Effect"] == "Allow"
+        action = statement["Action"]
+        actions.update([action] if isinstance(action, str) else action)
+    return actions
+
+
+def _resources_by_service(statements: list[dict[str, Any]]) -> dict[str, set[str]]:
+    """For each IAM service prefix, the template names its statements' resources refer to."""
+    result: dict[str, set[str]] = {}
+    for statement in statements:
+        action = statement["Action"]
+        services = {a.split(":")[0] for a in ([action] if isinstance(action, str) else action)}
+        refs = _referenced_names(statement["Resource"])
+        for service in services:
+            result.setdefault(service, set()).update(refs)
+    return result
+
+
+def _elf_machine(path: Path) -> int:
+    header = path.read_bytes()[:20]
+    assert header[:4] == b"\x7fELF", path
+    return int.from_bytes(header[18:20], "little")
+
+
+def _assert_compiled(directory: Path) -> None:
+    """Every module in ``directory`` has an unchecked-hash .pyc for Python 3.13 beside it."""
+    sources = sorted(directory.rglob("*.py"))
+    assert sources, directory
+    missing: list[str] = []
+    for source in sources:
+        pyc = source.parent / "__pycache__" / f"{source.stem}.{PYC_TAG}.pyc"
+        if not pyc.is_file():
+            missing.append(str(source.relative_to(directory)))
+            continue
+        # PEP 552 flags: bit 0 hash-based, bit 1 check_source. unchecked-hash = 0b01.
+        flags = int.from_bytes(pyc.read_bytes()[4:8], "little")
+        assert flags == 0b01, f"{pyc} is not an unchecked-hash pyc (flags {flags:#b})"
+    assert not missing, f"no {PYC_TAG} .pyc for: {missing[:20]}"
+
+
+# --------------------------------------------------------------------------- lint
+
+
+@pytest.mark.slow
+def test_sam_validate_lint_is_clean(sam_cli: str) -> None:
+    result = _run(
+        [sam_cli, "validate", "--lint", "--template-file", str(TEMPLATE), "--region", REGION], timeout=300
+    )
+    assert result.returncode == 0, _report(result)
+    assert "is a valid SAM Template" in result.stdout, _report(result)
+    output = result.stdout + result.stderr
+    # cfn-lint findings are printed as `<rule id> <message>`, e.g. `W3005 ...` or `E3012 ...`.
+    findings = [line for line in output.splitlines() if line[:1] in "EWI" and line[1:5].isdigit()]
+    assert not findings, _report(result)
+
+
+def test_cfn_lint_finds_nothing_even_informational() -> None:
+    matches = lint(TEMPLATE.read_text(), config=ManualArgs(regions=[REGION], include_checks=["I"]))
+    assert not matches, "\n".join(str(m) for m in matches)
+
+
+# --------------------------------------------------------------------------- build
+
+
+@pytest.mark.slow
+def test_sam_build_ships_the_layer_precompiled_for_arm64(build_dir: Path) -> None:
+    python = build_dir / "FlexcordLayer" / "python"
+    assert (python / "flexcord" / "__init__.py").is_file()
+    assert (python / "requests" / "__init__.py").is_file()
+    assert (python / "nacl" / "__init__.py").is_file()
+    assert (python / "aws_lambda_powertools").is_dir()
+    # boto3 comes with the Lambda runtime: shipping it would only grow the layer.
+    assert not (python / "boto3").exists()
+
+    # Every flexcord module, and every other module in the layer, is compiled.
+    for source in LAYER_SOURCE.rglob("*.py"):
+        relative = source.relative_to(LAYER_SOURCE)
+        pyc = python / "flexcord" / relative.parent / "__pycache__" / f"{source.stem}.{PYC_TAG}.pyc"
+        assert pyc.is_file(), f"missing {pyc}"
+    _assert_compiled(python)
+
+    sodium = list((python / "nacl").glob("_sodium*.so"))
+    assert sodium, "PyNaCl's _sodium extension is missing"
+    for library in sodium:
+        assert _elf_machine(library) == EM_AARCH64, f"{library.name} is not an aarch64 binary"
+    for library in python.rglob("*.so"):
+        assert _elf_machine(library) == EM_AARCH64, f"{library} is not an aarch64 binary"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
+def test_sam_build_ships_each_handler_precompiled(build_dir: Path, logical_id: str) -> None:
+    artifact = build_dir / logical_id
+    assert (artifact / "app.py").is_file()
+    assert (artifact / "__pycache__" / f"app.{PYC_TAG}.pyc").is_file()
+    assert not (artifact / "Makefile").exists()
+    _assert_compiled(artifact)
+
+
+# --------------------------------------------------------------------------- structure
+
+
+def test_logical_ids_and_types(template: dict[str, Any]) -> None:
+    expected = {
+        "FlexcordTable": "AWS::DynamoDB::Table",
+        "JobQueue": "AWS::SQS::Queue",
+        "JobDeadLetterQueue": "AWS::SQS::Queue",
+        "JobDeadLetterAlarm": "AWS::CloudWatch::Alarm",
+        "HttpApi": "AWS::Serverless::HttpApi",
+        "FlexcordLayer": "AWS::Serverless::LayerVersion",
+        "InteractionsFunction": "AWS::Serverless::Function",
+        "WorkerFunction": "AWS::Serverless::Function",
+        "CommandsFunction": "AWS::Serverless::Function",
+        "DiscordCommands": "Custom::DiscordCommands",
+    }
+    resources = _resources(template)
+    assert {name: resources[name]["Type"] for name in expected if name in resources} == expected
+
+
+def test_job_queue_is_fifo_with_redrive_to_a_fifo_dlq(template: dict[str, Any]) -> None:
+    resources = _resources(template)
+    queue = resources["JobQueue"]["Properties"]
+    assert queue["FifoQueue"] is True
+    assert queue["ContentBasedDeduplication"] is False
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["JobDeadLetterQueue", "Arn"]}
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == {"Ref": "JobMaxReceiveCount"}
+    worker_timeout = resources["WorkerFunction"]["Properties"]["Timeout"]
+    assert queue["VisibilityTimeout"] == 6 * worker_timeout
+    dlq = resources["JobDeadLetterQueue"]["Properties"]
+    assert dlq["FifoQueue"] is True
+    assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600
+    assert template["Parameters"]["JobMaxReceiveCount"]["MinValue"] >= 2
+
+    alarm = resources["JobDeadLetterAlarm"]["Properties"]
+    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["JobDeadLetterQueue", "QueueName"]}
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_table_has_ttl_pitr_and_gsi1(template: dict[str, Any]) -> None:
+    table = _resources(template)["FlexcordTable"]
+    assert table["DeletionPolicy"] == "Retain"
+    assert table["UpdateReplacePolicy"] == "Retain"
+    props = table["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert [(k["AttributeName"], k["KeyType"]) for k in props["KeySchema"]] == [
+        ("pk", "HASH"),
+        ("sk", "RANGE"),
+    ]
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    (gsi,) = props["GlobalSecondaryIndexes"]
+    assert gsi["IndexName"] == "gsi1"
+    assert [(k["AttributeName"], k["KeyType"]) for k in gsi["KeySchema"]] == [
+        ("gsi1pk", "HASH"),
+        ("gsi1sk", "RANGE"),
+    ]
+    assert gsi["Projection"]["ProjectionType"] == "ALL"
+
+
+def test_functions_use_makefile_builds_and_the_layer(template: dict[str, Any]) -> None:
+    resources = _resources(template)
+    function_globals = template["Globals"]["Function"]
+    assert function_globals["Runtime"] == "python3.13"
+    assert function_globals["Architectures"] == ["arm64"]
+    assert function_globals["Layers"] == [{"Ref": "FlexcordLayer"}]
+    # Any other Tracing value makes SAM attach AWSXrayWriteOnlyAccess to every role.
+    assert function_globals.get("Tracing", "Disabled") == "Disabled"
+    for logical_id, folder in FUNCTIONS.items():
+        function = resources[logical_id]
+        assert function["Metadata"]["BuildMethod"] == "makefile"
+        assert "Tracing" not in function["Properties"]
+        assert function["Properties"]["CodeUri"] == f"functions/{folder}/"
+        assert (ROOT / "functions" / folder / "Makefile").read_text().count(f"build-{logical_id}:") == 1
+    layer = resources["FlexcordLayer"]
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
+    assert "build-FlexcordLayer:" in (ROOT / "layers" / "flexcord" / "Makefile").read_text()
+
+
+def test_interactions_function_can_only_enqueue(template: dict[str, Any]) -> None:
+    function = _resources(template)["InteractionsFunction"]
+    statements = _statements(function)
+    assert _actions(statements) == {"sqs:SendMessage"}
+    assert _resources_by_service(statements) == {"sqs": {"JobQueue"}}
+    event = function["Properties"]["Events"]["DiscordInteractions"]
+    assert event["Type"] == "HttpApi"
+    assert event["Properties"]["ApiId"] == {"Ref": "HttpApi"}
+    assert (event["Properties"]["Method"], event["Properties"]["Path"]) == ("POST", "/discord/interactions")
+    assert set(function["Properties"]["Environment"]["Variables"]) == {
+        "DISCORD_APPLICATION_ID",
+        "DISCORD_PUBLIC_KEY",
+        "JOB_QUEUE_URL",
+    }
+
+
+def test_worker_function_touches_only_the_table_the_bot_token_and_its_queue(template: dict[str, Any]) -> None:
+    resources = _resources(template)
+    function = resources["WorkerFunction"]
+    statements = _statements(function)
+    actions = _actions(statements)
+    assert {a.split(":")[0] for a in actions} == {"dynamodb", "secretsmanager", "sqs"}
+    assert "dynamodb:*" not in actions
+    assert "dynamodb:Scan" not in actions
+    assert "secretsmanager:GetSecretValue" in actions
+    assert {a for a in actions if a.startswith("sqs:")} == {
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueAttributes",
+    }
+    assert _resources_by_service(statements) == {
+        "dynamodb": {"FlexcordTable"},
+        "secretsmanager": {"DiscordBotTokenSecretName"},
+        "sqs": {"JobQueue"},
+    }
+    # An explicit mapping instead of SAM's SQS event, which would attach the managed
+    # AWSLambdaSQSQueueExecutionRole (every queue in the account).
+    assert not function["Properties"].get("Events")
+    assert "ManagedPolicyArns" not in function["Properties"]
+    mapping = resources["WorkerJobsEventSource"]
+    assert mapping["Type"] == "AWS::Lambda::EventSourceMapping"
+    assert mapping["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["JobQueue", "Arn"]}
+    assert mapping["Properties"]["FunctionName"] == {"Ref": "WorkerFunction"}
+    assert mapping["Properties"]["BatchSize"] == 10
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert variables["JOB_MAX_RECEIVE_COUNT"] == {"Ref": "JobMaxReceiveCount"}
+    assert variables["TABLE_NAME"] == {"Ref": "FlexcordTable"}
+    assert variables["DISCORD_BOT_TOKEN_SECRET_ID"] == {"Ref": "DiscordBotTokenSecretName"}
+    assert "DISCORD_BOT_TOKEN" not in variables
+
+
+def test_commands_function_reads_only_the_bot_token(template: dict[str, Any]) -> None:
+    resources = _resources(template)
+    function = resources["CommandsFunction"]
+    statements = _statements(function)
+    assert _actions(statements) == {"secretsmanager:GetSecretValue"}
+    assert _resources_by_service(statements) == {"secretsmanager": {"DiscordBotTokenSecretName"}}
+    assert not function["Properties"].get("Events")
+    assert set(function["Properties"]["Environment"]["Variables"]) == {
+        "DISCORD_APPLICATION_ID",
+        "DISCORD_GUILD_ID",
+        "DISCORD_BOT_TOKEN_SECRET_ID",
+    }
+    commands = resources["DiscordCommands"]["Properties"]
+    assert commands["ServiceToken"] == {"Fn::GetAtt": ["CommandsFunction", "Arn"]}
+    assert commands["LayerVersion"] == {"Ref": "FlexcordLayer"}
+    assert commands["ApplicationId"] == {"Ref": "DiscordApplicationId"}
+    assert commands["GuildId"] == {"Ref": "DiscordGuildId"}
+
+
+def test_no_secret_in_any_environment(template: dict[str, Any]) -> None:
+    resources = _resources(template)
+    for logical_id in FUNCTIONS:
+        variables = resources[logical_id]["Properties"]["Environment"]["Variables"]
+        for name in variables:
+            assert "TOKEN" not in name or name.endswith("_SECRET_ID"), (logical_id, name)
+
+
+def test_each_function_has_a_log_group_with_retention(template: dict[str, Any]) -> None:
+    log_groups = [
+        r["Properties"] for r in _resources(template).values() if r["Type"] == "AWS::Logs::LogGroup"
+    ]
+    for logical_id in FUNCTIONS:
+        matching = [
+            g for g in log_groups if g.get("LogGroupName") == {"Fn::Sub": f"/aws/lambda/${{{logical_id}}}"}
+        ]
+        assert len(matching) == 1, logical_id
+        assert matching[0]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_outputs(template: dict[str, Any]) -> None:
+    outputs = template["Outputs"]
+    assert set(outputs) >= {"InteractionsEndpointUrl", "TableName", "JobQueueUrl", "JobDeadLetterQueueUrl"}
+    assert outputs["InteractionsEndpointUrl"]["Value"] == {
+        "Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/discord/interactions"
+    }

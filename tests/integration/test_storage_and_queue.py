@@ -1,0 +1,146 @@
+"""The DynamoDB and SQS adapters against moto on loopback, with the table and queues built from
+template.yaml."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import replace
+
+import boto3
+import pytest
+
+from devstack.aws_resources import LocalResources
+from flexcord.adapters.queue.job_queue import QueueUnavailable, SqsJobQueue
+from flexcord.adapters.storage.case_repository import DynamoCaseRepository
+from flexcord.adapters.storage.dynamodb import dynamodb_client
+from flexcord.cases.model import (
+    Attachment,
+    CaseDraft,
+    CaseKind,
+    CaseSection,
+    CaseStatus,
+    PostedMessage,
+    Reporter,
+)
+from flexcord.jobs.model import InteractionContext, Job, JobKind
+
+NOW = "2026-11-21T10:00:00+00:00"
+
+
+def draft(user_id: str = "111", title: str = "Raid lobby freezes") -> CaseDraft:
+    return CaseDraft(
+        kind=CaseKind.BUG,
+        title=title,
+        sections=(CaseSection("What happened?", "It froze"), CaseSection("Steps", "1. Join")),
+        reporter=Reporter(user_id, "alice", "Alice"),
+        guild_id="900",
+        channel_id="901",
+        attachments=(Attachment("s.png", "image/png", 68, "https://cdn/s.png"),),
+    )
+
+
+@pytest.fixture
+def repository(aws: LocalResources) -> DynamoCaseRepository:
+    return DynamoCaseRepository(dynamodb_client(), aws.table_name)
+
+
+def test_a_case_round_trips_with_every_field(repository: DynamoCaseRepository) -> None:
+    created = repository.create(draft(), source_id="i1", now=NOW)
+    assert created.number == 1
+    stored = repository.get(1)
+    assert stored == created
+    assert stored is not None
+    assert stored.status is CaseStatus.OPEN
+    assert stored.attachments[0].source_url == "https://cdn/s.png"
+
+
+def test_numbers_come_from_an_atomic_counter_even_under_concurrency(repository: DynamoCaseRepository) -> None:
+    numbers: list[int] = []
+    lock = threading.Lock()
+
+    def file_case(index: int) -> None:
+        case = repository.create(draft(title=f"case {index}"), source_id=f"c{index}", now=NOW)
+        with lock:
+            numbers.append(case.number)
+
+    threads = [threading.Thread(target=file_case, args=(i,)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(numbers) == list(range(1, 13))
+
+
+def test_the_same_source_creates_one_case_even_when_racing(repository: DynamoCaseRepository) -> None:
+    results: list[int] = []
+
+    def deliver() -> None:
+        results.append(repository.create(draft(), source_id="same-interaction", now=NOW).number)
+
+    threads = [threading.Thread(target=deliver) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(results)) == 1
+    winner = results[0]
+    assert repository.get(winner) is not None
+    # Only one case item exists for the reporter, whatever numbers the losers drew.
+    assert [c.number for c in repository.list_by_reporter("111", limit=10)] == [winner]
+
+
+def test_cases_of_a_reporter_come_newest_first_with_one_query(repository: DynamoCaseRepository) -> None:
+    for index in range(12):
+        repository.create(draft(user_id="111" if index % 3 else "222"), source_id=f"s{index}", now=NOW)
+    mine = repository.list_by_reporter("111", limit=5)
+    assert [c.number for c in mine] == [12, 11, 9, 8, 6]
+    assert all(c.reporter.user_id == "111" for c in mine)
+
+
+def test_save_records_the_post_and_refuses_unknown_cases(repository: DynamoCaseRepository) -> None:
+    case = repository.create(draft(), source_id="i1", now=NOW)
+    posted = case.with_post(PostedMessage("c", "m"), case.attachments, NOW)
+    repository.save(posted)
+    assert repository.get(case.number) == posted
+    from flexcord.adapters.storage.case_repository import StorageError
+
+    with pytest.raises(StorageError):
+        repository.save(replace(posted, number=999))
+
+
+def job(user_id: str, interaction_id: str) -> Job:
+    context = InteractionContext(interaction_id, "app", "token", user_id, "u", "U", (), None, None, "en-US")
+    return Job(JobKind.LIST_CASES, context)
+
+
+def test_jobs_are_grouped_by_member_and_deduplicated_by_interaction(aws: LocalResources) -> None:
+    queue = SqsJobQueue(aws.job_queue_url)
+    queue.enqueue(job("111", "i-1"))
+    queue.enqueue(job("111", "i-1"))  # the same interaction delivered twice
+    queue.enqueue(job("222", "i-2"))
+    sqs = boto3.client("sqs")
+    received = sqs.receive_message(
+        QueueUrl=aws.job_queue_url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
+    )["Messages"]
+    assert len(received) == 2
+    by_id = {json.loads(m["Body"])["context"]["interaction_id"]: m["Attributes"] for m in received}
+    assert by_id["i-1"]["MessageGroupId"] == "111"
+    assert by_id["i-1"]["MessageDeduplicationId"] == "i-1"
+    assert by_id["i-2"]["MessageGroupId"] == "222"
+
+
+def test_an_unreachable_queue_raises_queue_unavailable(aws: LocalResources) -> None:
+    with pytest.raises(QueueUnavailable):
+        SqsJobQueue(aws.job_queue_url + "-missing").enqueue(job("1", "x"))
+
+
+def test_the_queues_follow_the_template(aws: LocalResources) -> None:
+    sqs = boto3.client("sqs")
+    attributes = sqs.get_queue_attributes(QueueUrl=aws.job_queue_url, AttributeNames=["All"])["Attributes"]
+    assert attributes["FifoQueue"] == "true"
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert int(redrive["maxReceiveCount"]) == aws.max_receive_count >= 2
+    assert redrive["deadLetterTargetArn"].endswith("JobDeadLetterQueue.fifo")
+    ttl = boto3.client("dynamodb").describe_time_to_live(TableName=aws.table_name)["TimeToLiveDescription"]
+    assert ttl["AttributeName"] == "expires_at"
