@@ -29,7 +29,7 @@ LOADING_FLAG = 1 << 7
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="action", required=True)
 
     up = commands.add_parser("up", help="run the local stack")
     up.add_argument("--gateway-port", type=int, default=8787)
@@ -55,12 +55,12 @@ def main(argv: list[str] | None = None) -> int:
     channel.add_argument("--as", dest="as_user", help="include the ephemeral messages this member sees")
 
     arguments = parser.parse_args(argv)
-    if arguments.command == "up":
+    if arguments.action == "up":
         return run_stack(arguments)
     control = _control()
-    if arguments.command == "member":
+    if arguments.action == "member":
         return run_member(control, arguments)
-    if arguments.command == "click":
+    if arguments.action == "click":
         return run_click(control, arguments)
     for message in control.messages(arguments.name, as_user=arguments.as_user):
         print(render_message(message))

@@ -46,10 +46,13 @@ class LocalStack:
         ports: StackPorts = StackPorts(),
         retry_delay_seconds: int = 1,
         use_published_test_key: bool = False,
+        parameters: dict[str, Any] | None = None,
     ) -> None:
         """``use_published_test_key`` makes the Discord emulator sign with the key in events/, so
         the sample events (re-signed) and the emulator are both accepted by the one endpoint;
-        tests leave it off and the emulator signs with a fresh key of its own."""
+        tests leave it off and the emulator signs with a fresh key of its own. ``parameters``
+        overrides template parameter defaults (e.g. ``{"JobMaxReceiveCount": 2}``)."""
+        self._parameters = parameters or {}
         self._ports = ports
         self._use_published_test_key = use_published_test_key
         self._retry_delay_seconds = retry_delay_seconds
@@ -60,14 +63,15 @@ class LocalStack:
         self.poller: SqsPoller | None = None
         self.resources: LocalResources | None = None
         self._saved_environment: dict[str, str] = {}
-        self._cfn_responses: list[dict[str, Any]] = []
+        #: What the CommandsFunction PUT to its ResponseURL, as CloudFormation would receive it.
+        self.cloudformation_responses: list[dict[str, Any]] = []
 
     # -- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> LocalStack:
         self._moto = MotoOnLoopback(self._ports.moto)
         self._set_environment({**LOCAL_AWS_ENVIRONMENT, "AWS_ENDPOINT_URL": self._moto.start()})
-        self.resources = create_resources(self._template)
+        self.resources = create_resources(self._template, self._parameters)
 
         self.discord = DiscordEmulator(port=self._ports.discord, signing_key=self._signing_key())
         self.discord.start()
@@ -88,10 +92,11 @@ class LocalStack:
         self.deploy_commands()
 
         worker = function_spec(self._template, "WorkerFunction")
+        self.worker_handler = load_handler(worker.handler_file, worker.handler_name, "local_WorkerFunction")
         self.poller = SqsPoller(
             queue_url=self.resources.job_queue_url,
             queue_arn=self.resources.job_queue_arn,
-            handler=load_handler(worker.handler_file, worker.handler_name, "local_WorkerFunction"),
+            handler=self.worker_handler,
             function_name="WorkerFunction",
             timeout_seconds=worker.timeout_seconds,
             retry_delay_seconds=self._retry_delay_seconds,
@@ -138,13 +143,13 @@ class LocalStack:
         handler(
             event, LocalLambdaContext(function_name="CommandsFunction", timeout_seconds=spec.timeout_seconds)
         )
-        response = self._cfn_responses[-1]
+        response = self.cloudformation_responses[-1]
         if response.get("Status") != "SUCCESS":
             raise RuntimeError(f"command registration failed: {response.get('Reason')}")
         return response
 
     def _receive_cfn_response(self, body: bytes) -> tuple[int, bytes]:
-        self._cfn_responses.append(json.loads(body))
+        self.cloudformation_responses.append(json.loads(body))
         return 200, b""
 
     # -- environment ----------------------------------------------------------------------------

@@ -240,13 +240,15 @@ def sqs_events() -> dict[str, dict[str, Any]]:
     return {
         "sqs_create_case": {
             "Records": [
-                sqs_record(1, {"kind": "case.create", "context": job_context(5), "payload": {"draft": draft}})
+                sqs_record(
+                    1, {"kind": "case.create", "context": job_context(11), "payload": {"draft": draft}}
+                )
             ]
         },
         "sqs_case_queries": {
             "Records": [
-                sqs_record(2, {"kind": "case.list", "context": job_context(3), "payload": {}}),
-                sqs_record(3, {"kind": "case.show", "context": job_context(4), "payload": {"number": 1}}),
+                sqs_record(2, {"kind": "case.list", "context": job_context(12), "payload": {}}),
+                sqs_record(3, {"kind": "case.show", "context": job_context(13), "payload": {"number": 1}}),
             ]
         },
     }

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import mimetypes
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -19,7 +21,16 @@ class EmulatorControlError(RuntimeError):
     pass
 
 
-def encode_file(spec: FileSpec) -> JsonObject:
+def encode_file(spec: FileSpec | Mapping[str, str]) -> JsonObject:
+    """A file for the control API: ``(filename, bytes, content_type)``, ``{"path": ...}`` (read
+    here, ``filename`` optional) or an already encoded ``{"filename", "content_base64", ...}``."""
+    if isinstance(spec, Mapping):
+        if "content_base64" in spec:
+            return dict(spec)
+        path = Path(spec["path"])
+        filename = spec.get("filename") or path.name
+        content_type = spec.get("content_type") or mimetypes.guess_type(filename)[0] or ""
+        return encode_file((filename, path.read_bytes(), content_type))
     filename, data, content_type = spec
     return {
         "filename": filename,
@@ -55,7 +66,7 @@ class EmulatorControl:
         options: Mapping[str, Any] | None = None,
         *,
         channel: str = "general",
-        attachments: Mapping[str, FileSpec] | None = None,
+        attachments: Mapping[str, FileSpec | Mapping[str, str]] | None = None,
     ) -> JsonObject:
         body = {
             "user": user,
@@ -72,7 +83,7 @@ class EmulatorControl:
         user: str,
         modal: Mapping[str, Any],
         values: Mapping[str, str | Sequence[str]],
-        files: Mapping[str, Sequence[FileSpec]] | None = None,
+        files: Mapping[str, Sequence[FileSpec | Mapping[str, str]]] | None = None,
         *,
         channel: str | None = None,
     ) -> JsonObject:

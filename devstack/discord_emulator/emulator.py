@@ -157,10 +157,17 @@ class DiscordEmulator:
         return self.world.require_user(username).id
 
     def add_user(
-        self, username: str, *, roles: Iterable[str] = (), dms_open: bool = True, locale: str = "en-US"
+        self,
+        username: str,
+        *,
+        roles: Iterable[str] = (),
+        dms_open: bool = True,
+        locale: str = "en-US",
+        user_id: str | None = None,
     ) -> JsonObject:
         """Add a guild member; ``roles`` are role names (``"staff"``) or ids."""
-        return self.world.add_user(username, roles=roles, dms_open=dms_open, locale=locale).to_object()
+        user = self.world.add_user(username, roles=roles, dms_open=dms_open, locale=locale, user_id=user_id)
+        return user.to_object()
 
     def set_dms_open(self, username: str, dms_open: bool) -> None:
         with self.world.lock:

@@ -387,7 +387,7 @@ class InteractionClient:
         modal_data = dict(modal["data"]) if modal.get("type") == MODAL and "data" in modal else dict(modal)
         custom_id = str(modal_data.get("custom_id"))
         with self.world.lock:
-            opened = self.world.open_modals.pop((user.id, custom_id), None)
+            opened = self.world.open_modals.get((user.id, custom_id))
         if channel is not None:
             where = self._user_channel(user, channel)
         elif opened is not None:
@@ -396,6 +396,9 @@ class InteractionClient:
             where = self._user_channel(user, "general")
         filler = _ModalFiller(self, where, dict(values), {k: list(v) for k, v in (files or {}).items()})
         components = filler.fill(modal_data.get("components") or [])
+        # Only a submission the client accepts closes the modal; a refused one leaves it open.
+        with self.world.lock:
+            self.world.open_modals.pop((user.id, custom_id), None)
         data: JsonObject = {"custom_id": custom_id, "components": components}
         if filler.attachments:
             data["resolved"] = {"attachments": filler.attachments}

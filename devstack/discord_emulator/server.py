@@ -219,7 +219,8 @@ class EmulatorApp:
         try:
             route, params = find_route(request.method, request.path[len(API_PREFIX) :])
         except DiscordApiError as exc:
-            return HttpResponse.json(exc.status, exc.body())
+            # Discord's own answer, plus a hint for routes that exist on Discord but not here.
+            return HttpResponse.json(exc.status, exc.body(), {"X-Emulator-Note": "route not emulated"})
         route_key[0] = route.key
         authorization = request.headers.get("authorization", "")
         authorized = not route.bot_auth or authorization == f"Bot {self.bot_token()}"

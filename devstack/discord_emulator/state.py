@@ -313,14 +313,23 @@ class World:
         self.add_user("mod", roles=("staff",))
 
     def add_user(
-        self, username: str, *, roles: Iterable[str] = (), dms_open: bool = True, locale: str = "en-US"
+        self,
+        username: str,
+        *,
+        roles: Iterable[str] = (),
+        dms_open: bool = True,
+        locale: str = "en-US",
+        user_id: str | None = None,
     ) -> User:
+        """``user_id`` pins the id (sample events name fixed users); by default one is generated."""
         with self.lock:
             if self.user_by_name(username) is not None:
                 raise ValueError(f"user {username!r} already exists")
+            if user_id is not None and user_id in self.users:
+                raise ValueError(f"user id {user_id} already exists")
             role_ids = [self.resolve_role(role).id for role in roles]
             user = User(
-                id=self.snowflakes.next_id(),
+                id=user_id or self.snowflakes.next_id(),
                 username=username,
                 role_ids=role_ids,
                 dms_open=dms_open,

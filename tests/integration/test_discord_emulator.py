@@ -5,7 +5,6 @@ A tiny local HTTP server plays the bot's interactions endpoint where a test need
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import threading
@@ -77,7 +76,9 @@ class FakeBot:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/interactions"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
 
     def close(self) -> None:
         self.server.shutdown()
@@ -107,7 +108,9 @@ def send(emulator: DiscordEmulator, channel: str, payload: dict[str, Any]) -> re
     return api(emulator, "POST", f"/channels/{emulator.channel_ids[channel]}/messages", json=payload)
 
 
-def webhook(emulator: DiscordEmulator, method: str, token: str, tail: str = "", **kwargs: Any) -> requests.Response:
+def webhook(
+    emulator: DiscordEmulator, method: str, token: str, tail: str = "", **kwargs: Any
+) -> requests.Response:
     url = f"{emulator.api_base_url}/webhooks/{emulator.application_id}/{token}{tail}"
     return requests.request(method, url, timeout=5, **kwargs)
 
@@ -175,7 +178,9 @@ def test_responses_carry_the_fields_the_spec_requires(emulator: DiscordEmulator)
 def test_bot_routes_require_the_bot_token(emulator: DiscordEmulator) -> None:
     path = f"/channels/{emulator.channel_ids['general']}/messages"
     for headers in ({}, {"Authorization": "Bot wrong"}, {"Authorization": emulator.bot_token}):
-        response = requests.post(emulator.api_base_url + path, json={"content": "x"}, headers=headers, timeout=5)
+        response = requests.post(
+            emulator.api_base_url + path, json={"content": "x"}, headers=headers, timeout=5
+        )
         assert response.status_code == 401
         assert response.json() == {"message": "401: Unauthorized", "code": 0}
     # Interaction webhooks need no token: an unknown token is 10015, not 401.
@@ -194,8 +199,13 @@ def test_unknown_channel_and_closed_dms(emulator: DiscordEmulator) -> None:
     response = api(emulator, "POST", f"/channels/{dm['id']}/messages", json={"content": "hi"})
     assert response.status_code == 403
     assert response.json() == {"message": "Cannot send messages to this user", "code": 50007}
-    open_dm = api(emulator, "POST", "/users/@me/channels", json={"recipient_id": emulator.user_id("bob")}).json()
-    assert api(emulator, "POST", f"/channels/{open_dm['id']}/messages", json={"content": "hi"}).status_code == 200
+    open_dm = api(
+        emulator, "POST", "/users/@me/channels", json={"recipient_id": emulator.user_id("bob")}
+    ).json()
+    assert (
+        api(emulator, "POST", f"/channels/{open_dm['id']}/messages", json={"content": "hi"}).status_code
+        == 200
+    )
 
 
 def test_an_empty_message_is_refused(emulator: DiscordEmulator) -> None:
@@ -225,8 +235,14 @@ def _rows(rows: int, buttons: int, custom_id: str = "b") -> list[dict[str, Any]]
         ({"embeds": [{"title": "t" * 257}]}, ["embeds", "0", "title"]),
         ({"embeds": [{"description": "d" * 4097}]}, ["embeds", "0", "description"]),
         ({"embeds": [{"fields": [{"name": "n", "value": "v"}] * 26}]}, ["embeds", "0", "fields"]),
-        ({"embeds": [{"fields": [{"name": "n" * 257, "value": "v"}]}]}, ["embeds", "0", "fields", "0", "name"]),
-        ({"embeds": [{"fields": [{"name": "n", "value": "v" * 1025}]}]}, ["embeds", "0", "fields", "0", "value"]),
+        (
+            {"embeds": [{"fields": [{"name": "n" * 257, "value": "v"}]}]},
+            ["embeds", "0", "fields", "0", "name"],
+        ),
+        (
+            {"embeds": [{"fields": [{"name": "n", "value": "v" * 1025}]}]},
+            ["embeds", "0", "fields", "0", "value"],
+        ),
         ({"embeds": [{"footer": {"text": "f" * 2049}}]}, ["embeds", "0", "footer", "text"]),
         ({"embeds": [{"author": {"name": "a" * 257}}]}, ["embeds", "0", "author", "name"]),
         ({"embeds": [{"description": "d" * 4000}, {"description": "d" * 2001}]}, ["embeds"]),
@@ -271,7 +287,9 @@ def test_list_messages_newest_first_with_limit(emulator: DiscordEmulator) -> Non
         send(emulator, "support", {"content": f"m{index}"})
     listed = api(emulator, "GET", f"/channels/{channel}/messages", params={"limit": 2}).json()
     assert [m["content"] for m in listed] == ["m2", "m1"]
-    assert api(emulator, "GET", f"/channels/{channel}/messages", params={"limit": 101}).json()["code"] == 50035
+    assert (
+        api(emulator, "GET", f"/channels/{channel}/messages", params={"limit": 101}).json()["code"] == 50035
+    )
     assert api(emulator, "GET", f"/channels/{channel}/messages/1").json()["code"] == 10008
 
 
@@ -279,7 +297,9 @@ def test_enforced_nonce_returns_the_existing_message(emulator: DiscordEmulator) 
     first = send(emulator, "general", {"content": "once", "nonce": "abc", "enforce_nonce": True}).json()
     repeat = send(emulator, "general", {"content": "once", "nonce": "abc", "enforce_nonce": True}).json()
     assert repeat["id"] == first["id"]
-    other_channel = send(emulator, "support", {"content": "once", "nonce": "abc", "enforce_nonce": True}).json()
+    other_channel = send(
+        emulator, "support", {"content": "once", "nonce": "abc", "enforce_nonce": True}
+    ).json()
     assert other_channel["id"] != first["id"]
     not_enforced = send(emulator, "general", {"content": "once", "nonce": "abc"}).json()
     assert not_enforced["id"] != first["id"]
@@ -288,14 +308,19 @@ def test_enforced_nonce_returns_the_existing_message(emulator: DiscordEmulator) 
 
 def test_allowed_mentions_are_recorded_and_filter_mentions(emulator: DiscordEmulator) -> None:
     alice = emulator.user_id("alice")
-    silent = send(emulator, "general", {"content": f"<@{alice}> @everyone", "allowed_mentions": {"parse": []}})
+    silent = send(
+        emulator, "general", {"content": f"<@{alice}> @everyone", "allowed_mentions": {"parse": []}}
+    )
     loud = send(emulator, "general", {"content": f"<@{alice}> @everyone"})
     assert silent.json()["mentions"] == []
     assert silent.json()["mention_everyone"] is False
     assert [user["id"] for user in loud.json()["mentions"]] == [alice]
     assert loud.json()["mention_everyone"] is True
     writes = emulator.message_writes
-    assert [(w.allowed_mentions_sent, w.allowed_mentions) for w in writes] == [(True, {"parse": []}), (False, None)]
+    assert [(w.allowed_mentions_sent, w.allowed_mentions) for w in writes] == [
+        (True, {"parse": []}),
+        (False, None),
+    ]
     assert emulator.requests[-1].body == {"content": f"<@{alice}> @everyone"}
     exclusive = {"parse": ["users"], "users": [alice]}
     assert send(emulator, "general", {"content": "x", "allowed_mentions": exclusive}).json()["code"] == 50035
@@ -324,7 +349,10 @@ def test_multipart_upload_is_served_by_the_cdn_until_its_link_expires(emulator: 
     shot = attachments["shot.png"]
     assert shot["description"] == "the bug"
     assert (shot["size"], shot["width"], shot["height"]) == (len(PNG), 3, 2)
-    assert "?ex=" in shot["url"] and "&is=" in shot["url"] and "&hm=" in shot["url"] and shot["url"].endswith("&")
+    assert "?ex=" in shot["url"]
+    assert "&is=" in shot["url"]
+    assert "&hm=" in shot["url"]
+    assert shot["url"].endswith("&")
     assert message["embeds"][0]["image"]["url"] == shot["url"]
     served = requests.get(shot["url"], timeout=5)
     assert served.status_code == 200
@@ -333,7 +361,8 @@ def test_multipart_upload_is_served_by_the_cdn_until_its_link_expires(emulator: 
     assert requests.get(attachments["log.txt"]["url"], timeout=5).content == b"trace"
     assert requests.get(shot["url"].split("?")[0], timeout=5).status_code == 404  # unsigned
     assert requests.get(shot["url"].replace("hm=", "hm=0"), timeout=5).status_code == 404  # tampered
-    logged = emulator.requests[-4]
+    logged = next(entry for entry in emulator.requests if entry.method == "POST")
+    assert logged.route == "POST /channels/{channel_id}/messages"
     assert logged.body["payload_json"] == payload
     assert [f["size"] for f in logged.body["files"]] == [len(PNG), 5]
 
@@ -415,14 +444,33 @@ def test_fault_injection(emulator: DiscordEmulator) -> None:
 def test_interactions_are_signed_and_carry_the_documented_fields(
     emulator: DiscordEmulator, bot: FakeBot
 ) -> None:
-    bot.reply = lambda body: (200, {"type": 4, "data": {"content": "pong", "allowed_mentions": {"parse": []}}})
+    bot.reply = lambda body: (
+        200,
+        {"type": 4, "data": {"content": "pong", "allowed_mentions": {"parse": []}}},
+    )
     result = emulator.run_command("mod", "status", {"verbose": True, "count": 3, "topic": "x"})
     assert not result.failed, result.error
     payload = bot.received[-1]
     assert payload == result.interaction
-    for key in ("id", "application_id", "type", "data", "guild_id", "channel_id", "channel", "member", "token",
-                "version", "locale", "guild_locale", "app_permissions", "entitlements",
-                "authorizing_integration_owners", "context", "attachment_size_limit"):
+    for key in (
+        "id",
+        "application_id",
+        "type",
+        "data",
+        "guild_id",
+        "channel_id",
+        "channel",
+        "member",
+        "token",
+        "version",
+        "locale",
+        "guild_locale",
+        "app_permissions",
+        "entitlements",
+        "authorizing_integration_owners",
+        "context",
+        "attachment_size_limit",
+    ):
         assert key in payload, key
     assert (payload["type"], payload["version"], payload["context"]) == (2, 1, 0)
     assert payload["application_id"] == emulator.application_id
@@ -438,7 +486,9 @@ def test_interactions_are_signed_and_carry_the_documented_fields(
     assert payload["channel"]["id"] == payload["channel_id"] == emulator.channel_ids["general"]
     assert payload["data"]["name"] == "status"
     assert [(o["name"], o["type"], o["value"]) for o in payload["data"]["options"]] == [
-        ("verbose", 5, True), ("count", 4, 3), ("topic", 3, "x")
+        ("verbose", 5, True),
+        ("count", 4, 3),
+        ("topic", 3, "x"),
     ]
     assert result.message is not None
     assert result.message["content"] == "pong"
@@ -451,7 +501,8 @@ def test_interactions_are_signed_and_carry_the_documented_fields(
     assert not dm.failed
     assert dm_payload["context"] == 1
     assert dm_payload["user"]["username"] == "alice"
-    assert "member" not in dm_payload and "guild_id" not in dm_payload
+    assert "member" not in dm_payload
+    assert "guild_id" not in dm_payload
     assert dm_payload["channel"]["type"] == 1
     assert dm_payload["channel_id"] == emulator.dm_channel_id("alice")
 
@@ -469,7 +520,9 @@ def test_ping_and_endpoint_checks(emulator: DiscordEmulator, bot: FakeBot) -> No
     )
 
 
-def test_registered_commands_shape_interactions_and_visibility(emulator: DiscordEmulator, bot: FakeBot) -> None:
+def test_registered_commands_shape_interactions_and_visibility(
+    emulator: DiscordEmulator, bot: FakeBot
+) -> None:
     commands = [
         {
             "name": "report",
@@ -477,15 +530,26 @@ def test_registered_commands_shape_interactions_and_visibility(emulator: Discord
             "contexts": [0, 1],
             "options": [
                 {"type": 3, "name": "title", "description": "Title", "required": True},
-                {"type": 4, "name": "severity", "description": "1-3", "choices": [
-                    {"name": "low", "value": 1}, {"name": "high", "value": 3}]},
+                {
+                    "type": 4,
+                    "name": "severity",
+                    "description": "1-3",
+                    "choices": [{"name": "low", "value": 1}, {"name": "high", "value": 3}],
+                },
                 {"type": 11, "name": "screenshot", "description": "Image"},
                 {"type": 6, "name": "who", "description": "Who saw it"},
             ],
         },
-        {"name": "staffonly", "description": "Staff tools", "contexts": [0], "default_member_permissions": "32"},
+        {
+            "name": "staffonly",
+            "description": "Staff tools",
+            "contexts": [0],
+            "default_member_permissions": "32",
+        },
     ]
-    registered = api(emulator, "PUT", f"/applications/{emulator.application_id}/commands", json=commands).json()
+    registered = api(
+        emulator, "PUT", f"/applications/{emulator.application_id}/commands", json=commands
+    ).json()
     again = api(emulator, "PUT", f"/applications/{emulator.application_id}/commands", json=commands).json()
     assert [c["id"] for c in again] == [c["id"] for c in registered]  # ids survive re-registration
     assert [c["version"] for c in again] == [c["version"] for c in registered]
@@ -512,7 +576,8 @@ def test_registered_commands_shape_interactions_and_visibility(emulator: Discord
 
     # The ephemeral reply is visible to alice only.
     channel = emulator.channel_ids["bug-report"]
-    assert result.message is not None and result.message["flags"] == 64
+    assert result.message is not None
+    assert result.message["flags"] == 64
     assert [m["content"] for m in emulator.messages(channel, as_user="alice")] == ["ok"]
     assert emulator.messages(channel) == []
     assert emulator.messages(channel, as_user="bob") == []
@@ -538,17 +603,38 @@ def test_registered_commands_shape_interactions_and_visibility(emulator: Discord
         ({"name": "t" * 33, "description": "d"}, "name"),
         ({"name": "ticket", "description": "d" * 101}, "description"),
         ({"name": "ticket"}, "description"),
-        ({"name": "ticket", "description": "d", "options": [{"type": 12, "name": "o", "description": "d"}]}, "options"),
-        ({"name": "ticket", "description": "d", "options": [
-            {"type": 3, "name": f"o{i}", "description": "d"} for i in range(26)]}, "options"),
-        ({"name": "ticket", "description": "d", "default_member_permissions": "manage"}, "default_member_permissions"),
+        (
+            {
+                "name": "ticket",
+                "description": "d",
+                "options": [{"type": 12, "name": "o", "description": "d"}],
+            },
+            "options",
+        ),
+        (
+            {
+                "name": "ticket",
+                "description": "d",
+                "options": [{"type": 3, "name": f"o{i}", "description": "d"} for i in range(26)],
+            },
+            "options",
+        ),
+        (
+            {"name": "ticket", "description": "d", "default_member_permissions": "manage"},
+            "default_member_permissions",
+        ),
         ({"name": "ticket", "description": "d", "contexts": [5]}, "contexts"),
         ({"name": "ticket", "description": "d", "integration_types": []}, "integration_types"),
     ],
 )
-def test_command_registration_is_validated(emulator: DiscordEmulator, command: dict[str, Any], field: str) -> None:
+def test_command_registration_is_validated(
+    emulator: DiscordEmulator, command: dict[str, Any], field: str
+) -> None:
     response = api(
-        emulator, "PUT", f"/applications/{emulator.application_id}/guilds/{emulator.guild_id}/commands", json=[command]
+        emulator,
+        "PUT",
+        f"/applications/{emulator.application_id}/guilds/{emulator.guild_id}/commands",
+        json=[command],
     )
     assert response.status_code == 400
     assert response.json()["code"] == 50035
@@ -573,8 +659,15 @@ def test_deferred_reply_then_edit_original_and_followups(emulator: DiscordEmulat
     def defer_and_finish_in_background(body: dict[str, Any]) -> BotAnswer:
         # Edit @original before the deferral is even answered: Discord-side ordering is kept.
         def finish() -> None:
-            edits.append(webhook(emulator, "PATCH", body["token"], "/messages/@original",
-                                 json={"content": "done", "allowed_mentions": {"parse": []}}))
+            edits.append(
+                webhook(
+                    emulator,
+                    "PATCH",
+                    body["token"],
+                    "/messages/@original",
+                    json={"content": "done", "allowed_mentions": {"parse": []}},
+                )
+            )
 
         threading.Thread(target=finish).start()
         time.sleep(0.1)
@@ -591,18 +684,31 @@ def test_deferred_reply_then_edit_original_and_followups(emulator: DiscordEmulat
     assert original is not None
     assert (original["content"], original["flags"], original["id"]) == ("done", 64, result.message["id"])
 
-    followup = webhook(emulator, "POST", result.token, json={"content": "public", "allowed_mentions": {"parse": []}})
+    followup = webhook(
+        emulator, "POST", result.token, json={"content": "public", "allowed_mentions": {"parse": []}}
+    )
     private = webhook(emulator, "POST", result.token, json={"content": "private", "flags": 64})
     assert followup.status_code == private.status_code == 200
     assert private.json()["flags"] == 64
     assert [m["content"] for m in emulator.followups(result.token)] == ["public", "private"]
     channel = emulator.channel_ids["support"]
     assert [m["content"] for m in emulator.messages(channel)] == ["public"]
-    assert [m["content"] for m in emulator.messages(channel, as_user="alice")] == ["done", "public", "private"]
-    edited = webhook(emulator, "PATCH", result.token, f"/messages/{private.json()['id']}", json={"content": "p2"})
+    assert [m["content"] for m in emulator.messages(channel, as_user="alice")] == [
+        "done",
+        "public",
+        "private",
+    ]
+    edited = webhook(
+        emulator, "PATCH", result.token, f"/messages/{private.json()['id']}", json={"content": "p2"}
+    )
     assert edited.json()["content"] == "p2"
     assert webhook(emulator, "GET", result.token, "/messages/@original").json()["content"] == "done"
-    assert webhook(emulator, "PATCH", result.token, "/messages/@original", json={"content": "y" * 2001}).status_code == 400
+    assert (
+        webhook(
+            emulator, "PATCH", result.token, "/messages/@original", json={"content": "y" * 2001}
+        ).status_code
+        == 400
+    )
     assert webhook(emulator, "DELETE", result.token, "/messages/@original").status_code == 204
     assert webhook(emulator, "GET", result.token, "/messages/@original").json()["code"] == 10008
 
@@ -637,7 +743,8 @@ def test_invalid_endpoint_answers_fail_the_interaction(
     bot.reply = lambda body: answer
     result = emulator.run_command("alice", "ticket")
     assert result.failed
-    assert result.error is not None and expected_error in result.error
+    assert result.error is not None
+    assert expected_error in result.error
     assert result.message is None
     assert webhook(emulator, "POST", result.token, json={"content": "late"}).json()["code"] == 10015
 
@@ -652,14 +759,17 @@ def test_an_answer_after_the_deadline_fails(emulator: DiscordEmulator, bot: Fake
     bot.reply = slow
     result = emulator.run_command("alice", "ticket")
     assert result.failed
-    assert result.error is not None and "within" in result.error
+    assert result.error is not None
+    assert "within" in result.error
     assert emulator.messages("general") == []
 
 
 # -- components and modals ---------------------------------------------------------------------
 
-REPLY_BUTTON = [{"type": 1, "components": [{"type": 2, "style": 1, "label": "Reply", "custom_id": "reply:42"}]}]
-MODAL = {
+REPLY_BUTTON: list[dict[str, Any]] = [
+    {"type": 1, "components": [{"type": 2, "style": 1, "label": "Reply", "custom_id": "reply:42"}]}
+]
+MODAL: dict[str, Any] = {
     "custom_id": "reply_modal:42",
     "title": "Reply to the agent",
     "components": [
@@ -667,9 +777,18 @@ MODAL = {
         {
             "type": 18,
             "label": "Screenshots",
-            "component": {"type": 19, "custom_id": "shots", "min_values": 0, "max_values": 3, "required": False},
+            "component": {
+                "type": 19,
+                "custom_id": "shots",
+                "min_values": 0,
+                "max_values": 3,
+                "required": False,
+            },
         },
-        {"type": 1, "components": [{"type": 4, "custom_id": "legacy", "style": 1, "label": "Old", "required": False}]},
+        {
+            "type": 1,
+            "components": [{"type": 4, "custom_id": "legacy", "style": 1, "label": "Old", "required": False}],
+        },
     ],
 }
 
@@ -678,9 +797,14 @@ def test_button_opens_a_modal_and_its_submit_has_the_documented_shape(
     emulator: DiscordEmulator, bot: FakeBot
 ) -> None:
     dm = emulator.dm_channel_id("alice")
-    prompt = api(emulator, "POST", f"/channels/{dm}/messages", json={"content": "Agent: hi", "components": REPLY_BUTTON})
+    prompt = api(
+        emulator,
+        "POST",
+        f"/channels/{dm}/messages",
+        json={"content": "Agent: hi", "components": REPLY_BUTTON},
+    )
     assert prompt.status_code == 200
-    message = emulator.messages(f"dm:alice")[0]
+    message = emulator.messages("dm:alice")[0]
     assert message["components"][0]["components"][0]["id"] == 2  # Discord numbers components
 
     def answer(body: dict[str, Any]) -> BotAnswer:
@@ -697,11 +821,11 @@ def test_button_opens_a_modal_and_its_submit_has_the_documented_shape(
 
     with pytest.raises(ValueError, match="required"):
         emulator.submit_modal("alice", MODAL, {"body": ""})
-    emulator.wait_for(lambda: True)
-    # The failed attempt consumed nothing the client would not resend: open it again.
-    clicked = emulator.click("alice", message, "reply:42")
     submitted = emulator.submit_modal(
-        "alice", MODAL, {"body": "It still crashes"}, {"shots": [("a.png", PNG, "image/png"), ("b.txt", b"log", "")]}
+        "alice",
+        MODAL,
+        {"body": "It still crashes"},
+        {"shots": [("a.png", PNG, "image/png"), ("b.txt", b"log", "")]},
     )
     assert not submitted.failed, submitted.error
     payload = submitted.interaction
@@ -711,15 +835,28 @@ def test_button_opens_a_modal_and_its_submit_has_the_documented_shape(
     data = payload["data"]
     assert data["custom_id"] == "reply_modal:42"
     label, upload, legacy = data["components"]
-    assert label == {"type": 18, "id": 1, "component": {"type": 4, "id": 2, "custom_id": "body", "value": "It still crashes"}}
-    assert upload["type"] == 18 and upload["id"] == 3
-    assert upload["component"]["type"] == 19 and upload["component"]["custom_id"] == "shots"
+    assert label == {
+        "type": 18,
+        "id": 1,
+        "component": {"type": 4, "id": 2, "custom_id": "body", "value": "It still crashes"},
+    }
+    assert upload["type"] == 18
+    assert upload["id"] == 3
+    assert upload["component"]["type"] == 19
+    assert upload["component"]["custom_id"] == "shots"
     assert upload["component"]["id"] == 4
-    assert legacy == {"type": 1, "id": 5, "components": [{"type": 4, "id": 6, "custom_id": "legacy", "value": ""}]}
+    assert legacy == {
+        "type": 1,
+        "id": 5,
+        "components": [{"type": 4, "id": 6, "custom_id": "legacy", "value": ""}],
+    }
     resolved = data["resolved"]["attachments"]
     assert list(resolved) == upload["component"]["values"]
     files = [resolved[attachment_id] for attachment_id in upload["component"]["values"]]
-    assert [(f["filename"], f["content_type"]) for f in files] == [("a.png", "image/png"), ("b.txt", "text/plain")]
+    assert [(f["filename"], f["content_type"]) for f in files] == [
+        ("a.png", "image/png"),
+        ("b.txt", "text/plain"),
+    ]
     assert "ephemeral-attachments" in files[0]["url"]
     assert requests.get(files[1]["url"], timeout=5).content == b"log"
     assert [m["content"] for m in emulator.messages("dm:alice", as_user="alice")] == ["Agent: hi", "Sent!"]
@@ -736,9 +873,19 @@ def test_button_opens_a_modal_and_its_submit_has_the_documented_shape(
         ({**MODAL, "components": MODAL["components"] * 2}, "components"),
         ({**MODAL, "components": []}, "components"),
         ({**MODAL, "components": [{"type": 4, "custom_id": "bare", "style": 1}]}, "Label"),
-        ({**MODAL, "components": [{"type": 1, "components": [{"type": 19, "custom_id": "f"}]}]}, "text inputs"),
-        ({**MODAL, "components": [{"type": 18, "label": "l", "component": {"type": 4, "custom_id": "", "style": 1}}]},
-         "custom_id"),
+        (
+            {**MODAL, "components": [{"type": 1, "components": [{"type": 19, "custom_id": "f"}]}]},
+            "text inputs",
+        ),
+        (
+            {
+                **MODAL,
+                "components": [
+                    {"type": 18, "label": "l", "component": {"type": 4, "custom_id": "", "style": 1}}
+                ],
+            },
+            "custom_id",
+        ),
     ],
 )
 def test_invalid_modals_are_rejected(
@@ -747,7 +894,9 @@ def test_invalid_modals_are_rejected(
     bot.reply = lambda body: (200, {"type": 9, "data": modal})
     result = emulator.run_command("alice", "feedback")
     assert result.failed
-    assert result.error is not None and "invalid modal" in result.error and fragment in result.error
+    assert result.error is not None
+    assert "invalid modal" in result.error
+    assert fragment in result.error
 
 
 def test_a_modal_cannot_answer_a_modal_submit(emulator: DiscordEmulator, bot: FakeBot) -> None:
@@ -764,7 +913,8 @@ def test_component_updates_and_deferred_updates(emulator: DiscordEmulator, bot: 
     message = emulator.messages("support")[0]
     bot.reply = lambda body: (200, {"type": 7, "data": {"content": "Ticket #1 (claimed)", "components": []}})
     updated = emulator.click("mod", message, "reply:42")
-    assert updated.message is not None and updated.message["id"] == message["id"]
+    assert updated.message is not None
+    assert updated.message["id"] == message["id"]
     assert emulator.messages("support")[0]["content"] == "Ticket #1 (claimed)"
     with pytest.raises(ValueError, match="no component"):
         emulator.click("mod", emulator.messages("support")[0], "reply:42")
@@ -774,7 +924,9 @@ def test_component_updates_and_deferred_updates(emulator: DiscordEmulator, bot: 
     bot.reply = lambda body: (200, {"type": 6})
     deferred = emulator.click("mod", second, "reply:42")
     assert not deferred.failed
-    edit = webhook(emulator, "PATCH", deferred.token, "/messages/@original", json={"content": "Ticket #2 (closed)"})
+    edit = webhook(
+        emulator, "PATCH", deferred.token, "/messages/@original", json={"content": "Ticket #2 (closed)"}
+    )
     assert edit.json()["id"] == second["id"]
     assert emulator.messages("support")[1]["content"] == "Ticket #2 (closed)"
     assert [w.kind for w in emulator.message_writes][-2:] == ["channel_create", "webhook_edit_original"]
@@ -783,7 +935,7 @@ def test_component_updates_and_deferred_updates(emulator: DiscordEmulator, bot: 
 # -- the control API ---------------------------------------------------------------------------
 
 
-def test_control_api_round_trip(emulator: DiscordEmulator, bot: FakeBot) -> None:
+def test_control_api_round_trip(emulator: DiscordEmulator, bot: FakeBot, tmp_path: Path) -> None:
     control = EmulatorControl(emulator.base_url)
     state = control.state()
     assert state["application_id"] == emulator.application_id
@@ -807,14 +959,23 @@ def test_control_api_round_trip(emulator: DiscordEmulator, bot: FakeBot) -> None
     assert [m["content"] for m in shown] == ["Pick"]
     clicked = control.click("bob", shown[0], "reply:42")
     assert clicked["modal"]["custom_id"] == "reply_modal:42"
-    submitted = control.submit_modal("bob", clicked["modal"], {"body": "hello"}, {"shots": [("s.png", PNG, "image/png")]})
+    screenshot = tmp_path / "s.png"
+    screenshot.write_bytes(PNG)
+    submitted = control.submit_modal(
+        "bob", clicked["modal"], {"body": "hello"}, {"shots": [{"path": str(screenshot)}]}
+    )
     assert submitted["failed"] is False
     resolved = submitted["interaction"]["data"]["resolved"]["attachments"]
-    assert base64.b64encode(requests.get(next(iter(resolved.values()))["url"], timeout=5).content) == base64.b64encode(PNG)
+    assert next(iter(resolved.values()))["content_type"] == "image/png"
+    assert requests.get(next(iter(resolved.values()))["url"], timeout=5).content == PNG
     token = submitted["interaction"]["token"]
-    assert control.original_response(token)["flags"] == 64 | 128
+    placeholder = control.original_response(token)
+    assert placeholder is not None
+    assert placeholder["flags"] == 64 | 128
     webhook(emulator, "PATCH", token, "/messages/@original", json={"content": "Delivered"})
-    assert control.original_response(token)["content"] == "Delivered"
+    delivered = control.original_response(token)
+    assert delivered is not None
+    assert delivered["content"] == "Delivered"
     assert control.followups(token) == []
     assert control.messages("support") == [m for m in shown if not m["flags"] & 64]
     with pytest.raises(RuntimeError, match="unknown user"):

@@ -82,6 +82,7 @@ class JobWorker:
             raise
         finally:
             logger.remove_keys(["job_kind", "interaction_id"])
+        metrics.add_metric(name="JobsCompleted", unit="Count", value=1)
         return result
 
     def _run(self, job: dict[str, Any]) -> dict[str, Any]:
