@@ -139,13 +139,14 @@ def draft_from_submission(form: CaseForm, interaction: Interaction) -> CaseDraft
             title = " ".join(text.split())
         elif text:
             sections.append(CaseSection(field.label, text))
+    sender = interaction.context
     return CaseDraft(
         kind=form.kind,
         title=title,
         sections=tuple(sections),
-        reporter=Reporter(interaction.user_id, interaction.username, interaction.display_name),
-        guild_id=interaction.guild_id,
-        channel_id=interaction.channel_id,
+        reporter=Reporter(sender.user_id, sender.username, sender.display_name),
+        guild_id=sender.guild_id,
+        channel_id=sender.channel_id,
         attachments=_screenshots(values.get("screenshot"), interaction.data),
     )
 

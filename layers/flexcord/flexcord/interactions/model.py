@@ -20,18 +20,12 @@ class MalformedInteraction(ValueError):
 
 @dataclass(frozen=True)
 class Interaction:
-    id: str
-    application_id: str
+    """An interaction: its type and data, and who sent it from where (``context``, which is what
+    travels on to the worker with a job)."""
+
     type: int
-    token: str
     data: Mapping[str, Any]
-    user_id: str
-    username: str
-    display_name: str
-    roles: tuple[str, ...]
-    guild_id: str | None
-    channel_id: str | None
-    locale: str
+    context: InteractionContext
 
     @classmethod
     def parse(cls, payload: Any) -> Interaction:
@@ -41,41 +35,15 @@ class Interaction:
         if not isinstance(kind, int):
             raise MalformedInteraction("the interaction has no integer type")
         if kind == InteractionType.PING:
-            return cls(
-                id=str(payload.get("id", "")), application_id=str(payload.get("application_id", "")),
-                type=kind, token="", data={}, user_id="", username="", display_name="", roles=(),
-                guild_id=None, channel_id=None, locale="en-US",
-            )  # fmt: skip
-        # In a server the user is inside `member`; in a DM it is `user`.
-        member = payload.get("member")
-        user = (member.get("user") if isinstance(member, dict) else None) or payload.get("user")
-        if not isinstance(user, dict) or not user.get("id"):
-            raise MalformedInteraction("the interaction names no user")
+            return cls(type=kind, data={}, context=_anonymous_context(payload))
         data = payload.get("data")
         if not isinstance(data, dict):
             raise MalformedInteraction("the interaction has no data")
-        for required in ("id", "application_id", "token"):
-            if not isinstance(payload.get(required), str) or not payload[required]:
-                raise MalformedInteraction(f"the interaction has no {required}")
-        roles = member.get("roles", []) if isinstance(member, dict) else []
-        username = str(user.get("username", ""))
-        display_name = (
-            (member.get("nick") if isinstance(member, dict) else None) or user.get("global_name") or username
-        )
-        return cls(
-            id=payload["id"],
-            application_id=payload["application_id"],
-            type=kind,
-            token=payload["token"],
-            data=data,
-            user_id=str(user["id"]),
-            username=username,
-            display_name=str(display_name),
-            roles=tuple(str(role) for role in roles) if isinstance(roles, list) else (),
-            guild_id=_optional_str(payload.get("guild_id")),
-            channel_id=_optional_str(payload.get("channel_id") or (payload.get("channel") or {}).get("id")),
-            locale=str(payload.get("locale") or payload.get("guild_locale") or "en-US"),
-        )
+        return cls(type=kind, data=data, context=_context(payload))
+
+    @property
+    def id(self) -> str:
+        return self.context.interaction_id
 
     @property
     def command_name(self) -> str:
@@ -91,19 +59,50 @@ class Interaction:
                 return option.get("value")
         return None
 
-    def context(self) -> InteractionContext:
-        return InteractionContext(
-            interaction_id=self.id,
-            application_id=self.application_id,
-            token=self.token,
-            user_id=self.user_id,
-            username=self.username,
-            display_name=self.display_name,
-            roles=self.roles,
-            guild_id=self.guild_id,
-            channel_id=self.channel_id,
-            locale=self.locale,
-        )
+
+def _context(payload: dict[str, Any]) -> InteractionContext:
+    for required in ("id", "application_id", "token"):
+        if not isinstance(payload.get(required), str) or not payload[required]:
+            raise MalformedInteraction(f"the interaction has no {required}")
+    # In a server the user is inside `member`; in a DM it is `user`.
+    member = payload.get("member")
+    member = member if isinstance(member, dict) else {}
+    user = member.get("user") or payload.get("user")
+    if not isinstance(user, dict) or not user.get("id"):
+        raise MalformedInteraction("the interaction names no user")
+    roles = member.get("roles")
+    username = str(user.get("username", ""))
+    channel = payload.get("channel")
+    return InteractionContext(
+        interaction_id=payload["id"],
+        application_id=payload["application_id"],
+        token=payload["token"],
+        user_id=str(user["id"]),
+        username=username,
+        display_name=str(member.get("nick") or user.get("global_name") or username),
+        roles=tuple(str(role) for role in roles) if isinstance(roles, list) else (),
+        guild_id=_optional_str(payload.get("guild_id")),
+        channel_id=_optional_str(
+            payload.get("channel_id") or (channel.get("id") if isinstance(channel, dict) else None)
+        ),
+        locale=str(payload.get("locale") or payload.get("guild_locale") or "en-US"),
+    )
+
+
+def _anonymous_context(payload: dict[str, Any]) -> InteractionContext:
+    """A PING names no user: it only proves the endpoint answers."""
+    return InteractionContext(
+        interaction_id=str(payload.get("id", "")),
+        application_id=str(payload.get("application_id", "")),
+        token="",
+        user_id="",
+        username="",
+        display_name="",
+        roles=(),
+        guild_id=None,
+        channel_id=None,
+        locale="en-US",
+    )
 
 
 def _optional_str(value: Any) -> str | None:
