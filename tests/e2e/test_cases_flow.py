@@ -163,27 +163,15 @@ def test_the_same_sqs_message_delivered_twice_files_one_case_and_one_post(stack:
         assert opened.modal is not None
         submitted = discord.submit_modal("alice", opened.modal, {**BUG_VALUES, "title": "Redelivered"})
         assert stack.resources is not None
-        sqs = boto3.client("sqs")
-        [message] = sqs.receive_message(
-            QueueUrl=stack.resources.job_queue_url, MessageSystemAttributeNames=["All"], WaitTimeSeconds=2
-        )["Messages"]
-        record = {
-            "messageId": message["MessageId"],
-            "receiptHandle": message["ReceiptHandle"],
-            "body": message["Body"],
-            "attributes": message["Attributes"],
-            "messageAttributes": {},
-            "md5OfBody": message["MD5OfBody"],
-            "eventSource": "aws:sqs",
-            "eventSourceARN": stack.resources.job_queue_arn,
-            "awsRegion": "us-east-1",
-        }
+        [record] = _receive_records(stack, 1)
         from devstack.lambda_runtime import LocalLambdaContext
 
         for _ in range(2):
             result = stack.worker_handler({"Records": [record]}, LocalLambdaContext("WorkerFunction", 30))
             assert result == {"batchItemFailures": []}
-        sqs.delete_message(QueueUrl=stack.resources.job_queue_url, ReceiptHandle=message["ReceiptHandle"])
+        boto3.client("sqs").delete_message(
+            QueueUrl=stack.resources.job_queue_url, ReceiptHandle=record["receiptHandle"]
+        )
         reply = final_reply(discord, submitted.token)
         assert "case #" in reply["content"]
         titles = [p["embeds"][0]["title"] for p in posts_in(discord, "bug-report")]
@@ -260,19 +248,15 @@ def test_a_job_that_keeps_failing_is_dead_lettered_and_the_member_told(stack: Lo
     assert discord is not None
     assert stack.resources is not None
     channel = discord.channel_ids["bug-report"]
-    # Discord refuses the post every time (a 400 the client does not retry).
+    # Discord is down for posts: every attempt ends in 5xx after the client's own retries.
     discord.inject_fault(
-        "POST",
-        f"/api/v10/channels/{channel}/messages",
-        400,
-        {"code": 50035, "message": "Invalid Form Body"},
-        times=50,
+        "POST", f"/api/v10/channels/{channel}/messages", 503, {"message": "upstream"}, times=500
     )
     opened = discord.run_command("alice", "bug")
     assert opened.modal is not None
     submitted = discord.submit_modal("alice", opened.modal, {**BUG_VALUES, "title": "Doomed"})
     reply = final_reply(discord, submitted.token, timeout=30)
-    assert reply["content"].startswith("⚠️ Sorry, your report could not be filed")
+    assert reply["content"].startswith("⚠️ Sorry, Flexcord couldn't finish filing your report")
     sqs = boto3.client("sqs")
     dead = discord.wait_for(
         lambda: sqs.receive_message(QueueUrl=stack.resources.dead_letter_queue_url, WaitTimeSeconds=1).get(
@@ -283,6 +267,91 @@ def test_a_job_that_keeps_failing_is_dead_lettered_and_the_member_told(stack: Lo
     assert json.loads(dead[0]["Body"])["context"]["interaction_id"] == submitted.interaction["id"]
     discord.clear_faults()
     assert all("Doomed" not in p["embeds"][0]["title"] for p in posts_in(discord, "bug-report"))
+
+
+def test_on_the_last_delivery_a_job_skipped_behind_a_failed_one_is_reported_too(stack: LocalStack) -> None:
+    discord = stack.discord
+    assert discord is not None
+    assert stack.poller is not None
+    assert stack.resources is not None
+    stack.poller.stop()
+    try:
+        opened = discord.run_command("alice", "bug")
+        assert opened.modal is not None
+        failing = discord.submit_modal("alice", opened.modal, {**BUG_VALUES, "title": "Fails"})
+        skipped = discord.run_command("alice", "mycases")  # queued behind the failing job
+        other = discord.run_command("bob", "mycases")  # another member: not held up
+        records = _receive_records(stack, 3)
+        for record in records:
+            record["attributes"]["ApproximateReceiveCount"] = str(stack.resources.max_receive_count)
+        channel = discord.channel_ids["bug-report"]
+        discord.inject_fault("POST", f"/api/v10/channels/{channel}/messages", 503, times=500)
+        from devstack.lambda_runtime import LocalLambdaContext
+
+        result = stack.worker_handler({"Records": records}, LocalLambdaContext("WorkerFunction", 60))
+        discord.clear_faults()
+        failed = {item["itemIdentifier"] for item in result["batchItemFailures"]}
+        by_interaction = {json.loads(r["body"])["context"]["interaction_id"]: r["messageId"] for r in records}
+        assert failed == {
+            by_interaction[failing.interaction["id"]],
+            by_interaction[skipped.interaction["id"]],
+        }
+        for token in (failing.token, skipped.token):
+            assert final_reply(discord, token)["content"].startswith("⚠️ Sorry, Flexcord couldn't")
+        assert "cases" in final_reply(discord, other.token)["content"]
+    finally:
+        _drain(stack)
+        stack.poller = _restart_poller(stack)
+
+
+def test_a_post_discord_refuses_still_files_the_case_and_records_it(stack: LocalStack) -> None:
+    discord = stack.discord
+    assert discord is not None
+    channel = discord.channel_ids["bug-report"]
+    # The bot lost access to #bug-report: retrying cannot help, so the job does not fail.
+    discord.inject_fault(
+        "POST", f"/api/v10/channels/{channel}/messages", 403, {"code": 50001, "message": "Missing Access"}
+    )
+    _, reply = file_bug(discord, "alice", title="Posted nowhere")
+    number = case_number(reply)
+    case = stored_case(stack, number)
+    assert case["post"] is None
+    assert [event["action"] for event in case["history"]] == ["opened", "post_failed"]
+    assert case["history"][-1]["note"] == "Discord error 50001"
+
+
+def _receive_records(stack: LocalStack, count: int) -> list[dict[str, Any]]:
+    assert stack.resources is not None
+    sqs = boto3.client("sqs")
+    messages: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 10
+    while len(messages) < count and time.monotonic() < deadline:
+        messages += sqs.receive_message(
+            QueueUrl=stack.resources.job_queue_url,
+            MaxNumberOfMessages=10,
+            MessageSystemAttributeNames=["All"],
+            WaitTimeSeconds=1,
+        ).get("Messages", [])
+    assert len(messages) == count
+    return [
+        {
+            "messageId": m["MessageId"],
+            "receiptHandle": m["ReceiptHandle"],
+            "body": m["Body"],
+            "attributes": m["Attributes"],
+            "messageAttributes": {},
+            "md5OfBody": m["MD5OfBody"],
+            "eventSource": "aws:sqs",
+            "eventSourceARN": stack.resources.job_queue_arn,
+            "awsRegion": "us-east-1",
+        }
+        for m in messages
+    ]
+
+
+def _drain(stack: LocalStack) -> None:
+    assert stack.resources is not None
+    boto3.client("sqs").purge_queue(QueueUrl=stack.resources.job_queue_url)
 
 
 def _cases_titled(stack: LocalStack, title: str) -> int:

@@ -58,6 +58,10 @@ class CaseSection:
     text: str
 
 
+#: The largest attachment a case keeps (Discord's upload limit for bots without boosts).
+ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class Attachment:
     """A file the reporter attached.

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from flexcord.cases.model import Attachment, Case, CaseDraft, PostedMessage
+from flexcord.cases.model import Attachment, Case, CaseDraft, CaseEvent, PostedMessage
 from flexcord.cases.repository import CaseRepository
 
 
@@ -46,6 +46,14 @@ class CaseService:
 
     def record_post(self, case: Case, post: PostedMessage, attachments: tuple[Attachment, ...]) -> Case:
         updated = case.with_post(post, attachments, self._clock())
+        self._repository.save(updated)
+        return updated
+
+    def record_event(self, case: Case, action: str, *, note: str = "") -> Case:
+        """Add an entry to the case's history (something that happened to it, not a status change)."""
+        now = self._clock()
+        event = CaseEvent(at=now, actor_id="flexcord", action=action, note=note)
+        updated = replace(case, updated_at=now, history=(*case.history, event))
         self._repository.save(updated)
         return updated
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flexcord.cases.model import Attachment, CaseDraft, CaseKind, CaseSection, Reporter
+from flexcord.cases.model import ATTACHMENT_MAX_BYTES, Attachment, CaseDraft, CaseKind, CaseSection, Reporter
 from flexcord.interactions.model import Interaction
 
 # https://discord.com/developers/docs/components/reference
@@ -17,7 +17,6 @@ SHORT, PARAGRAPH = 1, 2
 
 MODAL_PREFIX = "case"
 TITLE_MAX = 100
-SCREENSHOT_MAX_BYTES = 10 * 1024 * 1024
 
 
 class InvalidSubmission(ValueError):
@@ -164,7 +163,7 @@ def _screenshots(attachment_ids: Any, data: Mapping[str, Any]) -> tuple[Attachme
         if not content_type.startswith("image/"):
             raise InvalidSubmission("The screenshot must be an image (PNG, JPEG, GIF or WebP).")
         size = int(found.get("size") or 0)
-        if size > SCREENSHOT_MAX_BYTES:
+        if size > ATTACHMENT_MAX_BYTES:
             raise InvalidSubmission("The screenshot is larger than 10 MB; please attach a smaller one.")
         attachments.append(
             Attachment(

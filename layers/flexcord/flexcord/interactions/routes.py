@@ -15,13 +15,13 @@ from discord_interactions import InteractionType
 from flexcord.adapters.queue.job_queue import JobQueue, QueueUnavailable
 from flexcord.interactions import case_forms
 from flexcord.interactions import responses as reply
+from flexcord.interactions.custom_ids import SHOW_CASE_BUTTON_PREFIX
 from flexcord.interactions.model import Interaction
 from flexcord.interactions.responses import InteractionResponse
 from flexcord.jobs.model import Job, JobKind
 from flexcord.jobs.payloads import draft_to_payload
 from flexcord.observability import logger
 
-SHOW_CASE_BUTTON_PREFIX = "case:show:"
 STALE_BUTTON = "This button no longer does anything. Please run the command again."
 
 QueueProvider = Callable[[], JobQueue]

@@ -8,25 +8,17 @@ from typing import Any
 
 import requests
 
-from flexcord.adapters.discord import (
-    DiscordApiError,
-    DiscordClient,
-    DiscordUnavailable,
-    FileUpload,
-    MissingPermissions,
-    UnknownChannel,
-)
+from flexcord.adapters.discord import DiscordApiError, DiscordClient, DiscordError, FileUpload
 from flexcord.cases import Case, CaseAccessDenied, CaseKind, CaseNotFound, CaseService, Viewer
-from flexcord.cases.model import Attachment, PostedMessage
+from flexcord.cases.model import ATTACHMENT_MAX_BYTES, Attachment, PostedMessage
 from flexcord.config import DiscordSettings
-from flexcord.interactions.routes import SHOW_CASE_BUTTON_PREFIX
+from flexcord.interactions.custom_ids import show_case_button
 from flexcord.jobs.model import Job
 from flexcord.jobs.notify import tell_member
 from flexcord.jobs.payloads import draft_from_payload
 from flexcord.jobs.presentation import case_embed, case_list_line
 from flexcord.observability import logger, metrics
 
-ATTACHMENT_COPY_MAX_BYTES = 10 * 1024 * 1024
 LIST_LIMIT = 10
 BUTTONS_PER_ROW = 5
 
@@ -91,7 +83,7 @@ class CaseJobs:
                 "type": 2,
                 "style": 2,
                 "label": f"#{case.number}",
-                "custom_id": f"{SHOW_CASE_BUTTON_PREFIX}{case.number}",
+                "custom_id": show_case_button(case.number),
             }
             for case in cases[:BUTTONS_PER_ROW]
         ]
@@ -129,14 +121,16 @@ class CaseJobs:
             messages = self._discord.create_message(
                 channel_id, embeds=[embed], files=files, nonce=f"case-{case.number}"
             )
-        except (UnknownChannel, MissingPermissions):
-            # A configuration problem that retrying will not fix: the case exists and the member
-            # is told its number; staff are told through the logs and the metric.
+        except DiscordApiError as refusal:
+            # Discord answered and refused (unknown channel, missing access, ...): retrying will
+            # not change its mind. The case exists and the member is told its number; staff learn
+            # of it from the case history, the error log and the metric. Outages and rate limits
+            # (DiscordUnavailable, RateLimited) are raised instead, so the job is retried.
             logger.exception(
                 "case post refused by Discord", extra={"case": case.number, "channel_id": channel_id}
             )
             metrics.add_metric(name="CasePostFailures", unit="Count", value=1)
-            return case
+            return self._service.record_event(case, "post_failed", note=f"Discord error {refusal.code}")
         posted = messages[-1]
         return self._service.record_post(
             case, PostedMessage(channel_id, str(posted["id"])), _kept_attachments(case, posted)
@@ -150,9 +144,9 @@ class CaseJobs:
         for index, attachment in enumerate(case.attachments, start=1):
             try:
                 content = self._discord.download_attachment(
-                    attachment.source_url, max_bytes=ATTACHMENT_COPY_MAX_BYTES
+                    attachment.source_url, max_bytes=ATTACHMENT_MAX_BYTES
                 )
-            except (DiscordApiError, DiscordUnavailable, requests.RequestException, ValueError):
+            except (DiscordError, requests.RequestException, ValueError):
                 logger.warning("attachment not copied; the post links it", extra={"case": case.number})
                 continue
             filename = _upload_name(case, index, attachment)

@@ -5,12 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from flexcord.adapters.discord import (
-    CannotMessageUser,
-    DiscordClient,
-    UnknownInteraction,
-    UnknownWebhook,
-)
+from flexcord.adapters.discord import DiscordApiError, DiscordClient, UnknownInteraction, UnknownWebhook
 from flexcord.jobs.model import InteractionContext
 from flexcord.observability import logger
 
@@ -26,8 +21,9 @@ def tell_member(
     """Edit the deferred reply the member is looking at. Its token lives 15 minutes; a job retried
     later than that falls back to a DM, so the answer still reaches the member."""
     try:
+        # Every deferred reply is ephemeral: content that overflows into follow-ups stays so.
         discord.edit_original_response(
-            context.token, content=content, embeds=list(embeds), components=list(components)
+            context.token, content=content, embeds=list(embeds), components=list(components), ephemeral=True
         )
         return
     except (UnknownWebhook, UnknownInteraction):
@@ -37,5 +33,9 @@ def tell_member(
     try:
         channel = discord.open_dm(context.user_id)
         discord.create_message(channel["id"], content=content, embeds=embeds, components=components)
-    except CannotMessageUser:
-        logger.warning("member has DMs closed; answer not delivered", extra={"user_id": context.user_id})
+    except DiscordApiError as refusal:
+        # 50007 DMs closed, 50278 no mutual server...: nowhere left to say it.
+        logger.warning(
+            "answer not delivered: Discord refused the DM",
+            extra={"user_id": context.user_id, "code": refusal.code},
+        )
