@@ -75,6 +75,7 @@ class LocalStack:
 
         self.discord = DiscordEmulator(port=self._ports.discord, signing_key=self._signing_key())
         self.discord.start()
+        _store_secret(BOT_TOKEN_SECRET_NAME, self.discord.bot_token)
         self._set_environment(self._function_environment(self.discord, self.resources))
         _forget_cached_clients()
 
@@ -161,7 +162,8 @@ class LocalStack:
             "DISCORD_APPLICATION_ID": discord.application_id,
             "DISCORD_PUBLIC_KEY": discord.public_key_hex,
             "DISCORD_API_BASE_URL": discord.api_base_url,
-            "DISCORD_BOT_TOKEN": discord.bot_token,
+            # The token is read from Secrets Manager (on moto), as in AWS.
+            "DISCORD_BOT_TOKEN_SECRET_ID": BOT_TOKEN_SECRET_NAME,
             "DISCORD_GUILD_ID": discord.guild_id,
             "DISCORD_BUG_REPORT_CHANNEL_ID": discord.channel_ids["bug-report"],
             "DISCORD_FEATURE_REQUEST_CHANNEL_ID": discord.channel_ids["feature-request"],
@@ -205,6 +207,15 @@ class LocalStack:
         }
 
 
+BOT_TOKEN_SECRET_NAME = "flexcord/discord-bot-token"  # noqa: S105 - a name, not a secret
+
+
+def _store_secret(name: str, value: str) -> None:
+    import boto3
+
+    boto3.client("secretsmanager").create_secret(Name=name, SecretString=value)
+
+
 def custom_resource_event(
     request_type: str, *, response_url: str, properties: dict[str, Any]
 ) -> dict[str, Any]:
@@ -223,8 +234,11 @@ def custom_resource_event(
 def _forget_cached_clients() -> None:
     """Settings and AWS clients are cached per process, as in Lambda; a new stack in the same
     process (tests) has new endpoints, so the caches are cleared."""
+    from aws_lambda_powertools.utilities import parameters
+
     from flexcord.adapters.storage.dynamodb import dynamodb_client
     from flexcord.config import reset_cached_settings
 
     reset_cached_settings()
     dynamodb_client.cache_clear()
+    parameters.clear_caches()  # type: ignore[no-untyped-call]

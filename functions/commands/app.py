@@ -13,7 +13,9 @@ from flexcord.wiring import discord_client
 
 
 def client_for(application_id: str) -> DiscordClient:
-    return discord_client(replace(discord_settings(), application_id=application_id))
+    # Two quick attempts: CloudFormation must get an answer well inside the function's timeout.
+    settings = replace(discord_settings(), application_id=application_id)
+    return discord_client(settings, max_attempts=2, read_timeout=5.0)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -10,7 +10,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from flexcord.adapters.queue.job_queue import SqsJobQueue
-from flexcord.config import aws_settings, discord_settings
+from flexcord.config import ConfigurationError, aws_settings, discord_settings
 from flexcord.interactions.endpoint import InteractionsEndpoint
 from flexcord.observability import logger
 
@@ -19,13 +19,17 @@ from flexcord.observability import logger
 def job_queue() -> SqsJobQueue:
     queue_url = aws_settings().job_queue_url
     if not queue_url:
-        raise RuntimeError("JOB_QUEUE_URL is not set")
+        raise ConfigurationError("JOB_QUEUE_URL is not set")
     return SqsJobQueue(queue_url)
 
 
 @cache
 def endpoint() -> InteractionsEndpoint:
-    return InteractionsEndpoint(public_key=discord_settings().public_key, queue=job_queue)
+    public_key = discord_settings().public_key
+    if not public_key:
+        # Fail loudly: without the key every request would be refused, silently, with a 401.
+        raise ConfigurationError("DISCORD_PUBLIC_KEY is not set")
+    return InteractionsEndpoint(public_key=public_key, queue=job_queue)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -349,11 +349,15 @@ def test_interactions_function_can_only_enqueue(template: dict[str, Any]) -> Non
     assert event["Type"] == "HttpApi"
     assert event["Properties"]["ApiId"] == {"Ref": "HttpApi"}
     assert (event["Properties"]["Method"], event["Properties"]["Path"]) == ("POST", "/discord/interactions")
-    assert set(function["Properties"]["Environment"]["Variables"]) == {
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert set(variables) == {
         "DISCORD_APPLICATION_ID",
         "DISCORD_PUBLIC_KEY",
         "JOB_QUEUE_URL",
+        "AWS_ENDPOINT_URL",
     }
+    # Declared empty (boto3's default endpoints) only so `sam local invoke --env-vars` can set it.
+    assert variables["AWS_ENDPOINT_URL"] == ""
 
 
 def test_worker_function_touches_only_the_table_the_bot_token_and_its_queue(template: dict[str, Any]) -> None:
@@ -400,11 +404,15 @@ def test_commands_function_reads_only_the_bot_token(template: dict[str, Any]) ->
     assert _actions(statements) == {"secretsmanager:GetSecretValue"}
     assert _resources_by_service(statements) == {"secretsmanager": {"DiscordBotTokenSecretName"}}
     assert not function["Properties"].get("Events")
-    assert set(function["Properties"]["Environment"]["Variables"]) == {
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert set(variables) == {
         "DISCORD_APPLICATION_ID",
         "DISCORD_GUILD_ID",
         "DISCORD_BOT_TOKEN_SECRET_ID",
+        "DISCORD_API_BASE_URL",
+        "AWS_ENDPOINT_URL",
     }
+    assert variables["DISCORD_API_BASE_URL"] == variables["AWS_ENDPOINT_URL"] == ""
     commands = resources["DiscordCommands"]["Properties"]
     assert commands["ServiceToken"] == {"Fn::GetAtt": ["CommandsFunction", "Arn"]}
     assert commands["LayerVersion"] == {"Ref": "FlexcordLayer"}

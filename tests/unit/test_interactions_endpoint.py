@@ -345,3 +345,14 @@ def test_real_clock_is_used_by_default() -> None:
         endpoint.handle(http_event(body, signed_headers(body, timestamp=int(time.time()))))["statusCode"]
         == 200
     )
+
+
+def test_absurdly_nested_json_gets_400_not_a_500(queue: RecordingQueue) -> None:
+    assert call(make_endpoint(queue), b"[" * 100_000 + b"]" * 100_000)[0] == 400
+
+
+@pytest.mark.parametrize("body", [5, {"type": 1}, ["x"]])
+def test_an_event_whose_body_is_not_a_string_gets_400(queue: RecordingQueue, body: Any) -> None:
+    event = http_event(b"{}", {})
+    event["body"] = body
+    assert make_endpoint(queue).handle(event)["statusCode"] == 400

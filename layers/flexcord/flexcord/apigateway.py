@@ -32,13 +32,15 @@ class HttpRequest:
         API Gateway encoded it, so signatures are checked over the exact bytes that were sent."""
         headers = {str(name).lower(): str(value) for name, value in (event.get("headers") or {}).items()}
         body = event.get("body") or ""
+        if not isinstance(body, str):
+            raise BadRequestBody("the event body is not a string")
         if event.get("isBase64Encoded"):
             try:
                 raw = base64.b64decode(body, validate=True)
             except (binascii.Error, ValueError) as error:
                 raise BadRequestBody("body is not valid base64") from error
         else:
-            raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+            raw = body.encode("utf-8")
         http = (event.get("requestContext") or {}).get("http") or {}
         return cls(
             method=str(http.get("method", "POST")).upper(),

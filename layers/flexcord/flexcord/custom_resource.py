@@ -37,16 +37,15 @@ def handle_event(
     status, reason, data = "SUCCESS", "", {}
     resource_id = str(event.get("PhysicalResourceId") or physical_id(application_id, guild_id))
     try:
-        if not application_id:
-            raise ValueError("ApplicationId is required")
-        discord = discord_for(application_id)
-        if request_type in ("Create", "Update"):
+        if request_type == "Delete":
+            _clear_commands(discord_for, application_id, guild_id)
+        elif request_type in ("Create", "Update"):
+            if not application_id:
+                raise ValueError("ApplicationId is required")
             resource_id = physical_id(application_id, guild_id)
-            registered = register_commands(discord, guild_id=guild_id)
+            registered = register_commands(discord_for(application_id), guild_id=guild_id)
             data = {"Count": len(registered), "Names": ",".join(c.get("name", "") for c in registered)}
             logger.info("commands registered", extra={"count": len(registered), "guild_id": guild_id})
-        elif request_type == "Delete":
-            _clear_commands(discord, guild_id)
         else:
             raise ValueError(f"unknown RequestType {request_type!r}")
     except Exception as error:
@@ -66,11 +65,13 @@ def handle_event(
     return response
 
 
-def _clear_commands(discord: DiscordClient, guild_id: str | None) -> None:
-    # Commands whose endpoint is gone would only fail for members. A failure here must not keep
-    # the stack from being deleted, so it is logged, not raised.
+def _clear_commands(
+    discord_for: Callable[[str], DiscordClient], application_id: str, guild_id: str | None
+) -> None:
+    # Commands whose endpoint is gone would only fail for members. But a Delete that fails would
+    # block the stack's deletion or rollback, so any failure here is logged, never raised.
     try:
-        discord.put_application_commands([], guild_id=guild_id)
+        discord_for(application_id).put_application_commands([], guild_id=guild_id)
     except Exception:
         logger.exception("could not clear commands on delete; remove them in the developer portal")
 

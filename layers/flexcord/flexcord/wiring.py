@@ -4,6 +4,7 @@ connected."""
 from __future__ import annotations
 
 from flexcord.adapters.discord import DiscordClient
+from flexcord.adapters.queue.job_queue import SqsJobQueue
 from flexcord.adapters.storage.case_repository import DynamoCaseRepository
 from flexcord.adapters.storage.dynamodb import dynamodb_client
 from flexcord.cases import CaseService
@@ -14,13 +15,18 @@ from flexcord.jobs.worker import JobWorker
 from flexcord.secrets import get_secret
 
 
-def discord_client(settings: DiscordSettings) -> DiscordClient:
-    # The token is read when the first request needs it (and cached by Powertools parameters),
-    # so building the client costs no Secrets Manager call.
+def discord_client(
+    settings: DiscordSettings, *, max_attempts: int = 3, read_timeout: float = 6.0
+) -> DiscordClient:
+    """The bot's Discord client. The defaults bound one request to about 30 s of retries inside
+    the worker's 60 s; the token is read when the first request needs it (and cached by
+    Powertools parameters), so building the client costs no Secrets Manager call."""
     return DiscordClient(
         base_url=settings.api_base_url,
         application_id=settings.application_id,
         bot_token=lambda: get_secret("DISCORD_BOT_TOKEN"),
+        max_attempts=max_attempts,
+        timeout=(3.05, read_timeout),
     )
 
 
@@ -50,4 +56,5 @@ def build_worker() -> JobWorker:
         discord=discord,
         persistence=persistence,
         max_receive_count=aws_settings().job_max_receive_count,
+        queue=SqsJobQueue(queue_url) if (queue_url := aws_settings().job_queue_url) else None,
     )

@@ -37,8 +37,8 @@ class InteractionsEndpoint:
     def handle(self, event: Mapping[str, Any]) -> dict[str, Any]:
         try:
             request = HttpRequest.from_event(event)
-        except BadRequestBody as problem:
-            return error_response(400, str(problem))
+        except (BadRequestBody, TypeError, AttributeError) as problem:
+            return error_response(400, f"unreadable request: {problem}")
         try:
             verify_request(request.headers, request.raw_body, self._public_key, now=self._clock)
         except SignatureRejected as rejection:
@@ -46,7 +46,8 @@ class InteractionsEndpoint:
             return error_response(401, "invalid request signature")
         try:
             interaction = Interaction.parse(json.loads(request.raw_body))
-        except (ValueError, MalformedInteraction) as problem:  # JSONDecodeError is a ValueError
+        # JSONDecodeError is a ValueError; absurdly deep nesting raises RecursionError.
+        except (ValueError, RecursionError, MalformedInteraction) as problem:
             logger.info("malformed interaction", extra={"reason": str(problem)})
             return error_response(400, "malformed interaction")
         logger.append_keys(interaction_id=interaction.id)

@@ -27,6 +27,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from flexcord.adapters.discord import DiscordClient
+from flexcord.adapters.queue.job_queue import SqsJobQueue
 from flexcord.jobs.model import Job, JobKind
 from flexcord.jobs.notify import tell_member
 from flexcord.observability import logger, metrics
@@ -38,6 +39,9 @@ IDEMPOTENCY_TTL_SECONDS = 4 * 24 * 3600
 # A job is not started with less time than this left: one that the Lambda timeout cuts short
 # fails the whole batch, unreported.
 MIN_SECONDS_TO_START_A_JOB = 15
+# A failed job comes back after 30 s, 60 s, 120 s... (at most 5 minutes).
+RETRY_BASE_SECONDS = 30
+RETRY_MAX_SECONDS = 300
 
 WHAT_FAILED: dict[JobKind, str] = {
     JobKind.CREATE_CASE: "finish filing your report",
@@ -62,9 +66,11 @@ class JobWorker:
         discord: DiscordClient,
         persistence: BasePersistenceLayer,
         max_receive_count: int,
+        queue: SqsJobQueue | None = None,
     ) -> None:
         self._executors = executors
         self._discord = discord
+        self._queue = queue
         self._max_receive_count = max_receive_count
         self._context: LambdaContext | None = None
         self.idempotency_config = IdempotencyConfig(
@@ -107,6 +113,8 @@ class JobWorker:
             metrics.add_metric(name="JobFailures", unit="Count", value=1)
             if self._is_last(record):
                 self._tell_member_it_failed(job)
+            else:
+                self._retry_soon(record, attempt)
             raise
         finally:
             logger.remove_keys(["job_kind", "interaction_id"])
@@ -132,6 +140,16 @@ class JobWorker:
         if executor is None:
             raise UnknownJobKind(parsed.kind)
         return executor(parsed)
+
+    def _retry_soon(self, record: SQSRecord, attempt: int) -> None:
+        if self._queue is None:
+            return
+        delay = min(RETRY_BASE_SECONDS * 2 ** (attempt - 1), RETRY_MAX_SECONDS)
+        try:
+            self._queue.retry_after(record.receipt_handle, delay)
+        except Exception:
+            # The queue's own visibility timeout still brings the job back, only later.
+            logger.warning("could not shorten the retry delay", exc_info=True)
 
     @staticmethod
     def _attempt(record: SQSRecord) -> int:
