@@ -15,13 +15,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-STATE_DIR = ROOT / ".devstack"
+# Where `up` tells the other commands how to reach it (FLEXCORD_DEVSTACK_DIR moves it, e.g. tests).
+STATE_DIR = Path(os.environ.get("FLEXCORD_DEVSTACK_DIR") or ROOT / ".devstack")
 STATE_FILE = STATE_DIR / "stack.json"
 LOADING_FLAG = 1 << 7
 
@@ -57,13 +59,20 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     if arguments.action == "up":
         return run_stack(arguments)
+    from devstack.discord_emulator.control import EmulatorControlError
+
     control = _control()
-    if arguments.action == "member":
-        return run_member(control, arguments)
-    if arguments.action == "click":
-        return run_click(control, arguments)
-    for message in control.messages(arguments.name, as_user=arguments.as_user):
-        print(render_message(message))
+    try:
+        if arguments.action == "member":
+            return run_member(control, arguments)
+        if arguments.action == "click":
+            return run_click(control, arguments)
+        for message in control.messages(arguments.name, as_user=arguments.as_user):
+            print(render_message(message))
+    except EmulatorControlError as refusal:
+        # What the Discord client itself would refuse: an unknown user, an empty required field...
+        print(f"Discord refused that: {refusal}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -71,8 +80,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_stack(arguments: argparse.Namespace) -> int:
-    import os
-
     from devstack.stack import LocalStack, StackPorts
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -83,7 +90,7 @@ def run_stack(arguments: argparse.Namespace) -> int:
     stack = LocalStack(ports=ports, use_published_test_key=True)
     stack.start()
     try:
-        STATE_DIR.mkdir(exist_ok=True)
+        STATE_DIR.mkdir(parents=True, exist_ok=True)
         description = stack.describe()
         STATE_FILE.write_text(json.dumps(description, indent=2) + "\n")
         function_env = {name: os.environ[name] for name in stack.function_environment_names()}
@@ -98,7 +105,7 @@ def run_stack(arguments: argparse.Namespace) -> int:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
-        print("\nstopping")
+        print("\nstopping", flush=True)
     finally:
         stack.stop()
         STATE_FILE.unlink(missing_ok=True)
