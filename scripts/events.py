@@ -20,6 +20,9 @@ from typing import Any
 
 from nacl.signing import SigningKey
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "layers" / "flexcord"))
+from flexcord.jobs.model import InteractionContext, Job, JobKind
+
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 KEYS = json.loads((EVENTS / "test-signing-key.json").read_text())
 SIGNING_KEY = SigningKey(bytes.fromhex(KEYS["private_key_seed_hex"]))
@@ -200,8 +203,13 @@ def job_context(number: int) -> dict[str, Any]:
     }
 
 
-def sqs_record(index: int, body: dict[str, Any]) -> dict[str, Any]:
-    text = json.dumps(body, separators=(",", ":"))
+def interaction_job(kind: str, number: int, payload: dict[str, Any] | None = None) -> Job:
+    """A job as the endpoint enqueues it (the real model, so the sample cannot drift from it)."""
+    return Job.for_interaction(JobKind(kind), InteractionContext.from_dict(job_context(number)), payload)
+
+
+def sqs_record(index: int, job: Job) -> dict[str, Any]:
+    text = job.to_json()
     return {
         "messageId": f"0c8e7f55-0000-4000-8000-00000000000{index}",
         "receiptHandle": f"sample-receipt-{index}",
@@ -210,9 +218,9 @@ def sqs_record(index: int, body: dict[str, Any]) -> dict[str, Any]:
             "ApproximateReceiveCount": "1",
             "SentTimestamp": str(SIGNED_AT * 1000),
             "SequenceNumber": f"1880000000000000000{index}",
-            "MessageGroupId": MEMBER["user"]["id"],
+            "MessageGroupId": job.group,
             "SenderId": "AROAEXAMPLE:InteractionsFunction",
-            "MessageDeduplicationId": body["context"]["interaction_id"],
+            "MessageDeduplicationId": job.key,
             "ApproximateFirstReceiveTimestamp": str(SIGNED_AT * 1000 + 5),
         },
         "messageAttributes": {},
@@ -238,17 +246,11 @@ def sqs_events() -> dict[str, dict[str, Any]]:
         "priority": "normal",
     }
     return {
-        "sqs_create_case": {
-            "Records": [
-                sqs_record(
-                    1, {"kind": "case.create", "context": job_context(11), "payload": {"draft": draft}}
-                )
-            ]
-        },
+        "sqs_create_case": {"Records": [sqs_record(1, interaction_job("case.create", 11, {"draft": draft}))]},
         "sqs_case_queries": {
             "Records": [
-                sqs_record(2, {"kind": "case.list", "context": job_context(12), "payload": {}}),
-                sqs_record(3, {"kind": "case.show", "context": job_context(13), "payload": {"number": 1}}),
+                sqs_record(2, interaction_job("case.list", 12)),
+                sqs_record(3, interaction_job("case.show", 13, {"number": 1})),
             ]
         },
     }

@@ -111,7 +111,7 @@ def test_save_records_the_post_and_refuses_unknown_cases(repository: DynamoCaseR
 
 def job(user_id: str, interaction_id: str) -> Job:
     context = InteractionContext(interaction_id, "app", "token", user_id, "u", "U", (), None, None, "en-US")
-    return Job(JobKind.LIST_CASES, context)
+    return Job.for_interaction(JobKind.LIST_CASES, context)
 
 
 def test_jobs_are_grouped_by_member_and_deduplicated_by_interaction(aws: LocalResources) -> None:

@@ -201,7 +201,7 @@ def test_a_bug_submission_is_deferred_ephemerally_and_queued_for_the_member(queu
     assert (status, answer) == (200, {"type": 5, "data": {"flags": 64}})
     [job] = queue.jobs
     assert job.kind is JobKind.CREATE_CASE
-    assert (job.group_id, job.deduplication_id) == ("111", "1300000000000000001")
+    assert (job.group, job.key) == ("111", "1300000000000000001")
     draft = job.payload["draft"]
     assert draft["title"] == "Raid lobby freezes"
     assert [s["label"] for s in draft["sections"]] == [
@@ -209,7 +209,7 @@ def test_a_bug_submission_is_deferred_ephemerally_and_queued_for_the_member(queu
         "Steps to reproduce",
         "Expected vs actual",
     ]
-    assert job.context.token == "interaction-token"
+    assert job.interaction.token == "interaction-token"
 
 
 def test_a_screenshot_upload_travels_with_the_job(queue: RecordingQueue) -> None:
@@ -285,7 +285,7 @@ def test_mycases_and_case_are_queued_with_what_was_asked(queue: RecordingQueue) 
         (JobKind.LIST_CASES, {}),
         (JobKind.SHOW_CASE, {"number": 12}),
     ]
-    assert queue.jobs[1].context.roles == ("5",)
+    assert queue.jobs[1].interaction.roles == ("5",)
 
 
 @pytest.mark.parametrize("value", [0, -3, "12", True, None])
@@ -314,8 +314,8 @@ def test_a_dm_interaction_reads_the_user_field(queue: RecordingQueue) -> None:
     del payload["member"], payload["guild_id"]
     payload["user"] = {"id": "333", "username": "carol"}
     call(make_endpoint(queue), payload)
-    assert queue.jobs[0].context.user_id == "333"
-    assert queue.jobs[0].context.roles == ()
+    assert queue.jobs[0].interaction.user_id == "333"
+    assert queue.jobs[0].interaction.roles == ()
 
 
 def test_when_the_queue_is_down_the_member_is_asked_to_retry(queue: RecordingQueue) -> None:

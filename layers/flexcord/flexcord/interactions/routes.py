@@ -76,34 +76,36 @@ def _submit_case(
         draft = case_forms.draft_from_submission(form, interaction)
     except case_forms.InvalidSubmission as problem:
         return reply.ephemeral_message(f"Your {form.kind.label.lower()} was not filed: {problem}")
-    return _enqueue(Job(JobKind.CREATE_CASE, interaction.context, draft_to_payload(draft)), queue)
+    return _enqueue(
+        Job.for_interaction(JobKind.CREATE_CASE, interaction.context, draft_to_payload(draft)), queue
+    )
 
 
 def _list_cases(interaction: Interaction, queue: QueueProvider) -> InteractionResponse:
-    return _enqueue(Job(JobKind.LIST_CASES, interaction.context), queue)
+    return _enqueue(Job.for_interaction(JobKind.LIST_CASES, interaction.context), queue)
 
 
 def _show_case(interaction: Interaction, queue: QueueProvider) -> InteractionResponse:
     number = interaction.option("number")
     if not isinstance(number, int) or isinstance(number, bool) or number < 1:
         return reply.ephemeral_message("Give a case number, like `/case number:12`.")
-    return _enqueue(Job(JobKind.SHOW_CASE, interaction.context, {"number": number}), queue)
+    return _enqueue(Job.for_interaction(JobKind.SHOW_CASE, interaction.context, {"number": number}), queue)
 
 
 def _show_case_button(interaction: Interaction, queue: QueueProvider) -> InteractionResponse:
     raw_number = interaction.custom_id.removeprefix(SHOW_CASE_BUTTON_PREFIX)
     if not raw_number.isdigit() or int(raw_number) < 1:
         return reply.ephemeral_message(STALE_BUTTON)
-    return _enqueue(Job(JobKind.SHOW_CASE, interaction.context, {"number": int(raw_number)}), queue)
+    return _enqueue(
+        Job.for_interaction(JobKind.SHOW_CASE, interaction.context, {"number": int(raw_number)}), queue
+    )
 
 
 def _enqueue(job: Job, queue: QueueProvider) -> InteractionResponse:
     try:
         queue().enqueue(job)
     except QueueUnavailable:
-        logger.exception(
-            "job not queued", extra={"job_kind": job.kind, "interaction_id": job.context.interaction_id}
-        )
+        logger.exception("job not queued", extra={"job_kind": job.kind, "job_key": job.key})
         return reply.ephemeral_message("Flexcord couldn't take that just now. Please try again in a minute.")
     return reply.deferred_ephemeral()
 

@@ -32,13 +32,13 @@ class CaseJobs:
     def create_case(self, job: Job) -> dict[str, Any]:
         draft = draft_from_payload(job.payload)
         # Idempotent on the interaction id: a redelivered job finds the case it created before.
-        case = self._service.open_case(draft, source_id=job.context.interaction_id)
+        case = self._service.open_case(draft, source_id=job.interaction.interaction_id)
         if case.post is None:
             case = self._post(case)
         metrics.add_metric(name=f"{case.kind.value.capitalize()}CasesFiled", unit="Count", value=1)
         tell_member(
             self._discord,
-            job.context,
+            job.interaction,
             content=(
                 f"✅ Thanks! Your {case.kind.label.lower()} is filed as **case #{case.number}**: "
                 f"“{case.title}”. See how it's going any time with `/case number:{case.number}`."
@@ -48,31 +48,31 @@ class CaseJobs:
 
     def show_case(self, job: Job) -> dict[str, Any]:
         number = int(job.payload["number"])
-        viewer = Viewer(job.context.user_id, is_staff=self._is_staff(job))
+        viewer = Viewer(job.interaction.user_id, is_staff=self._is_staff(job))
         try:
             case = self._service.case_for(number, viewer)
         except CaseNotFound:
-            tell_member(self._discord, job.context, content=f"There is no case #{number}.")
+            tell_member(self._discord, job.interaction, content=f"There is no case #{number}.")
             return {"case": number, "shown": False}
         except CaseAccessDenied:
             tell_member(
                 self._discord,
-                job.context,
+                job.interaction,
                 content=(
                     f"Case #{number} isn't one of yours: only the member who opened a case, and staff, "
                     "can see it. `/mycases` lists yours."
                 ),
             )
             return {"case": number, "shown": False}
-        tell_member(self._discord, job.context, embeds=[case_embed(case, with_history=True)])
+        tell_member(self._discord, job.interaction, embeds=[case_embed(case, with_history=True)])
         return {"case": number, "shown": True}
 
     def list_cases(self, job: Job) -> dict[str, Any]:
-        cases = self._service.cases_of(job.context.user_id, limit=LIST_LIMIT)
+        cases = self._service.cases_of(job.interaction.user_id, limit=LIST_LIMIT)
         if not cases:
             tell_member(
                 self._discord,
-                job.context,
+                job.interaction,
                 content="You haven't opened any cases yet. "
                 "`/bug` reports a bug; `/new_feature` suggests an idea.",
             )
@@ -89,7 +89,7 @@ class CaseJobs:
         ]
         tell_member(
             self._discord,
-            job.context,
+            job.interaction,
             content="\n".join(lines),
             components=[{"type": 1, "components": buttons}],
         )
@@ -99,7 +99,7 @@ class CaseJobs:
 
     def _is_staff(self, job: Job) -> bool:
         staff_role = self._settings.staff_role_id
-        return bool(staff_role) and staff_role in job.context.roles
+        return bool(staff_role) and staff_role in job.interaction.roles
 
     def _channel_for(self, kind: CaseKind) -> str | None:
         if kind is CaseKind.BUG:

@@ -40,19 +40,35 @@ class InteractionContext:
 
 @dataclass(frozen=True)
 class Job:
+    """One unit of work for the worker.
+
+    ``key`` identifies what asked for it (a Discord interaction id, a Twilio webhook delivery):
+    it is the FIFO deduplication id and the idempotency key, so one request is acted on once.
+    ``group`` is the FIFO message group: jobs in one group run in order, groups run side by side.
+    ``context`` is set when a member's interaction asked for the job, so the worker can answer.
+    """
+
     kind: JobKind
-    context: InteractionContext
+    key: str
+    group: str
+    context: InteractionContext | None = None
     payload: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def deduplication_id(self) -> str:
-        # One interaction produces at most one job; SQS FIFO drops a repeat within five minutes.
-        return self.context.interaction_id
+    @classmethod
+    def for_interaction(
+        cls, kind: JobKind, context: InteractionContext, payload: dict[str, Any] | None = None
+    ) -> Job:
+        # One interaction, one job; a member's jobs run in the order they asked.
+        return cls(
+            kind, key=context.interaction_id, group=context.user_id, context=context, payload=payload or {}
+        )
 
     @property
-    def group_id(self) -> str:
-        # Jobs of one member run in order; different members never wait for each other.
-        return self.context.user_id
+    def interaction(self) -> InteractionContext:
+        """The member's interaction; only jobs made by ``for_interaction`` have one."""
+        if self.context is None:
+            raise ValueError(f"a {self.kind} job carries no interaction")
+        return self.context
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
@@ -63,8 +79,11 @@ class Job:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Job:
+        context = data.get("context")
         return cls(
             kind=JobKind(data["kind"]),
-            context=InteractionContext.from_dict(data["context"]),
+            key=str(data["key"]),
+            group=str(data["group"]),
+            context=InteractionContext.from_dict(context) if context else None,
             payload=dict(data.get("payload") or {}),
         )

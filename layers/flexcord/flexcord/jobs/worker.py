@@ -74,7 +74,7 @@ class JobWorker:
         self._max_receive_count = max_receive_count
         self._context: LambdaContext | None = None
         self.idempotency_config = IdempotencyConfig(
-            event_key_jmespath="context.interaction_id",
+            event_key_jmespath="key",
             raise_on_no_idempotency_key=True,
             expires_after_seconds=IDEMPOTENCY_TTL_SECONDS,
         )
@@ -104,7 +104,7 @@ class JobWorker:
             # Nobody to tell: the message names no member. It is retried, then dead-lettered.
             logger.exception("unreadable job message", extra={"message_id": record.message_id})
             raise
-        logger.append_keys(job_kind=job.kind.value, interaction_id=job.context.interaction_id)
+        logger.append_keys(job_kind=job.kind.value, job_key=job.key)
         try:
             result: dict[str, Any] = self._run_once(job=document)
         except Exception:
@@ -117,7 +117,7 @@ class JobWorker:
                 self._retry_soon(record, attempt)
             raise
         finally:
-            logger.remove_keys(["job_kind", "interaction_id"])
+            logger.remove_keys(["job_kind", "job_key"])
         metrics.add_metric(name="JobsCompleted", unit="Count", value=1)
         return result
 
@@ -129,9 +129,7 @@ class JobWorker:
             job = Job.from_json(record.body)
         except (ValueError, KeyError, TypeError):
             return
-        logger.warning(
-            "job dead-lettered behind a failed one", extra={"interaction_id": job.context.interaction_id}
-        )
+        logger.warning("job dead-lettered behind a failed one", extra={"job_key": job.key})
         self._tell_member_it_failed(job)
 
     def _run(self, job: dict[str, Any]) -> dict[str, Any]:
@@ -159,6 +157,9 @@ class JobWorker:
         return self._attempt(record) >= self._max_receive_count
 
     def _tell_member_it_failed(self, job: Job) -> None:
+        metrics.add_metric(name="JobsDeadLettered", unit="Count", value=1)
+        if job.context is None:
+            return  # not asked for by a member (e.g. a Twilio event): the alarm is the signal
         what = WHAT_FAILED.get(job.kind, "finish your request")
         try:
             tell_member(
@@ -169,7 +170,6 @@ class JobWorker:
             )
         except Exception:
             logger.exception("could not tell the member their job failed")
-        metrics.add_metric(name="JobsDeadLettered", unit="Count", value=1)
 
 
 class _FifoProcessor(SqsFifoPartialProcessor):

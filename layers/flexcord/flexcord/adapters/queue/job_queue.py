@@ -38,8 +38,8 @@ class SqsJobQueue:
             self._client.send_message(
                 QueueUrl=self._queue_url,
                 MessageBody=job.to_json(),
-                MessageGroupId=job.group_id,
-                MessageDeduplicationId=job.deduplication_id,
+                MessageGroupId=job.group,
+                MessageDeduplicationId=job.key,
             )
         except (BotoCoreError, ClientError) as error:
             raise QueueUnavailable(f"could not enqueue {job.kind} job") from error
