@@ -10,11 +10,11 @@ from typing import Any
 
 import boto3
 import requests
-from tests.e2e.conftest import final_reply
-from tests.support.spec import spec_operation_exists
 
 from devstack.discord_emulator import DiscordEmulator
 from devstack.stack import LocalStack
+from tests.e2e.conftest import final_reply
+from tests.support.spec import spec_operation_exists
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(60))
 BUG_VALUES = {

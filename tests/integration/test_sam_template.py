@@ -360,7 +360,7 @@ def test_interactions_function_can_only_enqueue(template: dict[str, Any]) -> Non
     assert variables["AWS_ENDPOINT_URL"] == ""
 
 
-def test_worker_function_touches_only_the_table_the_bot_token_and_its_queue(template: dict[str, Any]) -> None:
+def test_worker_function_touches_only_the_table_its_secrets_and_its_queue(template: dict[str, Any]) -> None:
     resources = _resources(template)
     function = resources["WorkerFunction"]
     statements = _statements(function)
@@ -377,7 +377,7 @@ def test_worker_function_touches_only_the_table_the_bot_token_and_its_queue(temp
     }
     assert _resources_by_service(statements) == {
         "dynamodb": {"FlexcordTable"},
-        "secretsmanager": {"DiscordBotTokenSecretName"},
+        "secretsmanager": {"DiscordBotTokenSecretName", "TwilioAuthTokenSecretName"},
         "sqs": {"JobQueue"},
     }
     # An explicit mapping instead of SAM's SQS event, which would attach the managed
@@ -395,6 +395,8 @@ def test_worker_function_touches_only_the_table_the_bot_token_and_its_queue(temp
     assert variables["TABLE_NAME"] == {"Ref": "FlexcordTable"}
     assert variables["DISCORD_BOT_TOKEN_SECRET_ID"] == {"Ref": "DiscordBotTokenSecretName"}
     assert "DISCORD_BOT_TOKEN" not in variables
+    assert "TWILIO_AUTH_TOKEN" not in variables
+    assert variables["TWILIO_AUTH_TOKEN_SECRET_ID"] == {"Ref": "TwilioAuthTokenSecretName"}
 
 
 def test_commands_function_reads_only_the_bot_token(template: dict[str, Any]) -> None:
@@ -446,3 +448,24 @@ def test_outputs(template: dict[str, Any]) -> None:
     assert outputs["InteractionsEndpointUrl"]["Value"] == {
         "Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/discord/interactions"
     }
+
+
+def test_conversation_events_function_queues_jobs_and_reads_only_the_twilio_token(
+    template: dict[str, Any],
+) -> None:
+    function = _resources(template)["ConversationEventsFunction"]
+    statements = _statements(function)
+    assert _actions(statements) == {"sqs:SendMessage", "secretsmanager:GetSecretValue"}
+    assert _resources_by_service(statements) == {
+        "sqs": {"JobQueue"},
+        "secretsmanager": {"TwilioAuthTokenSecretName"},
+    }
+    event = function["Properties"]["Events"]["TwilioConversationEvents"]
+    assert (event["Properties"]["Method"], event["Properties"]["Path"]) == (
+        "POST",
+        "/twilio/conversation-events",
+    )
+    assert function["Properties"]["Timeout"] <= 5  # Twilio gives a webhook 5 s
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert "TWILIO_AUTH_TOKEN" not in variables
+    assert variables["TWILIO_AUTH_TOKEN_SECRET_ID"] == {"Ref": "TwilioAuthTokenSecretName"}

@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 from nacl.signing import VerifyKey
-from scripts.events import EVENTS, MEMBER, SIGNED_AT, resign
 
 from devstack.lambda_runtime import LocalLambdaContext, load_handler
 from devstack.stack import LocalStack
 from devstack.template import function_spec, load_template
+from flexcord.interactions.commands import COMMANDS
+from scripts.events import EVENTS, MEMBER, SIGNED_AT, resign
 
 EXPECTED_INTERACTION_TYPES = {
     "discord_ping": 1,
@@ -95,7 +96,11 @@ def test_sqs_events_through_the_worker(stack: LocalStack, name: str) -> None:
 
 @pytest.mark.parametrize(
     ("name", "expected_commands"),
-    [("cfn_commands_create", 4), ("cfn_commands_update", 4), ("cfn_commands_delete", 0)],
+    [
+        ("cfn_commands_create", len(COMMANDS)),
+        ("cfn_commands_update", len(COMMANDS)),
+        ("cfn_commands_delete", 0),
+    ],
 )
 def test_custom_resource_events_through_the_commands_function(
     stack: LocalStack, name: str, expected_commands: int

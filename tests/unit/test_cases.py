@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-from tests.unit.fakes import InMemoryCaseRepository
 
 from flexcord.cases import (
     CaseAccessDenied,
@@ -15,6 +14,7 @@ from flexcord.cases import (
     Viewer,
 )
 from flexcord.cases.model import PostedMessage, can_transition
+from tests.unit.fakes import InMemoryCaseRepository
 
 ALICE = Reporter("111", "alice", "Alice")
 BOB = Reporter("222", "bob", "Bob")

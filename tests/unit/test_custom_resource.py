@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from flexcord.custom_resource import handle_event
+from flexcord.interactions.commands import COMMANDS
 
 
 class FakeDiscord:
@@ -48,7 +49,8 @@ def test_create_registers_the_commands_in_the_right_scope(guild: str, scope: str
     response, sent = run(event("Create", GuildId=guild), discord)
     assert response["Status"] == "SUCCESS"
     assert response["PhysicalResourceId"] == f"discord-commands-111-{scope}"
-    assert response["Data"]["Names"] == "bug,new_feature,mycases,case"
+    assert response["Data"]["Names"] == ",".join(command["name"] for command in COMMANDS)
+    assert response["Data"]["Count"] == len(COMMANDS)
     [(commands, guild_id)] = discord.puts
     assert guild_id == (guild or None)
     assert all(("contexts" in c) is (not guild) for c in commands)

@@ -8,12 +8,12 @@ import time
 from typing import Any
 
 import pytest
-from tests.support.signing import TEST_PUBLIC_KEY, http_event, signed_headers
-from tests.unit.fakes import RecordingQueue
 
 from flexcord.interactions import case_forms
 from flexcord.interactions.endpoint import InteractionsEndpoint
 from flexcord.jobs.model import JobKind
+from tests.support.signing import TEST_PUBLIC_KEY, http_event, signed_headers
+from tests.unit.fakes import RecordingQueue
 
 NOW = 1_790_000_000
 

@@ -39,6 +39,8 @@ class DiscordSettings:
     bug_report_channel_id: str | None
     feature_request_channel_id: str | None
     staff_role_id: str | None
+    #: Where a member's chat becomes a private thread when their DMs are closed.
+    support_channel_id: str | None = None
 
     @classmethod
     def from_env(cls) -> DiscordSettings:
@@ -50,6 +52,7 @@ class DiscordSettings:
             bug_report_channel_id=_optional("DISCORD_BUG_REPORT_CHANNEL_ID"),
             feature_request_channel_id=_optional("DISCORD_FEATURE_REQUEST_CHANNEL_ID"),
             staff_role_id=_optional("DISCORD_STAFF_ROLE_ID"),
+            support_channel_id=_optional("DISCORD_SUPPORT_CHANNEL_ID"),
         )
 
 
@@ -78,6 +81,39 @@ class AwsSettings:
         )
 
 
+@dataclass(frozen=True)
+class TwilioSettings:
+    account_sid: str
+    #: Unset in production; the local stack sends every Twilio request to its emulator.
+    api_base_url: str | None
+    #: The Conversations service (Flex's chat service); needed for media uploads.
+    chat_service_sid: str | None
+    #: Where Twilio posts conversation events: the API's public base URL (no trailing slash).
+    public_base_url: str | None
+    #: With a Studio flow, the chat runs through it and it sends the chat to Flex; without one,
+    #: Flexcord hands off itself with the Interactions API (the direct path).
+    studio_flow_sid: str | None
+    flex_workspace_sid: str | None
+    flex_workflow_sid: str | None
+
+    @classmethod
+    def from_env(cls) -> TwilioSettings:
+        return cls(
+            account_sid=_required("TWILIO_ACCOUNT_SID"),
+            api_base_url=(_optional("TWILIO_API_BASE_URL") or "").rstrip("/") or None,
+            chat_service_sid=_optional("TWILIO_CONVERSATIONS_SERVICE_SID"),
+            public_base_url=(_optional("PUBLIC_BASE_URL") or "").rstrip("/") or None,
+            studio_flow_sid=_optional("TWILIO_STUDIO_FLOW_SID"),
+            flex_workspace_sid=_optional("TWILIO_FLEX_WORKSPACE_SID"),
+            flex_workflow_sid=_optional("TWILIO_FLEX_WORKFLOW_SID"),
+        )
+
+
+@cache
+def twilio_settings() -> TwilioSettings:
+    return TwilioSettings.from_env()
+
+
 @cache
 def discord_settings() -> DiscordSettings:
     return DiscordSettings.from_env()
@@ -92,3 +128,4 @@ def reset_cached_settings() -> None:
     """Forget cached settings (tests and the local stack change the environment)."""
     discord_settings.cache_clear()
     aws_settings.cache_clear()
+    twilio_settings.cache_clear()

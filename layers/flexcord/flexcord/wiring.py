@@ -3,15 +3,27 @@ connected."""
 
 from __future__ import annotations
 
+import os
+
 from flexcord.adapters.discord import DiscordClient
 from flexcord.adapters.queue.job_queue import SqsJobQueue
 from flexcord.adapters.storage.case_repository import DynamoCaseRepository
 from flexcord.adapters.storage.dynamodb import dynamodb_client
+from flexcord.adapters.storage.session_repository import DynamoSessionRepository
+from flexcord.adapters.twilio import TwilioGateway
 from flexcord.cases import CaseService
-from flexcord.config import ConfigurationError, DiscordSettings, aws_settings, discord_settings
+from flexcord.config import (
+    ConfigurationError,
+    DiscordSettings,
+    TwilioSettings,
+    aws_settings,
+    discord_settings,
+    twilio_settings,
+)
 from flexcord.jobs.case_jobs import CaseJobs
 from flexcord.jobs.model import JobKind
-from flexcord.jobs.worker import JobWorker
+from flexcord.jobs.support_jobs import SupportChat
+from flexcord.jobs.worker import Executor, JobWorker
 from flexcord.secrets import get_secret
 
 
@@ -30,6 +42,23 @@ def discord_client(
     )
 
 
+def twilio_gateway(settings: TwilioSettings) -> TwilioGateway:
+    from twilio.rest import Client
+
+    from flexcord.adapters.twilio.http import RedirectingHttpClient
+
+    auth_token = get_secret("TWILIO_AUTH_TOKEN")
+    http_client = RedirectingHttpClient(settings.api_base_url, timeout=10) if settings.api_base_url else None
+    client = Client(settings.account_sid, auth_token, http_client=http_client)
+    return TwilioGateway(
+        client,
+        account_sid=settings.account_sid,
+        auth_token=auth_token,
+        chat_service_sid=settings.chat_service_sid,
+        api_base_url=settings.api_base_url,
+    )
+
+
 def build_worker() -> JobWorker:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
@@ -38,7 +67,29 @@ def build_worker() -> JobWorker:
     if not table_name:
         raise ConfigurationError("TABLE_NAME is not set")
     discord = discord_client(settings)
-    cases = CaseJobs(CaseService(DynamoCaseRepository(dynamodb_client(), table_name)), discord, settings)
+    case_service = CaseService(DynamoCaseRepository(dynamodb_client(), table_name))
+    cases = CaseJobs(case_service, discord, settings)
+    executors: dict[JobKind, Executor] = {
+        JobKind.CREATE_CASE: cases.create_case,
+        JobKind.SHOW_CASE: cases.show_case,
+        JobKind.LIST_CASES: cases.list_cases,
+    }
+    if os.environ.get("TWILIO_ACCOUNT_SID"):
+        chat = SupportChat(
+            sessions=DynamoSessionRepository(dynamodb_client(), table_name),
+            cases=case_service,
+            discord=discord,
+            twilio=twilio_gateway(twilio_settings()),
+            discord_settings=settings,
+            twilio_settings=twilio_settings(),
+        )
+        executors |= {
+            JobKind.OPEN_CHAT: chat.open_chat,
+            JobKind.MEMBER_MESSAGE: chat.member_message,
+            JobKind.REQUEST_AGENT: chat.request_agent,
+            JobKind.END_CHAT: chat.end_chat,
+            JobKind.CONVERSATION_EVENT: chat.conversation_event,
+        }
     persistence = DynamoDBPersistenceLayer(
         table_name=table_name,
         key_attr="pk",
@@ -48,11 +99,7 @@ def build_worker() -> JobWorker:
         boto3_client=dynamodb_client(),
     )
     return JobWorker(
-        executors={
-            JobKind.CREATE_CASE: cases.create_case,
-            JobKind.SHOW_CASE: cases.show_case,
-            JobKind.LIST_CASES: cases.list_cases,
-        },
+        executors=executors,
         discord=discord,
         persistence=persistence,
         max_receive_count=aws_settings().job_max_receive_count,

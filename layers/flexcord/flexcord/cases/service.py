@@ -6,8 +6,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from flexcord.cases.model import Attachment, Case, CaseDraft, CaseEvent, PostedMessage
+from flexcord.cases.model import (
+    Attachment,
+    Case,
+    CaseDraft,
+    CaseEvent,
+    CaseStatus,
+    PostedMessage,
+    can_transition,
+)
 from flexcord.cases.repository import CaseRepository
+
+
+class InvalidTransition(ValueError):
+    def __init__(self, number: int, current: CaseStatus, target: CaseStatus) -> None:
+        super().__init__(f"case #{number} cannot go from {current.label} to {target.label}")
 
 
 class CaseNotFound(LookupError):
@@ -54,6 +67,35 @@ class CaseService:
         now = self._clock()
         event = CaseEvent(at=now, actor_id="flexcord", action=action, note=note)
         updated = replace(case, updated_at=now, history=(*case.history, event))
+        self._repository.save(updated)
+        return updated
+
+    def link_conversation(self, case: Case, conversation_sid: str) -> Case:
+        updated = replace(case, conversation_sid=conversation_sid, updated_at=self._clock())
+        self._repository.save(updated)
+        return updated
+
+    def move(self, number: int, target: CaseStatus, *, actor_id: str, note: str = "") -> Case:
+        """Change a case's status, recording who and when. Moving to the status it already has
+        changes nothing (a repeated event must not add history twice)."""
+        case = self._repository.get(number)
+        if case is None:
+            raise CaseNotFound(number)
+        if case.status is target:
+            return case
+        if not can_transition(case.status, target):
+            raise InvalidTransition(number, case.status, target)
+        now = self._clock()
+        event = CaseEvent(at=now, actor_id=actor_id, action="status_changed", from_status=case.status,
+                          to_status=target, note=note)  # fmt: skip
+        updated = replace(
+            case,
+            status=target,
+            updated_at=now,
+            history=(*case.history, event),
+            first_response_at=case.first_response_at or (now if target is CaseStatus.IN_PROGRESS else None),
+            resolved_at=now if target is CaseStatus.RESOLVED else case.resolved_at,
+        )
         self._repository.save(updated)
         return updated
 

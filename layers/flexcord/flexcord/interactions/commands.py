@@ -8,11 +8,48 @@ from typing import Any
 
 # https://discord.com/developers/docs/interactions/application-commands
 CHAT_INPUT = 1
-OPTION_INTEGER = 4
+OPTION_STRING, OPTION_INTEGER, OPTION_ATTACHMENT = 3, 4, 11
+MESSAGE_MAX = 1500
 CONTEXT_GUILD, CONTEXT_BOT_DM = 0, 1
 GUILD_INSTALL = 0
 
 COMMANDS: list[dict[str, Any]] = [
+    {
+        "name": "helpme",
+        "type": CHAT_INPUT,
+        "description": "Open a private support chat (or get back to yours)",
+        "options": [
+            {
+                "type": OPTION_STRING,
+                "name": "question",
+                "description": "What do you need help with?",
+                "required": False,
+                "max_length": MESSAGE_MAX,
+            }
+        ],
+    },
+    {
+        "name": "reply",
+        "type": CHAT_INPUT,
+        "description": "Send a message in your support chat",
+        "options": [
+            {
+                "type": OPTION_STRING,
+                "name": "message",
+                "description": "Your message",
+                "required": True,
+                "max_length": MESSAGE_MAX,
+            },
+            {
+                "type": OPTION_ATTACHMENT,
+                "name": "attachment",
+                "description": "A file to send",
+                "required": False,
+            },
+        ],
+    },
+    {"name": "agent", "type": CHAT_INPUT, "description": "Talk to a human agent in your support chat"},
+    {"name": "endchat", "type": CHAT_INPUT, "description": "End your support chat"},
     {
         "name": "bug",
         "type": CHAT_INPUT,

@@ -6,3 +6,13 @@ SHOW_CASE_BUTTON_PREFIX = "case:show:"
 
 def show_case_button(number: int) -> str:
     return f"{SHOW_CASE_BUTTON_PREFIX}{number}"
+
+
+# The support chat's buttons and form. The worker finds the session from the member who pressed,
+# never from the id, so a button in someone else's view does nothing to their chat.
+REPLY_BUTTON = "chat:reply"
+REPLY_MODAL = "chat:reply"
+TALK_TO_HUMAN_BUTTON = "chat:human"
+END_CHAT_BUTTON = "chat:end"
+END_CHAT_CONFIRM = "chat:end:confirm"
+END_CHAT_CANCEL = "chat:end:cancel"

@@ -35,6 +35,20 @@ def deferred_ephemeral() -> InteractionResponse:
     }
 
 
+def deferred_update() -> InteractionResponse:
+    """For a button: "working on it" without a new message; the worker edits the message the
+    button is on."""
+    return {"type": InteractionResponseType.DEFERRED_UPDATE_MESSAGE}
+
+
+def update_message(content: str) -> InteractionResponse:
+    """For a button: replace the message the button is on (and drop its buttons)."""
+    return {
+        "type": InteractionResponseType.UPDATE_MESSAGE,
+        "data": {"content": content, "components": [], "allowed_mentions": NO_MENTIONS},
+    }
+
+
 def modal(custom_id: str, title: str, components: list[dict[str, Any]]) -> InteractionResponse:
     return {
         "type": InteractionResponseType.MODAL,

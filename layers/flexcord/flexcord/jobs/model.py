@@ -16,6 +16,11 @@ class JobKind(StrEnum):
     CREATE_CASE = "case.create"
     SHOW_CASE = "case.show"
     LIST_CASES = "case.list"
+    OPEN_CHAT = "chat.open"
+    MEMBER_MESSAGE = "chat.message"
+    REQUEST_AGENT = "chat.agent"
+    END_CHAT = "chat.end"
+    CONVERSATION_EVENT = "twilio.conversation_event"
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,10 @@ WHAT_FAILED: dict[JobKind, str] = {
     JobKind.CREATE_CASE: "finish filing your report",
     JobKind.SHOW_CASE: "load that case",
     JobKind.LIST_CASES: "load your cases",
+    JobKind.OPEN_CHAT: "open your support chat",
+    JobKind.MEMBER_MESSAGE: "deliver your message",
+    JobKind.REQUEST_AGENT: "reach an agent",
+    JobKind.END_CHAT: "end your chat",
 }
 
 

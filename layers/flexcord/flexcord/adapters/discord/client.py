@@ -218,6 +218,19 @@ class DiscordClient:
         route = Route("POST", "/users/@me/channels")
         return _as_object(self._send(route, {"recipient_id": user_id}))
 
+    def create_private_thread(self, channel_id: str, *, name: str) -> JsonObject:
+        """A private thread (type 12) in a text channel: only its members, and those who may
+        manage threads (staff), can see it; ``invitable: false`` keeps members from adding others."""
+        route = Route("POST", "/channels/{channel_id}/threads", channel_id=channel_id)
+        payload = {"name": name[:100], "type": 12, "invitable": False, "auto_archive_duration": 10080}
+        return _as_object(self._send(route, payload))
+
+    def add_thread_member(self, thread_id: str, user_id: str) -> None:
+        route = Route(
+            "PUT", "/channels/{channel_id}/thread-members/{user_id}", channel_id=thread_id, user_id=user_id
+        )
+        self._send(route)
+
     def put_application_commands(
         self, commands: Sequence[JsonObject], *, guild_id: str | None = None
     ) -> list[JsonObject]:

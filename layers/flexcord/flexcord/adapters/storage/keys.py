@@ -6,8 +6,11 @@
 | case-number counter         | COUNTER#CASE             | COUNTER    |                |                   |
 | case created by interaction | CASESOURCE#<interaction> | CASESOURCE |                |                   |
 | idempotency record (worker) | IDEMPOTENCY#worker       | <hash>     |                |                   |
+| open support session        | USER#<id>                | SESSION    |                |                   |
+| same session, by Twilio SID | CONVERSATION#<sid>       | SESSION    |                |                   |
 
-Items that only guard against duplicates carry ``expires_at`` (epoch seconds, the table's TTL).
+Idempotency records carry ``expires_at`` (epoch seconds, the table's TTL). Case-source markers
+are kept: they tie a case to the interaction that filed it.
 """
 
 CASE_SORT_KEY = "CASE"
@@ -30,3 +33,11 @@ def reporter_partition(user_id: str) -> str:
 def reporter_sort(number: int) -> str:
     # Zero-padded so the string sort key orders cases by number.
     return f"CASE#{number:010d}"
+
+
+def member_session_key(user_id: str) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": f"USER#{user_id}"}, "sk": {"S": "SESSION"}}
+
+
+def conversation_key(conversation_sid: str) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": f"CONVERSATION#{conversation_sid}"}, "sk": {"S": "SESSION"}}

@@ -1,0 +1,35 @@
+"""ConversationEventsFunction: Twilio Conversations' webhook (POST /twilio/conversation-events)."""
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from flexcord.adapters.queue.job_queue import SqsJobQueue
+from flexcord.config import ConfigurationError, aws_settings, twilio_settings
+from flexcord.observability import logger, metrics
+from flexcord.secrets import get_secret
+from flexcord.twilio_webhooks.conversation_events import ConversationEventsEndpoint
+
+
+@cache
+def job_queue() -> SqsJobQueue:
+    queue_url = aws_settings().job_queue_url
+    if not queue_url:
+        raise ConfigurationError("JOB_QUEUE_URL is not set")
+    return SqsJobQueue(queue_url)
+
+
+@cache
+def endpoint() -> ConversationEventsEndpoint:
+    return ConversationEventsEndpoint(
+        auth_token=lambda: get_secret("TWILIO_AUTH_TOKEN"),
+        public_base_url=twilio_settings().public_base_url,
+        queue=job_queue,
+    )
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return endpoint().handle(event)

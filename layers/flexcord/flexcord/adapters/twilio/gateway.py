@@ -1,0 +1,236 @@
+"""The one way Flexcord talks to Twilio: Conversations v1, Media, and Flex Interactions.
+
+Twilio's REST errors are translated into the few the domain acts on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from twilio.base.exceptions import TwilioRestException
+from twilio.rest import Client
+
+from flexcord.adapters.twilio.http import redirect
+
+# https://www.twilio.com/docs/api/errors
+CONVERSATION_CLOSED_CODES = {50377, 50431}
+UNIQUE_NAME_TAKEN = 50353
+WEBHOOK_FILTERS = ["onMessageAdded", "onParticipantAdded", "onConversationStateUpdated"]
+
+
+class TwilioError(RuntimeError):
+    def __init__(self, message: str, *, status: int | None = None, code: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class ConversationClosed(TwilioError):
+    """The conversation is closed; closed conversations cannot be reopened."""
+
+
+@dataclass(frozen=True)
+class FlexHandoff:
+    interaction_sid: str
+    channel_sid: str
+
+
+class TwilioGateway:
+    def __init__(
+        self,
+        client: Client,
+        *,
+        account_sid: str,
+        auth_token: str,
+        chat_service_sid: str | None = None,
+        api_base_url: str | None = None,
+    ) -> None:
+        self._client = client
+        self._account_sid = account_sid
+        self._auth_token = auth_token
+        self._chat_service_sid = chat_service_sid
+        self._api_base_url = api_base_url
+
+    # -- conversations --------------------------------------------------------------------------
+
+    def open_conversation(
+        self,
+        *,
+        unique_name: str,
+        friendly_name: str,
+        attributes: dict[str, Any],
+        inactive_after: str,
+        close_after: str,
+    ) -> str:
+        """Create the conversation, or return the one already made under this unique name (a
+        retried job must not open a second one)."""
+        try:
+            conversation = self._client.conversations.v1.conversations.create(
+                unique_name=unique_name,
+                friendly_name=friendly_name,
+                attributes=json.dumps(attributes),
+                # Twilio requires the state alongside timers (error 50382).
+                state="active",
+                timers_inactive=inactive_after,
+                timers_closed=close_after,
+            )
+        except TwilioRestException as error:
+            if error.code != UNIQUE_NAME_TAKEN:
+                raise _translate(error) from error
+            conversation = self._call(self._client.conversations.v1.conversations(unique_name).fetch)
+        return str(conversation.sid)
+
+    def add_participant(self, conversation_sid: str, *, identity: str, attributes: dict[str, Any]) -> str:
+        participants = self._client.conversations.v1.conversations(conversation_sid).participants
+        existing = [p for p in self._call(participants.list) if p.identity == identity]
+        if existing:
+            return str(existing[0].sid)
+        participant = self._call(participants.create, identity=identity, attributes=json.dumps(attributes))
+        return str(participant.sid)
+
+    def add_event_webhook(self, conversation_sid: str, *, url: str) -> None:
+        self._add_webhook(
+            conversation_sid,
+            target="webhook",
+            configuration_url=url,
+            configuration_method="POST",
+            configuration_filters=WEBHOOK_FILTERS,
+        )
+
+    def add_studio_webhook(self, conversation_sid: str, *, flow_sid: str) -> None:
+        self._add_webhook(conversation_sid, target="studio", configuration_flow_sid=flow_sid)
+
+    def _add_webhook(self, conversation_sid: str, *, target: str, **configuration: Any) -> None:
+        webhooks = self._client.conversations.v1.conversations(conversation_sid).webhooks
+        if any(w.target == target for w in self._call(webhooks.list)):
+            return  # already there (a retried job)
+        self._call(webhooks.create, target=target, **configuration)
+
+    def add_message(
+        self,
+        conversation_sid: str,
+        *,
+        author: str,
+        body: str,
+        attributes: dict[str, Any] | None = None,
+        media_sid: str | None = None,
+        trigger_webhooks: bool,
+    ) -> str:
+        """Add a message. ``trigger_webhooks`` sets X-Twilio-Webhook-Enabled: REST messages run
+        the conversation's webhooks (Studio included) only with it."""
+        arguments: dict[str, Any] = {"author": author, "body": body}
+        if attributes:
+            arguments["attributes"] = json.dumps(attributes)
+        if media_sid:
+            arguments["media_sid"] = media_sid
+        messages = self._client.conversations.v1.conversations(conversation_sid).messages
+        message = self._call(
+            messages.create, x_twilio_webhook_enabled="true" if trigger_webhooks else "false", **arguments
+        )
+        return str(message.sid)
+
+    def update_attributes(self, conversation_sid: str, attributes: dict[str, Any]) -> None:
+        conversation = self._client.conversations.v1.conversations(conversation_sid)
+        current = json.loads(self._call(conversation.fetch).attributes or "{}")
+        self._call(conversation.update, attributes=json.dumps({**current, **attributes}))
+
+    def close_conversation(self, conversation_sid: str) -> None:
+        conversation = self._client.conversations.v1.conversations(conversation_sid)
+        with contextlib.suppress(ConversationClosed):  # already closed is what we wanted
+            self._call(conversation.update, state="closed")
+
+    # -- media ----------------------------------------------------------------------------------
+
+    def upload_media(self, *, filename: str, content_type: str, content: bytes) -> str:
+        """Upload a file to the Media Content Service (not part of the REST OpenAPI documents;
+        https://www.twilio.com/docs/conversations/media-support-conversations)."""
+        if not self._chat_service_sid:
+            raise TwilioError("no Conversations service SID is configured for media")
+        url = f"https://mcs.us1.twilio.com/v1/Services/{self._chat_service_sid}/Media"
+        if self._api_base_url:
+            url = redirect(url, self._api_base_url)
+        response = requests.post(
+            url,
+            data=content,
+            headers={
+                "Content-Type": content_type,
+                "Content-Disposition": f'attachment; filename="{filename}"',
+            },
+            auth=(self._account_sid, self._auth_token),
+            timeout=(3.05, 20),
+        )
+        if response.status_code >= 400:
+            raise TwilioError(
+                f"media upload failed: HTTP {response.status_code}", status=response.status_code
+            )
+        return str(response.json()["sid"])
+
+    def download_media(self, media_sid: str) -> bytes:
+        """The content of a media item (an agent's attachment), through its temporary link."""
+        if not self._chat_service_sid:
+            raise TwilioError("no Conversations service SID is configured for media")
+        url = f"https://mcs.us1.twilio.com/v1/Services/{self._chat_service_sid}/Media/{media_sid}"
+        if self._api_base_url:
+            url = redirect(url, self._api_base_url)
+        auth = (self._account_sid, self._auth_token)
+        described = requests.get(url, auth=auth, timeout=(3.05, 10))
+        if described.status_code >= 400:
+            raise TwilioError(
+                f"media lookup failed: HTTP {described.status_code}", status=described.status_code
+            )
+        link = str(described.json()["links"]["content_direct_temporary"])
+        if self._api_base_url:
+            link = redirect(link, self._api_base_url)
+        content = requests.get(link, timeout=(3.05, 20))
+        if content.status_code >= 400:
+            raise TwilioError(
+                f"media download failed: HTTP {content.status_code}", status=content.status_code
+            )
+        return content.content
+
+    # -- Flex -----------------------------------------------------------------------------------
+
+    def hand_off_to_flex(
+        self, conversation_sid: str, *, workspace_sid: str, workflow_sid: str, task_attributes: dict[str, Any]
+    ) -> FlexHandoff:
+        """The direct path (no Studio): ask Flex for an agent with the Interactions API."""
+        interaction = self._call(
+            self._client.flex_api.v1.interaction.create,
+            channel={
+                "type": "chat",
+                "initiated_by": "customer",
+                "properties": {"media_channel_sid": conversation_sid},
+            },
+            routing={
+                "properties": {
+                    "workspace_sid": workspace_sid,
+                    "workflow_sid": workflow_sid,
+                    "task_channel_unique_name": "chat",
+                    "attributes": task_attributes,
+                }
+            },
+        )
+        channel = interaction.channel or {}
+        return FlexHandoff(interaction_sid=str(interaction.sid), channel_sid=str(channel.get("sid", "")))
+
+    def close_interaction_channel(self, handoff: FlexHandoff) -> None:
+        channel = self._client.flex_api.v1.interaction(handoff.interaction_sid).channels(handoff.channel_sid)
+        self._call(channel.update, status="closed")
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _call(operation: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return operation(*args, **kwargs)
+        except TwilioRestException as error:
+            raise _translate(error) from error
+
+
+def _translate(error: TwilioRestException) -> TwilioError:
+    kind = ConversationClosed if error.code in CONVERSATION_CLOSED_CODES else TwilioError
+    return kind(f"Twilio {error.status} ({error.code}): {error.msg}", status=error.status, code=error.code)

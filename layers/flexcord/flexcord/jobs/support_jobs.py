@@ -1,0 +1,431 @@
+"""The worker side of the support chat: open it, relay the member's messages, hand it to an agent,
+end it, and act on the Twilio conversation's events (agent joined, agent messages, closed)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+import requests
+
+from flexcord.adapters.discord import CannotMessageUser, DiscordClient, DiscordError, FileUpload
+from flexcord.adapters.twilio import FlexHandoff, TwilioError, TwilioGateway
+from flexcord.cases import CaseDraft, CaseKind, CaseService, CaseStatus, Reporter
+from flexcord.cases.model import ATTACHMENT_MAX_BYTES
+from flexcord.cases.service import utc_now_iso
+from flexcord.config import DiscordSettings, TwilioSettings
+from flexcord.interactions.custom_ids import END_CHAT_BUTTON, REPLY_BUTTON, TALK_TO_HUMAN_BUTTON
+from flexcord.jobs.model import InteractionContext, Job
+from flexcord.jobs.notify import tell_member
+from flexcord.observability import logger, metrics
+from flexcord.sessions.model import ChatPlace, SessionMode, SupportSession
+from flexcord.sessions.repository import SessionRepository
+
+#: The author of the messages Flexcord itself adds to a conversation (notes for the agent).
+FLEXCORD_AUTHOR = "flexcord"
+EVENTS_PATH = "/twilio/conversation-events"
+NO_SESSION_HINT = "You have no open support chat. Use `/helpme` to start one."
+
+CHAT_BUTTONS = [
+    {
+        "type": 1,
+        "components": [
+            {"type": 2, "style": 1, "label": "Reply", "custom_id": REPLY_BUTTON},
+            {"type": 2, "style": 2, "label": "Talk to a human", "custom_id": TALK_TO_HUMAN_BUTTON},
+            {"type": 2, "style": 4, "label": "End chat", "custom_id": END_CHAT_BUTTON},
+        ],
+    }
+]
+
+
+def member_identity(conversation_sid: str) -> str:
+    """The member's Twilio identity: derived from the conversation alone, so it carries nothing
+    about the member, and a retried job finds the same participant."""
+    return "member_" + hashlib.sha256(conversation_sid.encode()).hexdigest()[:24]
+
+
+class SupportChat:
+    def __init__(
+        self,
+        *,
+        sessions: SessionRepository,
+        cases: CaseService,
+        discord: DiscordClient,
+        twilio: TwilioGateway,
+        discord_settings: DiscordSettings,
+        twilio_settings: TwilioSettings,
+        clock: Callable[[], str] = utc_now_iso,
+    ) -> None:
+        self._sessions = sessions
+        self._cases = cases
+        self._discord = discord
+        self._twilio = twilio
+        self._discord_settings = discord_settings
+        self._twilio_settings = twilio_settings
+        self._clock = clock
+
+    # -- member actions -------------------------------------------------------------------------
+
+    def open_chat(self, job: Job) -> dict[str, Any]:
+        """/helpme [question]: open the member's chat, or point them back to the open one."""
+        member = job.interaction
+        session = self._sessions.for_member(member.user_id)
+        if session is not None:
+            tell_member(
+                self._discord,
+                member,
+                content=f"Your support chat is already open in <#{session.channel_id}>.",
+            )
+        else:
+            session = self._open(member)
+            tell_member(
+                self._discord, member, content=f"✅ Your support chat is open in <#{session.channel_id}>."
+            )
+        question = str(job.payload.get("question") or "").strip()
+        if question:
+            self._relay(session, member, question, attachment=None)
+        return {"conversation": session.conversation_sid, "channel": session.channel_id}
+
+    def member_message(self, job: Job) -> dict[str, Any]:
+        """/reply or the Reply form: the member's next message."""
+        member = job.interaction
+        session = self._sessions.for_member(member.user_id)
+        if session is None:
+            tell_member(self._discord, member, content=NO_SESSION_HINT)
+            return {"relayed": False}
+        self._relay(
+            session, member, str(job.payload.get("text") or ""), attachment=job.payload.get("attachment")
+        )
+        tell_member(self._discord, member, content="✓ Sent.")
+        return {"relayed": True}
+
+    def request_agent(self, job: Job) -> dict[str, Any]:
+        """Talk to a human (button or /agent): open a case and hand the chat to Flex."""
+        member = job.interaction
+        session = self._sessions.for_member(member.user_id)
+        if session is None:
+            tell_member(self._discord, member, content=NO_SESSION_HINT)
+            return {"queued": False}
+        if session.mode is not SessionMode.ASSISTANT:
+            waiting = "an agent has your chat" if session.mode is SessionMode.AGENT else "you're in the queue"
+            tell_member(
+                self._discord, member, content=f"Already on it: {waiting} (case #{session.case_number})."
+            )
+            return {"queued": False, "case": session.case_number}
+        case = self._cases.open_case(
+            CaseDraft(
+                kind=CaseKind.SUPPORT,
+                title=f"Support chat with {member.display_name}",
+                sections=(),
+                reporter=Reporter(member.user_id, member.username, member.display_name),
+                guild_id=session.guild_id,
+                channel_id=session.channel_id,
+            ),
+            source_id=member.interaction_id,
+        )
+        if case.conversation_sid is None:
+            case = self._cases.link_conversation(case, session.conversation_sid)
+        session = session.queued(case.number)
+        task_attributes = {
+            "from": member.display_name,
+            "discord_display_name": member.display_name,
+            "case_number": case.number,
+            "conversation_sid": session.conversation_sid,
+            "locale": session.locale,
+        }
+        if self._twilio_settings.studio_flow_sid:
+            # The Studio flow routes the chat to "Send to Flex" when the conversation asks for it.
+            self._twilio.update_attributes(session.conversation_sid, {"handoff": True, **task_attributes})
+            self._twilio.add_message(
+                session.conversation_sid,
+                author=FLEXCORD_AUTHOR,
+                body="The member asked to talk to a human.",
+                attributes={"handoff": True},
+                trigger_webhooks=True,
+            )
+        else:
+            handoff = self._hand_off_directly(session, task_attributes)
+            session = session.with_interaction(handoff.interaction_sid, handoff.channel_sid)
+        self._sessions.save(session)
+        notice = f"📨 Case #{case.number} opened, connecting you to an agent."
+        self._post(session.channel_id, notice, nonce=f"queued-{case.number}")
+        tell_member(self._discord, member, content=notice)
+        metrics.add_metric(name="HandedOff", unit="Count", value=1)
+        return {"queued": True, "case": case.number}
+
+    def end_chat(self, job: Job) -> dict[str, Any]:
+        """/endchat or End chat (confirmed): close the conversation and end the session."""
+        member = job.interaction
+        session = self._sessions.for_member(member.user_id)
+        if session is None:
+            tell_member(self._discord, member, content=NO_SESSION_HINT)
+            return {"ended": False}
+        self._close(session, actor_id=member.user_id, note="ended by the member")
+        self._post(session.channel_id, "👋 You ended the chat. `/helpme` opens a new one any time.")
+        tell_member(self._discord, member, content="Your support chat is closed.")
+        return {"ended": True}
+
+    # -- Twilio conversation events -------------------------------------------------------------
+
+    def conversation_event(self, job: Job) -> dict[str, Any]:
+        event = job.payload
+        session = self._sessions.for_conversation(str(event.get("ConversationSid", "")))
+        if session is None:
+            logger.info(
+                "event for a conversation with no open session; ignored",
+                extra={
+                    "event_type": event.get("EventType"),
+                    "conversation_sid": event.get("ConversationSid"),
+                },
+            )
+            return {"acted": False}
+        handlers = {
+            "onMessageAdded": self._message_added,
+            "onParticipantAdded": self._participant_added,
+            "onConversationStateUpdated": self._state_updated,
+        }
+        handler = handlers.get(str(event.get("EventType")))
+        if handler is None:
+            return {"acted": False}
+        return handler(session, event)
+
+    def _message_added(self, session: SupportSession, event: dict[str, Any]) -> dict[str, Any]:
+        author = str(event.get("Author", ""))
+        if author in (session.member_identity, FLEXCORD_AUTHOR):
+            return {"acted": False}  # our own messages echoing back
+        name = session.agent_name or author
+        files = self._agent_media(event)
+        body = str(event.get("Body") or "")
+        self._post(
+            session.channel_id,
+            f"**{name}:** {body}" if body else f"**{name}** sent a file.",
+            files=files,
+            nonce=_nonce("msg", str(event.get("MessageSid", ""))),
+        )
+        metrics.add_metric(name="AgentMessagesRelayed", unit="Count", value=1)
+        return {"acted": True}
+
+    def _participant_added(self, session: SupportSession, event: dict[str, Any]) -> dict[str, Any]:
+        identity = str(event.get("Identity") or "")
+        if not identity or identity in (session.member_identity, FLEXCORD_AUTHOR):
+            return {"acted": False}
+        name = _participant_name(event) or identity
+        self._sessions.save(session.with_agent(name))
+        if session.case_number is not None:
+            self._cases.move(
+                session.case_number, CaseStatus.IN_PROGRESS, actor_id=identity, note=f"{name} joined"
+            )
+        self._post(session.channel_id, f"🎧 **{name}** joined the chat.", nonce=_nonce("join", identity))
+        return {"acted": True}
+
+    def _state_updated(self, session: SupportSession, event: dict[str, Any]) -> dict[str, Any]:
+        if event.get("StateTo") != "closed":
+            return {"acted": False}
+        self._close(
+            session, actor_id=session.agent_name or "flex", note="closed in Flex", conversation_closed=True
+        )
+        suffix = f" Case #{session.case_number} is resolved." if session.case_number else ""
+        self._post(session.channel_id, f"✅ The chat has ended.{suffix} Thanks for reaching out!")
+        return {"acted": True}
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _open(self, member: InteractionContext) -> SupportSession:
+        channel_id, place = self._open_chat_place(member)
+        conversation_sid = self._twilio.open_conversation(
+            unique_name=f"discord-{member.interaction_id}",
+            friendly_name=f"Discord support: {member.display_name}",
+            attributes={
+                "source": "discord",
+                "discord_user_id": member.user_id,
+                "discord_channel_id": channel_id,
+                "discord_guild_id": member.guild_id,
+                "locale": member.locale,
+            },
+            inactive_after="PT1H",
+            close_after="P1D",
+        )
+        identity = member_identity(conversation_sid)
+        self._twilio.add_participant(conversation_sid, identity=identity, attributes={"role": "member"})
+        if self._twilio_settings.studio_flow_sid:
+            self._twilio.add_studio_webhook(conversation_sid, flow_sid=self._twilio_settings.studio_flow_sid)
+        if self._twilio_settings.public_base_url:
+            self._twilio.add_event_webhook(
+                conversation_sid, url=self._twilio_settings.public_base_url + EVENTS_PATH
+            )
+        else:
+            logger.warning("PUBLIC_BASE_URL is not set: agent replies will not reach Discord")
+        opened = self._sessions.open(
+            SupportSession(
+                user_id=member.user_id,
+                display_name=member.display_name,
+                locale=member.locale,
+                guild_id=member.guild_id,
+                channel_id=channel_id,
+                place=place,
+                conversation_sid=conversation_sid,
+                member_identity=identity,
+                mode=SessionMode.ASSISTANT,
+                opened_at=self._clock(),
+            )
+        )
+        if opened.conversation_sid != conversation_sid:
+            self._twilio.close_conversation(conversation_sid)  # another /helpme won the race
+        else:
+            metrics.add_metric(name="ChatsOpened", unit="Count", value=1)
+        return opened
+
+    def _open_chat_place(self, member: InteractionContext) -> tuple[str, ChatPlace]:
+        """The member's DM, or a private thread in the support channel when their DMs are closed
+        (Discord only says so when a message is sent, so the welcome message is the test)."""
+        welcome = (
+            f"👋 Hi {member.display_name}! This is your support chat. Tell us what's going on with "
+            "**Reply** or `/reply`; **Talk to a human** brings in an agent."
+        )
+        dm = self._discord.open_dm(member.user_id)
+        try:
+            self._post(
+                str(dm["id"]), welcome, components=CHAT_BUTTONS, nonce=_nonce("hi", member.interaction_id)
+            )
+            return str(dm["id"]), ChatPlace.DM
+        except CannotMessageUser:
+            support_channel = self._discord_settings.support_channel_id
+            if not support_channel:
+                raise
+        thread = self._discord.create_private_thread(support_channel, name=f"Support: {member.display_name}")
+        self._discord.add_thread_member(str(thread["id"]), member.user_id)
+        self._post(
+            str(thread["id"]), welcome, components=CHAT_BUTTONS, nonce=_nonce("hi", member.interaction_id)
+        )
+        return str(thread["id"]), ChatPlace.THREAD
+
+    def _relay(
+        self,
+        session: SupportSession,
+        member: InteractionContext,
+        text: str,
+        *,
+        attachment: dict[str, Any] | None,
+    ) -> None:
+        media_sid = None
+        if attachment:
+            media_sid, text = self._attach(attachment, text)
+        self._twilio.add_message(
+            session.conversation_sid,
+            author=session.member_identity,
+            body=text,
+            media_sid=media_sid,
+            # While the assistant (Studio) has the chat, the message must run its webhook; once an
+            # agent has it, Studio must not run again.
+            trigger_webhooks=session.webhooks_run,
+        )
+        shown = text if text else "(a file)"
+        self._post(
+            session.channel_id,
+            f"💬 **{member.display_name}:** {shown}",
+            nonce=_nonce("me", member.interaction_id),
+        )
+
+    def _attach(self, attachment: dict[str, Any], text: str) -> tuple[str | None, str]:
+        """Upload the member's file to Twilio Media; if that fails, link it in the text instead."""
+        try:
+            content = self._discord.download_attachment(
+                str(attachment["url"]), max_bytes=ATTACHMENT_MAX_BYTES
+            )
+            media_sid = self._twilio.upload_media(
+                filename=str(attachment.get("filename") or "attachment"),
+                content_type=str(attachment.get("content_type") or "application/octet-stream"),
+                content=content,
+            )
+            return media_sid, text
+        except (DiscordError, TwilioError, requests.RequestException, KeyError) as problem:
+            logger.warning("attachment not uploaded to Twilio; linking it", extra={"reason": str(problem)})
+            return None, f"{text}\n{attachment.get('url', '')}".strip()
+
+    def _agent_media(self, event: dict[str, Any]) -> list[FileUpload]:
+        import json
+
+        try:
+            media = json.loads(str(event.get("Media") or "[]"))
+        except ValueError:
+            return []
+        files = []
+        for item in media if isinstance(media, list) else []:
+            try:
+                content = self._twilio.download_media(str(item["Sid"]))
+            except (TwilioError, requests.RequestException, KeyError):
+                logger.warning("agent media not copied", extra={"media": item})
+                continue
+            files.append(
+                FileUpload(
+                    filename=str(item.get("Filename") or "file"),
+                    content=content,
+                    content_type=str(item.get("ContentType") or "application/octet-stream"),
+                )
+            )
+        return files
+
+    def _hand_off_directly(self, session: SupportSession, task_attributes: dict[str, Any]) -> FlexHandoff:
+        workspace, workflow = (
+            self._twilio_settings.flex_workspace_sid,
+            self._twilio_settings.flex_workflow_sid,
+        )
+        if not workspace or not workflow:
+            raise TwilioError(
+                "TWILIO_FLEX_WORKSPACE_SID and TWILIO_FLEX_WORKFLOW_SID are needed without Studio"
+            )
+        return self._twilio.hand_off_to_flex(
+            session.conversation_sid,
+            workspace_sid=workspace,
+            workflow_sid=workflow,
+            task_attributes=task_attributes,
+        )
+
+    def _close(
+        self, session: SupportSession, *, actor_id: str, note: str, conversation_closed: bool = False
+    ) -> None:
+        if not conversation_closed:
+            self._twilio.close_conversation(session.conversation_sid)
+            if session.interaction_sid and session.interaction_channel_sid:
+                self._twilio.close_interaction_channel(
+                    FlexHandoff(session.interaction_sid, session.interaction_channel_sid)
+                )
+        if session.case_number is not None:
+            case = self._cases.move(session.case_number, CaseStatus.RESOLVED, actor_id=actor_id, note=note)
+            logger.info("case resolved", extra={"case": case.number})
+        self._sessions.end(session)
+
+    def _post(
+        self,
+        channel_id: str,
+        content: str,
+        *,
+        components: list[dict[str, Any]] | None = None,
+        files: list[FileUpload] | None = None,
+        nonce: str | None = None,
+    ) -> None:
+        self._discord.create_message(
+            channel_id, content=content, components=components or (), files=files or (), nonce=nonce
+        )
+
+
+def _participant_name(event: dict[str, Any]) -> str | None:
+    import json
+
+    try:
+        attributes = json.loads(str(event.get("Attributes") or "{}"))
+    except ValueError:
+        return None
+    name = (
+        attributes.get("friendly_name") or attributes.get("full_name")
+        if isinstance(attributes, dict)
+        else None
+    )
+    return str(name) if name else None
+
+
+def _nonce(prefix: str, seed: str) -> str:
+    """A Discord nonce (≤25 characters) that is the same for a retried job: a redelivered job
+    whose post went out before it failed does not post twice within Discord's nonce window."""
+    return f"{prefix}-{hashlib.sha256(seed.encode()).hexdigest()[:20]}"

@@ -1,0 +1,24 @@
+"""The port the session logic needs from storage."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from flexcord.sessions.model import SupportSession
+
+
+class SessionRepository(Protocol):
+    def open(self, session: SupportSession) -> SupportSession:
+        """Store a new session unless the member already has one; return the one that is stored
+        (so two concurrent /helpme end with one session)."""
+        ...
+
+    def for_member(self, user_id: str) -> SupportSession | None: ...
+
+    def for_conversation(self, conversation_sid: str) -> SupportSession | None: ...
+
+    def save(self, session: SupportSession) -> None: ...
+
+    def end(self, session: SupportSession) -> None:
+        """The chat is over: the member has no open session any more."""
+        ...

@@ -1,0 +1,1 @@
+"""Endpoints Twilio calls: signed form posts, validated with twilio's RequestValidator."""
