@@ -339,6 +339,41 @@ def test_webhook_rules_limit_five_and_no_reopening(twilio: TwilioEmulator, clien
     assert bad_json.value.code == 50304
 
 
+def test_resources_can_be_addressed_by_unique_name_and_identity(
+    twilio: TwilioEmulator, client: Client, receiver: WebhookReceiver
+) -> None:
+    conversation = client.conversations.v1.conversations.create(unique_name="discord-42-support")
+    assert client.conversations.v1.conversations("discord-42-support").fetch().sid == conversation.sid
+    participants = client.conversations.v1.conversations(conversation.sid).participants
+    member = participants.create(identity="discord_42", attributes='{"name": "alice"}')
+    assert participants("discord_42").fetch().sid == member.sid
+    with pytest.raises(TwilioRestException) as duplicate:
+        participants.create(identity="discord_42")
+    assert (duplicate.value.status, duplicate.value.code) == (409, 50433)
+    with pytest.raises(TwilioRestException) as taken:
+        client.conversations.v1.conversations.create(unique_name="discord-42-support")
+    assert taken.value.code == 50353
+
+    client.conversations.v1.conversations(conversation.sid).webhooks.create(
+        target="webhook", configuration_url=receiver.url, configuration_filters=["onParticipantRemoved"]
+    )
+    other = participants.create(identity="discord_43")
+    # twilio-python 9.13 drops X-Twilio-Webhook-Enabled on delete() (its _delete overwrites the
+    # headers), so that delete is silent; the header itself works when it is actually sent.
+    participants(other.sid).delete(x_twilio_webhook_enabled="true")
+    assert "x-twilio-webhook-enabled" not in twilio.requests[-1].headers
+    path = f"/conversations/v1/Conversations/{conversation.sid}/Participants/{member.sid}"
+    assert raw(twilio, "DELETE", path, headers={"X-Twilio-Webhook-Enabled": "true"}).status_code == 204
+    assert participants.list() == []
+    assert twilio.wait_for_webhooks()
+    (removed,) = receiver.events("onParticipantRemoved")
+    assert (removed["Identity"], removed["Source"], removed["Attributes"]) == (
+        "discord_42",
+        "API",
+        '{"name": "alice"}',
+    )
+
+
 def test_unknown_parameters_are_refused_with_a_note(twilio: TwilioEmulator) -> None:
     sid = raw(twilio, "POST", "/conversations/v1/Conversations").json()["sid"]
     response = raw(
@@ -416,11 +451,13 @@ def test_failed_deliveries_are_retried_with_the_same_token(
     # First attempt: 500; second: no answer in time; third: accepted.
     receiver.respond = lambda number, params: [(500, 0.0), (200, 0.6), (200, 0.0)][min(number, 2)]
     sid, _ = conversation_with_webhook(client, receiver, ["onMessageAdded"])
-    client.conversations.v1.conversations(sid).messages.create(
-        body="retry me", x_twilio_webhook_enabled="true"
-    )
+    messages = client.conversations.v1.conversations(sid).messages
+    messages.create(body="retry me", x_twilio_webhook_enabled="true")
+    messages.create(body="next", x_twilio_webhook_enabled="true")
     assert twilio.wait_for_webhooks()
-    attempts = twilio.webhook_deliveries
+    # One conversation's events stay in order: the second waits for the first one's retries.
+    assert [r["params"]["Body"] for r in receiver.received] == ["retry me"] * 3 + ["next"]
+    attempts = [a for a in twilio.webhook_deliveries if a.params["Body"] == "retry me"]
     assert [(a.retry_count, a.outcome) for a in attempts] == [
         (0, "http_error"),
         (1, "timeout"),
@@ -429,10 +466,11 @@ def test_failed_deliveries_are_retried_with_the_same_token(
     assert attempts[0].status == 500
     assert len({a.idempotency_token for a in attempts}) == 1
     assert len({a.delivery_id for a in attempts}) == 1
-    assert [r["params"]["RetryCount"] for r in receiver.received] == ["0", "1", "2"]
-    tokens = {r["headers"]["I-Twilio-Idempotency-Token"] for r in receiver.received}
-    assert tokens == {attempts[0].idempotency_token}
-    for request in receiver.received:  # each retry is signed for its own RetryCount
+    retried = receiver.received[:3]
+    assert [r["params"]["RetryCount"] for r in retried] == ["0", "1", "2"]
+    assert {r["headers"]["I-Twilio-Idempotency-Token"] for r in retried} == {attempts[0].idempotency_token}
+    assert receiver.received[3]["headers"]["I-Twilio-Idempotency-Token"] != attempts[0].idempotency_token
+    for request in retried:  # each retry is signed for its own RetryCount
         assert RequestValidator(twilio.auth_token).validate(
             receiver.url, request["params"], request["headers"]["X-Twilio-Signature"]
         )

@@ -1,0 +1,123 @@
+"""Twilio's JSON error answers: ``{"code", "message", "more_info", "status"}``.
+
+Codes come from Twilio's error catalogue (https://www.twilio.com/docs/api/errors/<code>); each
+factory below names the situation the emulator models.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class TwilioApiError(Exception):
+    """An error answer of the REST API (raised by handlers, turned into a response by the server)."""
+
+    def __init__(self, status: int, code: int, message: str, *, note: str | None = None) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        # An emulator-only hint, sent as ``X-Emulator-Note`` (real Twilio sends nothing like it).
+        self.note = note
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "more_info": f"https://www.twilio.com/docs/errors/{self.code}",
+            "status": self.status,
+        }
+
+    # -- generic REST errors ------------------------------------------------------------------
+
+    @classmethod
+    def authenticate(cls) -> TwilioApiError:
+        return cls(401, 20003, "Authenticate")
+
+    @classmethod
+    def not_found(cls, resource_path: str) -> TwilioApiError:
+        return cls(404, 20404, f"The requested resource {resource_path} was not found")
+
+    @classmethod
+    def method_not_allowed(cls, method: str) -> TwilioApiError:
+        return cls(405, 20004, f"Method {method} not allowed")
+
+    @classmethod
+    def missing_parameter(cls, name: str) -> TwilioApiError:
+        return cls(400, 20001, f"Missing required parameter {name} in the post body")
+
+    @classmethod
+    def invalid_parameter(cls, message: str, *, note: str | None = None) -> TwilioApiError:
+        return cls(400, 20001, message, note=note)
+
+    # -- Conversations (codes shared with Programmable Chat, on which Conversations is built) ---
+
+    @classmethod
+    def attributes_not_json(cls) -> TwilioApiError:
+        return cls(400, 50304, "Attributes not valid JSON")
+
+    @classmethod
+    def unique_name_taken(cls) -> TwilioApiError:
+        return cls(409, 50353, "Conversation with provided unique name already exists")
+
+    @classmethod
+    def unique_name_looks_like_sid(cls) -> TwilioApiError:
+        return cls(400, 50390, "Unique name should not match conversation sid pattern")
+
+    @classmethod
+    def too_many_webhooks(cls) -> TwilioApiError:
+        return cls(400, 50361, "Too many conversation webhooks")
+
+    @classmethod
+    def webhook_target_missing(cls) -> TwilioApiError:
+        return cls(400, 50368, "Conversation webhook type not provided")
+
+    @classmethod
+    def time_to_inactive_too_short(cls) -> TwilioApiError:
+        return cls(400, 50375, "TimeToInactive should be greater or equal to 1 minute")
+
+    @classmethod
+    def time_to_closed_too_short(cls) -> TwilioApiError:
+        return cls(400, 50376, "TimeToClosed should be greater or equal to 10 minutes")
+
+    @classmethod
+    def conversation_closed(cls) -> TwilioApiError:
+        return cls(400, 50377, "Can't update conversation as it's in final closed state")
+
+    @classmethod
+    def time_to_inactive_format(cls) -> TwilioApiError:
+        return cls(400, 50379, "TimeToInactive format is invalid")
+
+    @classmethod
+    def time_to_closed_format(cls) -> TwilioApiError:
+        return cls(400, 50380, "TimeToClosed format is invalid")
+
+    @classmethod
+    def timer_without_state(cls) -> TwilioApiError:
+        return cls(400, 50382, "Timer can't be set without state")
+
+    @classmethod
+    def initial_state_closed(cls) -> TwilioApiError:
+        return cls(400, 50384, "Initial state can't be 'closed'")
+
+    @classmethod
+    def participant_not_found(cls) -> TwilioApiError:
+        return cls(404, 50432, "Participant not found")
+
+    @classmethod
+    def participant_exists(cls) -> TwilioApiError:
+        return cls(409, 50433, "Participant already exists")
+
+    @classmethod
+    def message_body_missing(cls) -> TwilioApiError:
+        return cls(400, 50503, "Message body not provided")
+
+    # -- Flex ---------------------------------------------------------------------------------
+
+    @classmethod
+    def closed_conversation_channel(cls, conversation_sid: str) -> TwilioApiError:
+        return cls(
+            400,
+            45354,
+            f"Failed to create Channel because the Conversation {conversation_sid} is in a closed state.",
+        )

@@ -1,0 +1,329 @@
+"""HTTP plumbing: the threaded loopback server, and what wraps every REST call (Basic auth,
+fault injection, Twilio's response headers, the request log)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import re
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from .errors import TwilioApiError
+from .rest import UNAUTHENTICATED_PRODUCTS, RestApi, RestRequest, RestResponse, find_route
+from .validation import FormParams
+
+CONTROL_PREFIX = "/_emulator/"
+# The real hosts behind each product prefix, echoed in X-API-Domain as Twilio does.
+API_DOMAINS = {
+    "conversations": "conversations.twilio.com",
+    "flex-api": "flex-api.twilio.com",
+    "mcs": "mcs.us1.twilio.com",
+    "media": "media.us1.twilio.com",
+}
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]  # lower-cased names
+    body: bytes
+
+
+@dataclass
+class HttpResponse:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def json(cls, status: int, payload: Any, headers: Mapping[str, str] | None = None) -> HttpResponse:
+        if status == HTTPStatus.NO_CONTENT:
+            return cls(status, b"", dict(headers or {}))
+        return cls(
+            status, json.dumps(payload).encode(), {"Content-Type": "application/json", **(headers or {})}
+        )
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One REST request the emulator answered (control API calls are not recorded)."""
+
+    method: str
+    path: str  # the full path, e.g. /conversations/v1/Conversations/CH.../Messages
+    product: str  # the host it stands for: "conversations", "flex-api", "mcs" ("media" for signed URLs)
+    product_path: str  # the path within the product, e.g. /v1/Conversations/CH.../Messages
+    query: dict[str, str]
+    form: dict[str, str | list[str]]  # a list where a key was repeated (Configuration.Filters)
+    headers: dict[str, str]
+    status: int
+    timestamp: float
+    route: str | None  # e.g. "POST /conversations/v1/Conversations/{ConversationSid}/Messages"
+    body_size: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class RequestLog:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: list[RecordedRequest] = []
+
+    def append(self, entry: RecordedRequest) -> None:
+        with self._lock:
+            self._entries.append(entry)
+
+    def snapshot(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+@dataclass
+class Fault:
+    method: str
+    pattern: re.Pattern[str]
+    status: int
+    body: dict[str, Any] | None
+    remaining: int
+    delay: float
+
+    def response(self) -> HttpResponse:
+        try:
+            reason = HTTPStatus(self.status).phrase
+        except ValueError:
+            reason = "Error"
+        # Twilio numbers its generic HTTP errors 20000 + status (20429, 20500, 20503...).
+        body = self.body or TwilioApiError(self.status, 20000 + self.status, reason).body()
+        headers = {"Retry-After": "1"} if self.status == HTTPStatus.TOO_MANY_REQUESTS else {}
+        return HttpResponse.json(self.status, body, headers)
+
+
+class FaultInjector:
+    """Makes the next matching requests fail (or stall) on purpose, for tests of retries."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+
+    def add(
+        self,
+        method: str,
+        path_pattern: str,
+        status: int,
+        body: dict[str, Any] | None = None,
+        *,
+        times: int = 1,
+        delay: float = 0.0,
+    ) -> None:
+        with self._lock:
+            self._faults.append(Fault(method.upper(), re.compile(path_pattern), status, body, times, delay))
+
+    def take(self, method: str, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.method in (method, "*") and fault.pattern.search(path):
+                    fault.remaining -= 1
+                    if fault.remaining <= 0:
+                        self._faults.remove(fault)
+                    return fault
+            return None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+
+class Credentials:
+    """HTTP Basic credentials the API accepts: the account SID with its auth token, or an API
+    key SID (``SK...``) with its secret."""
+
+    def __init__(self, account_sid: str, auth_token: str, api_keys: Mapping[str, str]) -> None:
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.api_keys = dict(api_keys)
+
+    def accepts(self, authorization: str | None) -> bool:
+        if not authorization or not authorization.lower().startswith("basic "):
+            return False
+        try:
+            decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        username, _, password = decoded.partition(":")
+        expected = self.auth_token if username == self.account_sid else self.api_keys.get(username)
+        return expected is not None and hmac.compare_digest(password, expected)
+
+
+ControlHandler = Callable[[HttpRequest], HttpResponse]
+
+
+class EmulatorApp:
+    """Routes one HTTP request to the REST API or the control API."""
+
+    def __init__(
+        self,
+        *,
+        rest: RestApi,
+        credentials: Credentials,
+        faults: FaultInjector,
+        log: RequestLog,
+        control: ControlHandler,
+    ) -> None:
+        self.rest = rest
+        self.credentials = credentials
+        self.faults = faults
+        self.log = log
+        self.control = control
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(CONTROL_PREFIX):
+            return self.control(request)
+        product, _, rest_of_path = request.path.lstrip("/").partition("/")
+        product_path = "/" + rest_of_path
+        form = FormParams.parse(request.body, request.headers.get("content-type", ""))
+        route_key: list[str | None] = [None]
+        try:
+            response = self._serve(request, product, product_path, form, route_key)
+        except Exception:  # an emulator bug must surface as a 500, not a hung client
+            traceback.print_exc(file=sys.stderr)
+            response = HttpResponse.json(500, TwilioApiError(500, 20500, "Internal Server Error").body())
+        response.headers.setdefault("Twilio-Request-Id", "RQ" + uuid.uuid4().hex)
+        response.headers.setdefault("X-Home-Region", "us1")
+        if product in API_DOMAINS:
+            response.headers.setdefault("X-API-Domain", API_DOMAINS[product])
+        self.log.append(
+            RecordedRequest(
+                method=request.method,
+                path=request.path,
+                product=product,
+                product_path=product_path,
+                query=request.query,
+                form=form.for_log(),
+                headers=request.headers,
+                status=response.status,
+                timestamp=time.time(),
+                route=route_key[0],
+                body_size=len(request.body),
+            )
+        )
+        return response
+
+    def _serve(
+        self,
+        request: HttpRequest,
+        product: str,
+        product_path: str,
+        form: FormParams,
+        route_key: list[str | None],
+    ) -> HttpResponse:
+        fault = self.faults.take(request.method, request.path)
+        if fault is not None:
+            if fault.delay > 0:
+                time.sleep(fault.delay)
+            if fault.status > 0:  # status 0: only delay, then answer normally
+                return fault.response()
+        try:
+            # Twilio checks credentials before anything else, even for unknown resources.
+            authorization = request.headers.get("authorization")
+            if product not in UNAUTHENTICATED_PRODUCTS and not self.credentials.accepts(authorization):
+                raise TwilioApiError.authenticate()
+            route, path_params = find_route(request.method, product, product_path)
+            route_key[0] = route.key
+            result = self.rest.handle(
+                route,
+                RestRequest(
+                    method=request.method,
+                    product=product,
+                    path=product_path,
+                    path_params=path_params,
+                    query=request.query,
+                    headers=request.headers,
+                    form=form,
+                    body=request.body,
+                ),
+            )
+        except TwilioApiError as exc:
+            headers = {"WWW-Authenticate": 'Basic realm="Twilio API"'} if exc.status == 401 else {}
+            if exc.note:
+                headers["X-Emulator-Note"] = exc.note
+            return HttpResponse.json(exc.status, exc.body(), headers)
+        return _to_http(result)
+
+
+def _to_http(result: RestResponse) -> HttpResponse:
+    if result.raw is not None:
+        return HttpResponse(
+            result.status, result.raw, {"Content-Type": result.content_type or "application/octet-stream"}
+        )
+    return HttpResponse.json(result.status, result.payload)
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: EmulatorHttpServer
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length > 0 else b""
+        target = urlsplit(self.path)
+        request = HttpRequest(
+            method=self.command,
+            path=unquote(target.path),
+            query=dict(parse_qsl(target.query, keep_blank_values=True)),
+            headers={name.lower(): value for name, value in self.headers.items()},
+            body=raw,
+        )
+        response = self.server.app(request)
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if self.command != "HEAD" and response.body:
+            self.wfile.write(response.body)
+
+    # BaseHTTPRequestHandler dispatches to do_<METHOD>.
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_HEAD(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def do_PUT(self) -> None:
+        self._handle()
+
+    def do_DELETE(self) -> None:
+        self._handle()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the request log records what tests need."""
+
+
+class EmulatorHttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], app: Callable[[HttpRequest], HttpResponse]) -> None:
+        super().__init__(address, _RequestHandler)
+        self.app = app
