@@ -19,6 +19,7 @@ from devstack.lambda_runtime import LocalLambdaContext, load_handler
 from devstack.moto_server import MotoOnLoopback
 from devstack.poller import SqsPoller
 from devstack.template import function_spec, http_routes, load_template
+from devstack.twilio_emulator import TwilioEmulator
 
 log = logging.getLogger("devstack")
 
@@ -37,6 +38,7 @@ class StackPorts:
     moto: int = 0
     discord: int = 0
     gateway: int = 0
+    twilio: int = 0
 
 
 class LocalStack:
@@ -47,18 +49,22 @@ class LocalStack:
         retry_delay_seconds: int = 1,
         use_published_test_key: bool = False,
         parameters: dict[str, Any] | None = None,
+        duplicate_webhooks: bool = False,
     ) -> None:
         """``use_published_test_key`` makes the Discord emulator sign with the key in events/, so
         the sample events (re-signed) and the emulator are both accepted by the one endpoint;
         tests leave it off and the emulator signs with a fresh key of its own. ``parameters``
         overrides template parameter defaults (e.g. ``{"JobMaxReceiveCount": 2}``)."""
         self._parameters = parameters or {}
+        #: Twilio delivers every webhook twice (tests of deduplication).
+        self._duplicate_webhooks = duplicate_webhooks
         self._ports = ports
         self._use_published_test_key = use_published_test_key
         self._retry_delay_seconds = retry_delay_seconds
         self._template = load_template()
         self._moto: MotoOnLoopback | None = None
         self.discord: DiscordEmulator | None = None
+        self.twilio: TwilioEmulator | None = None
         self.gateway: LocalGateway | None = None
         self.poller: SqsPoller | None = None
         self.resources: LocalResources | None = None
@@ -76,10 +82,13 @@ class LocalStack:
         self.discord = DiscordEmulator(port=self._ports.discord, signing_key=self._signing_key())
         self.discord.start()
         _store_secret(BOT_TOKEN_SECRET_NAME, self.discord.bot_token)
-        self._set_environment(self._function_environment(self.discord, self.resources))
-        _forget_cached_clients()
+        self.twilio = TwilioEmulator(port=self._ports.twilio, duplicate_deliveries=self._duplicate_webhooks)
+        self.twilio.start()
+        _store_secret(TWILIO_TOKEN_SECRET_NAME, self.twilio.auth_token)
 
         self.gateway = LocalGateway(port=self._ports.gateway)
+        self._set_environment(self._function_environment(self.discord, self.twilio, self.resources))
+        _forget_cached_clients()
         for route in http_routes(self._template):
             handler = load_handler(route.handler_file, route.handler_name, f"local_{route.function_id}")
             spec = function_spec(self._template, route.function_id)
@@ -106,7 +115,7 @@ class LocalStack:
         return self
 
     def stop(self) -> None:
-        for part in (self.poller, self.gateway, self.discord, self._moto):
+        for part in (self.poller, self.gateway, self.twilio, self.discord, self._moto):
             if part is not None:
                 try:
                     part.stop()
@@ -139,7 +148,9 @@ class LocalStack:
         event = custom_resource_event(
             request_type,
             response_url=f"{self.gateway.base_url}/_cloudformation/response",
-            properties={"ApplicationId": self.discord.application_id, "GuildId": self.discord.guild_id},
+            # Global commands, as most deployments use: guild commands never appear in DMs,
+            # where the support chat happens.
+            properties={"ApplicationId": self.discord.application_id, "GuildId": ""},
         )
         handler(
             event, LocalLambdaContext(function_name="CommandsFunction", timeout_seconds=spec.timeout_seconds)
@@ -155,7 +166,9 @@ class LocalStack:
 
     # -- environment ----------------------------------------------------------------------------
 
-    def _function_environment(self, discord: DiscordEmulator, resources: LocalResources) -> dict[str, str]:
+    def _function_environment(
+        self, discord: DiscordEmulator, twilio: TwilioEmulator, resources: LocalResources
+    ) -> dict[str, str]:
         """What template.yaml sets on the functions, with local values (one process runs them
         all, so they share one environment)."""
         return {
@@ -164,10 +177,20 @@ class LocalStack:
             "DISCORD_API_BASE_URL": discord.api_base_url,
             # The token is read from Secrets Manager (on moto), as in AWS.
             "DISCORD_BOT_TOKEN_SECRET_ID": BOT_TOKEN_SECRET_NAME,
-            "DISCORD_GUILD_ID": discord.guild_id,
+            "DISCORD_GUILD_ID": "",
             "DISCORD_BUG_REPORT_CHANNEL_ID": discord.channel_ids["bug-report"],
             "DISCORD_FEATURE_REQUEST_CHANNEL_ID": discord.channel_ids["feature-request"],
             "DISCORD_STAFF_ROLE_ID": discord.staff_role_id,
+            "DISCORD_SUPPORT_CHANNEL_ID": discord.channel_ids["support"],
+            "TWILIO_ACCOUNT_SID": twilio.account_sid,
+            "TWILIO_AUTH_TOKEN_SECRET_ID": TWILIO_TOKEN_SECRET_NAME,
+            "TWILIO_API_BASE_URL": twilio.base_url,
+            "TWILIO_CONVERSATIONS_SERVICE_SID": twilio.chat_service_sid,
+            "TWILIO_FLEX_WORKSPACE_SID": twilio.workspace_sid,
+            "TWILIO_FLEX_WORKFLOW_SID": twilio.workflow_sid,
+            "TWILIO_STUDIO_FLOW_SID": "",
+            # Twilio's webhooks come to the local gateway, and are verified against this URL.
+            "PUBLIC_BASE_URL": self.gateway.base_url if self.gateway else "",
             "TABLE_NAME": resources.table_name,
             "JOB_QUEUE_URL": resources.job_queue_url,
             "JOB_MAX_RECEIVE_COUNT": str(resources.max_receive_count),
@@ -175,8 +198,8 @@ class LocalStack:
 
     def function_environment_names(self) -> list[str]:
         names = ["AWS_ENDPOINT_URL", *LOCAL_AWS_ENVIRONMENT]
-        if self.discord is not None and self.resources is not None:
-            names += list(self._function_environment(self.discord, self.resources))
+        if self.discord is not None and self.twilio is not None and self.resources is not None:
+            names += list(self._function_environment(self.discord, self.twilio, self.resources))
         return names
 
     def _signing_key(self) -> Any:
@@ -200,6 +223,7 @@ class LocalStack:
             "gateway": self.gateway.base_url,
             "interactions_url": self.discord.interactions_url,
             "discord": self.discord.base_url,
+            "twilio": self.twilio.base_url if self.twilio else "",
             "aws_endpoint_url": os.environ["AWS_ENDPOINT_URL"],
             "table": self.resources.table_name,
             "job_queue_url": self.resources.job_queue_url,
@@ -208,6 +232,7 @@ class LocalStack:
 
 
 BOT_TOKEN_SECRET_NAME = "flexcord/discord-bot-token"  # noqa: S105 - a name, not a secret
+TWILIO_TOKEN_SECRET_NAME = "flexcord/twilio-auth-token"  # noqa: S105 - a name, not a secret
 
 
 def _store_secret(name: str, value: str) -> None:

@@ -7,7 +7,7 @@ emulator from another process. See ``emulator.py`` for the public API.
 
 from .control import EmulatorControl, EmulatorControlError
 from .emulator import DEFAULT_APPLICATION_ID, DEFAULT_BOT_TOKEN, DiscordEmulator
-from .interactions import CommandUnavailableError, InteractionResult, sign_request
+from .interactions import ChannelAccessError, CommandUnavailableError, InteractionResult, sign_request
 from .rest import ROUTES, Route
 from .server import RecordedRequest
 from .snowflake import SnowflakeGenerator, snowflake_datetime
@@ -17,6 +17,7 @@ __all__ = [
     "DEFAULT_APPLICATION_ID",
     "DEFAULT_BOT_TOKEN",
     "ROUTES",
+    "ChannelAccessError",
     "CommandUnavailableError",
     "DiscordEmulator",
     "EmulatorControl",

@@ -116,6 +116,16 @@ class EmulatorControl:
         )
         return result
 
+    def threads(self, parent: str | None = None) -> list[JsonObject]:
+        """Threads as the API renders them; ``parent``: a channel id or name."""
+        params = {"parent": parent} if parent else None
+        result: list[JsonObject] = self._call("GET", "threads", params=params)
+        return result
+
+    def thread_members(self, thread_id: str) -> list[str]:
+        result: list[str] = self._call("GET", f"threads/{quote(thread_id, safe='')}/members")
+        return result
+
     def interaction(self, token: str) -> JsonObject:
         result: JsonObject = self._call("GET", f"interactions/{quote(token, safe='')}")
         return result

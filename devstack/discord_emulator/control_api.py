@@ -54,6 +54,8 @@ class ControlApi:
             ("POST", ("faults",), self._inject_fault),
             ("GET", ("requests",), self._requests),
             ("GET", ("channels", "*", "messages"), self._messages),
+            ("GET", ("threads",), self._threads),
+            ("GET", ("threads", "*", "members"), self._thread_members),
             ("GET", ("interactions", "*"), self._interaction),
         ]
 
@@ -92,6 +94,12 @@ class ControlApi:
 
     def _messages(self, body: Any, request: HttpRequest, captured: list[str]) -> list[JsonObject]:
         return self.emulator.messages(captured[0], as_user=request.query.get("as_user") or None)
+
+    def _threads(self, body: Any, request: HttpRequest, captured: list[str]) -> list[JsonObject]:
+        return self.emulator.threads(request.query.get("parent") or None)
+
+    def _thread_members(self, body: Any, request: HttpRequest, captured: list[str]) -> list[str]:
+        return self.emulator.thread_members(captured[0])
 
     def _interaction(self, body: Any, request: HttpRequest, captured: list[str]) -> JsonObject:
         return self.emulator.interaction_summary(captured[0])

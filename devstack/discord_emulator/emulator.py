@@ -13,7 +13,7 @@ from requests import Response
 
 from .cdn import DEFAULT_URL_TTL_SECONDS, UrlSigner
 from .control_api import ControlApi
-from .interactions import FileSpec, InteractionClient, InteractionResult, sign_request
+from .interactions import FileSpec, InteractionClient, InteractionResult, require_visible, sign_request
 from .messages import MessageComposer
 from .ratelimit import RateLimiter
 from .rest import API_PREFIX, RestApi
@@ -176,6 +176,18 @@ class DiscordEmulator:
     def dm_channel_id(self, username: str) -> str:
         return self.world.dm_channel(self.world.require_user(username)).id
 
+    def threads(self, parent: str | None = None) -> list[JsonObject]:
+        """Threads (as the API renders them), oldest first; ``parent``: a channel id or name."""
+        with self.world.lock:
+            parent_id = self.world.resolve_channel(parent).id if parent is not None else None
+            return [self.world.channel_object(thread) for thread in self.world.threads(parent_id)]
+
+    def thread_members(self, thread_id: str) -> list[str]:
+        """The user ids of a thread's members, in join order (the bot, its creator, first)."""
+        with self.world.lock:
+            thread = self.world.resolve_channel(thread_id)
+            return list(self.world.require_thread_state(thread).members)
+
     def commands(self, *, guild: bool = False) -> list[JsonObject]:
         """The application commands registered globally (or for the guild)."""
         with self.world.lock:
@@ -199,6 +211,7 @@ class DiscordEmulator:
                     name: self.world.channel_object(self.world.channels[channel_id])
                     for name, channel_id in self.channel_ids.items()
                 },
+                "threads": [self.world.channel_object(thread) for thread in self.world.threads()],
                 "staff_role_id": self.staff_role_id,
                 "bot_user": self.bot_user,
                 "users": users,
@@ -326,10 +339,15 @@ class DiscordEmulator:
 
     def messages(self, channel_id: str, *, as_user: str | None = None) -> list[JsonObject]:
         """Messages of a channel (id, name, or ``"dm:<username>"``), oldest first. Ephemeral
-        messages appear only for ``as_user`` (a username), who alone can see them."""
+        messages appear only for ``as_user`` (a username), who alone can see them. A channel
+        ``as_user`` cannot see (another member's DM, a private thread they are not in, without
+        Manage Threads) raises :class:`ChannelAccessError`; without ``as_user`` every channel is
+        shown as the bot sees it."""
         with self.world.lock:
             viewer = self.world.require_user(as_user) if as_user else None
             channel = self.world.resolve_channel(channel_id, user=viewer)
+            if viewer is not None:
+                require_visible(self.world, viewer, channel)
             records = self.world.channel_messages(channel.id, as_user_id=viewer.id if viewer else None)
             return [self.world.render_message(record) for record in records]
 

@@ -80,6 +80,10 @@ class DiscordApiError(Exception):
         return cls(404, 10003, "Unknown Channel")
 
     @classmethod
+    def unknown_member(cls) -> DiscordApiError:
+        return cls(404, 10007, "Unknown Member")
+
+    @classmethod
     def unknown_message(cls) -> DiscordApiError:
         return cls(404, 10008, "Unknown Message")
 
@@ -102,6 +106,10 @@ class DiscordApiError(Exception):
     @classmethod
     def cannot_send_to_user(cls) -> DiscordApiError:
         return cls(403, 50007, "Cannot send messages to this user")
+
+    @classmethod
+    def invalid_channel_type(cls) -> DiscordApiError:
+        return cls(400, 50024, "Cannot execute action on this channel type")
 
     @classmethod
     def invalid_recipient(cls) -> DiscordApiError:

@@ -80,6 +80,19 @@ class CommandUnavailableError(ValueError):
     """The member's client would not offer this command here (context, DM, permissions)."""
 
 
+class ChannelAccessError(ValueError):
+    """The member cannot see this channel: another member's DM, or a private thread they are not
+    in (without Manage Threads). Their client shows no such channel, so nothing can happen there."""
+
+
+def require_visible(world: World, user: User, channel: Channel) -> None:
+    if world.can_view(channel, user):
+        return
+    if channel.type == DM:
+        raise ChannelAccessError(f"{user.username} cannot see another user's DM")
+    raise ChannelAccessError(f"{user.username} cannot see private thread {channel.id} ({channel.name})")
+
+
 @dataclass
 class InteractionResult:
     """What happened to one interaction, as the member would see it."""
@@ -251,8 +264,7 @@ class InteractionClient:
 
     def _user_channel(self, user: User, channel: str) -> Channel:
         resolved = self.world.resolve_channel(channel, user=user)
-        if resolved.type == DM and resolved.recipient_id != user.id:
-            raise ValueError(f"{user.username} cannot act in another user's DM")
+        require_visible(self.world, user, resolved)
         return resolved
 
     def store_user_file(self, channel: Channel, spec: FileSpec) -> JsonObject:
@@ -357,8 +369,7 @@ class InteractionClient:
             if stored.visible_to not in (None, user.id):
                 raise ValueError(f"{username} cannot see message {stored.id}")
             channel = self.world.channels[stored.channel_id]
-            if channel.type == DM and channel.recipient_id != user.id:
-                raise ValueError(f"{username} cannot see another user's DM")
+            require_visible(self.world, user, channel)
             component = find_component(stored.components, custom_id)
             rendered = self.world.render_message(stored)
         if component is None:
@@ -392,6 +403,7 @@ class InteractionClient:
             where = self._user_channel(user, channel)
         elif opened is not None:
             where = self.world.channels[opened.channel_id]
+            require_visible(self.world, user, where)
         else:
             where = self._user_channel(user, "general")
         filler = _ModalFiller(self, where, dict(values), {k: list(v) for k, v in (files or {}).items()})

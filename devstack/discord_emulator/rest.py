@@ -14,15 +14,29 @@ from typing import Any
 from .bodies import RequestBody
 from .errors import DiscordApiError, FormErrors
 from .messages import MessageComposer, MessageExtras, require_object
-from .state import DM, InteractionRecord, JsonObject, MessageRecord, World
+from .state import (
+    ANNOUNCEMENT_THREAD,
+    DM,
+    GUILD_TEXT,
+    PRIVATE_THREAD,
+    Channel,
+    InteractionRecord,
+    JsonObject,
+    MessageRecord,
+    World,
+)
 from .validation import (
     CHANNEL_MESSAGE_FLAGS,
     LOADING,
     WEBHOOK_MESSAGE_FLAGS,
+    check_snowflake,
     validate_application_commands,
+    validate_thread_create,
 )
 
 API_PREFIX = "/api/v10"
+# Threads started without a message keep the parent's default, which is 24 hours unless set.
+DEFAULT_AUTO_ARCHIVE_DURATION = 1440
 # Path parameters that make a separate rate-limit bucket ("top-level resources").
 MAJOR_PARAMETERS = ("channel_id", "guild_id", "application_id", "interaction_token")
 
@@ -72,6 +86,9 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/channels/{channel_id}/messages", "create_message"),
     Route("GET", "/channels/{channel_id}/messages/{message_id}", "get_message"),
     Route("PATCH", "/channels/{channel_id}/messages/{message_id}", "edit_message"),
+    Route("POST", "/channels/{channel_id}/threads", "create_thread"),
+    Route("PUT", "/channels/{channel_id}/thread-members/@me", "join_thread"),
+    Route("PUT", "/channels/{channel_id}/thread-members/{user_id}", "add_thread_member"),
     Route("POST", "/users/@me/channels", "open_dm"),
     Route("GET", f"{WEBHOOK}/messages/@original", "get_original", bot_auth=False),
     Route("PATCH", f"{WEBHOOK}/messages/@original", "edit_original", bot_auth=False),
@@ -123,6 +140,21 @@ def _clean(value: Any) -> Any:
     if isinstance(value, list):
         return [_clean(item) for item in value]
     return value
+
+
+def _form_typed(payload: JsonObject, content_type: str) -> JsonObject:
+    """Form bodies carry text: read the thread parameters as JSON would type them."""
+    if content_type == "application/json":
+        return payload
+    typed = dict(payload)
+    for key in ("type", "auto_archive_duration", "rate_limit_per_user"):
+        value = typed.get(key)
+        if isinstance(value, str) and value.isdigit():
+            typed[key] = int(value)
+    invitable = typed.get("invitable")
+    if isinstance(invitable, str) and invitable.lower() in ("true", "false"):
+        typed["invitable"] = invitable.lower() == "true"
+    return typed
 
 
 class RestApi:
@@ -233,6 +265,70 @@ class RestApi:
             if user is None or user.is_bot:
                 raise DiscordApiError.invalid_recipient()
             return RestResponse(200, self.world.channel_object(self.world.dm_channel(user)))
+
+    # -- threads -------------------------------------------------------------------------------
+
+    def create_thread(self, request: RestRequest) -> RestResponse:
+        """Start Thread without Message: 201 with the thread, and the bot's own thread member."""
+        channel_id = self._channel(request.params["channel_id"])
+        payload = _form_typed(require_object(request.body.payload), request.body.content_type)
+        errors = FormErrors()
+        validate_thread_create(errors, payload)
+        errors.raise_if_any()
+        thread_type = payload.get("type")
+        thread_type = PRIVATE_THREAD if thread_type is None else int(thread_type)
+        with self.world.lock:
+            parent = self.world.channels[channel_id]
+            # Threads live in guild text channels (announcement threads in announcement channels,
+            # which the emulated guild has none of); not in DMs, nor in other threads.
+            if parent.type != GUILD_TEXT or thread_type == ANNOUNCEMENT_THREAD:
+                raise DiscordApiError.invalid_channel_type()
+            invitable = payload.get("invitable")
+            auto_archive = payload.get("auto_archive_duration")
+            thread = self.world.create_thread(
+                parent,
+                name=str(payload["name"]),
+                thread_type=thread_type,
+                owner=self.world.bot_user,
+                auto_archive_duration=DEFAULT_AUTO_ARCHIVE_DURATION if auto_archive is None else auto_archive,
+                invitable=True if invitable is None else bool(invitable),
+                rate_limit_per_user=payload.get("rate_limit_per_user") or 0,
+            )
+            body = self.world.channel_object(thread)
+            body["member"] = self.world.thread_member_object(thread, self.world.bot_user.id, own=True)
+            return RestResponse(201, body)
+
+    def _thread(self, channel_id: str) -> Channel:
+        with self.world.lock:
+            channel = self.world.channels[self._channel(channel_id)]
+            if channel.thread is None:
+                raise DiscordApiError.invalid_channel_type()
+            return channel
+
+    def join_thread(self, request: RestRequest) -> RestResponse:
+        """Join Thread (``@me``): the bot, which may manage threads, joins; 204 even if a member."""
+        thread = self._thread(request.params["channel_id"])
+        with self.world.lock:
+            self.world.join_thread(thread, self.world.bot_user)
+        return RestResponse(204)
+
+    def add_thread_member(self, request: RestRequest) -> RestResponse:
+        """Add Thread Member: 204 when added or already a member. The bot must be in the thread
+        (it is, as the creator of every thread it starts); the user must be a guild member."""
+        user_id = request.params["user_id"]
+        errors = FormErrors()
+        check_snowflake(errors, ("user_id",), user_id)
+        errors.raise_if_any()
+        thread = self._thread(request.params["channel_id"])
+        with self.world.lock:
+            state = self.world.require_thread_state(thread)
+            if self.world.bot_user.id not in state.members:
+                raise DiscordApiError.missing_access()
+            user = self.world.users.get(user_id)
+            if user is None:
+                raise DiscordApiError.unknown_member()
+            self.world.add_thread_member(thread, user, added_by=self.world.bot_user)
+        return RestResponse(204)
 
     # -- interaction webhooks ------------------------------------------------------------------
 

@@ -89,6 +89,16 @@ BOT_DM_PERMISSIONS = (
 
 GUILD_TEXT = 0
 DM = 1
+ANNOUNCEMENT_THREAD = 10
+PUBLIC_THREAD = 11
+PRIVATE_THREAD = 12
+THREAD_TYPES = (ANNOUNCEMENT_THREAD, PUBLIC_THREAD, PRIVATE_THREAD)
+# Message types the emulator produces itself (besides 0, 19 and 20).
+RECIPIENT_ADD = 7
+# ``member_count`` is "an approximate count of users in a thread, stops counting at 50".
+THREAD_MEMBER_COUNT_CAP = 50
+# Thread member flag: the user has interacted with the thread (its creator has).
+THREAD_MEMBER_HAS_INTERACTED = 1 << 0
 SEEDED_CHANNELS = ("general", "bug-report", "feature-request", "announcements", "support")
 ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
 NONCE_WINDOW_SECONDS = 5 * 60
@@ -154,6 +164,27 @@ class User:
 
 
 @dataclass
+class ThreadMember:
+    user_id: str
+    join_timestamp: str
+    flags: int = 0
+
+
+@dataclass
+class ThreadState:
+    """What a thread has beyond a channel: its metadata and its members (who, for a private
+    thread, are the only ones who see it besides those with Manage Threads)."""
+
+    auto_archive_duration: int
+    invitable: bool = True
+    rate_limit_per_user: int = 0
+    archived: bool = False
+    locked: bool = False
+    members: dict[str, ThreadMember] = field(default_factory=dict)
+    total_message_sent: int = 0
+
+
+@dataclass
 class Channel:
     id: str
     type: int
@@ -162,6 +193,10 @@ class Channel:
     position: int = 0
     recipient_id: str | None = None
     last_message_id: str | None = None
+    # Threads: the text channel they were started in, their creator, and their own state.
+    parent_id: str | None = None
+    owner_id: str | None = None
+    thread: ThreadState | None = None
 
 
 @dataclass
@@ -384,6 +419,105 @@ class World:
             self.channel_message_ids[channel.id] = []
             return channel
 
+    def can_view(self, channel: Channel, user: User) -> bool:
+        """Whether ``user`` sees ``channel``: a DM only its recipient; a private thread only its
+        members and those with Manage Threads (developers/resources/channel, PRIVATE_THREAD)."""
+        with self.lock:
+            if channel.type == DM:
+                return channel.recipient_id == user.id
+            if channel.type == PRIVATE_THREAD and channel.thread is not None:
+                return user.id in channel.thread.members or bool(
+                    self.member_permissions(user) & MANAGE_THREADS
+                )
+            return True
+
+    # -- threads -------------------------------------------------------------------------------
+
+    def create_thread(
+        self,
+        parent: Channel,
+        *,
+        name: str,
+        thread_type: int,
+        owner: User,
+        auto_archive_duration: int,
+        invitable: bool,
+        rate_limit_per_user: int,
+    ) -> Channel:
+        """A thread started without a message; its creator is its first member."""
+        with self.lock:
+            thread = Channel(
+                id=self.snowflakes.next_id(),
+                type=thread_type,
+                name=name,
+                guild_id=parent.guild_id,
+                parent_id=parent.id,
+                owner_id=owner.id,
+                thread=ThreadState(
+                    auto_archive_duration=auto_archive_duration,
+                    invitable=invitable,
+                    rate_limit_per_user=rate_limit_per_user,
+                ),
+            )
+            self.channels[thread.id] = thread
+            self.channel_message_ids[thread.id] = []
+            self.join_thread(thread, owner, flags=THREAD_MEMBER_HAS_INTERACTED)
+            return thread
+
+    def join_thread(self, thread: Channel, user: User, *, flags: int = 0) -> bool:
+        """``user`` joins the thread (no system message); ``False`` when already a member."""
+        with self.lock:
+            state = self.require_thread_state(thread)
+            if user.id in state.members:
+                return False
+            state.members[user.id] = ThreadMember(user_id=user.id, join_timestamp=utc_now_iso(), flags=flags)
+            return True
+
+    def add_thread_member(self, thread: Channel, user: User, *, added_by: User) -> bool:
+        """``added_by`` adds ``user``: Discord posts "<added_by> added <user> to the thread." (a
+        RECIPIENT_ADD system message) in the thread. ``False`` when ``user`` was already a member."""
+        with self.lock:
+            if not self.join_thread(thread, user):
+                return False
+            self.add_message(
+                MessageRecord(
+                    id=self.snowflakes.next_id(),
+                    channel_id=thread.id,
+                    author_id=added_by.id,
+                    type=RECIPIENT_ADD,
+                    mention_user_ids=[user.id],
+                )
+            )
+            return True
+
+    @staticmethod
+    def require_thread_state(channel: Channel) -> ThreadState:
+        if channel.thread is None:
+            raise ValueError(f"channel {channel.id} is not a thread")
+        return channel.thread
+
+    def threads(self, parent_id: str | None = None) -> list[Channel]:
+        with self.lock:
+            return [
+                channel
+                for channel in self.channels.values()
+                if channel.thread is not None and (parent_id is None or channel.parent_id == parent_id)
+            ]
+
+    def thread_member_object(self, thread: Channel, user_id: str, *, own: bool = False) -> JsonObject:
+        """A thread member object; ``own``: the current user's, which also carries mute settings."""
+        with self.lock:
+            member = self.require_thread_state(thread).members[user_id]
+            body: JsonObject = {
+                "id": thread.id,
+                "user_id": member.user_id,
+                "join_timestamp": member.join_timestamp,
+                "flags": member.flags,
+            }
+            if own:
+                body.update({"muted": False, "mute_config": None})
+            return body
+
     def resolve_channel(self, name_or_id: str, *, user: User | None = None) -> Channel:
         """A channel by id or name; ``"dm"`` is ``user``'s DM with the bot, ``"dm:<username>"`` anyone's."""
         with self.lock:
@@ -421,6 +555,8 @@ class World:
                     "flags": 0,
                     "recipients": [recipient.to_object()],
                 }
+            if channel.thread is not None:
+                return self._thread_object(channel, channel.thread)
             return {
                 "id": channel.id,
                 "type": channel.type,
@@ -435,6 +571,33 @@ class World:
                 "last_message_id": channel.last_message_id,
                 "flags": 0,
             }
+
+    def _thread_object(self, channel: Channel, state: ThreadState) -> JsonObject:
+        created = iso_timestamp(snowflake_datetime(channel.id))
+        metadata: JsonObject = {
+            "archived": state.archived,
+            "archive_timestamp": created,  # the archive status has not changed since creation
+            "auto_archive_duration": state.auto_archive_duration,
+            "locked": state.locked,
+            "create_timestamp": created,
+        }
+        if channel.type == PRIVATE_THREAD:
+            metadata["invitable"] = state.invitable
+        return {
+            "id": channel.id,
+            "type": channel.type,
+            "last_message_id": channel.last_message_id,
+            "flags": 0,
+            "guild_id": channel.guild_id,
+            "name": channel.name,
+            "parent_id": channel.parent_id,
+            "rate_limit_per_user": state.rate_limit_per_user,
+            "owner_id": channel.owner_id,
+            "thread_metadata": metadata,
+            "message_count": len(self.channel_messages(channel.id, as_user_id=None)),
+            "member_count": min(len(state.members), THREAD_MEMBER_COUNT_CAP),
+            "total_message_sent": state.total_message_sent,
+        }
 
     def signed_url(self, stored: StoredFile) -> str:
         return f"{self.cdn_base_url}{quote(stored.path)}?{self.signer.signed_query(stored.path)}"
@@ -524,7 +687,10 @@ class World:
             self.messages[record.id] = record
             self.channel_message_ids.setdefault(record.channel_id, []).append(record.id)
             if record.visible_to is None:
-                self.channels[record.channel_id].last_message_id = record.id
+                channel = self.channels[record.channel_id]
+                channel.last_message_id = record.id
+                if channel.thread is not None:
+                    channel.thread.total_message_sent += 1
             return record
 
     def find_message(self, channel_id: str, message_id: str) -> MessageRecord | None:

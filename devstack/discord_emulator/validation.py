@@ -784,3 +784,43 @@ def validate_application_commands(errors: FormErrors, value: Any) -> list[dict[s
                 )
             seen.add(key)
     return [raw for raw in value if isinstance(raw, dict)]
+
+
+# -- threads (developers/resources/channel#start-thread-without-message) ------------------------
+
+THREAD_TYPE_CHOICES = (10, 11, 12)
+AUTO_ARCHIVE_DURATIONS = (60, 1440, 4320, 10080)
+MAX_RATE_LIMIT_PER_USER = 21600
+
+
+def check_choice(errors: FormErrors, path: Path, value: Any, choices: tuple[int, ...]) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        errors.add(path, "NUMBER_TYPE_COERCE", f'Value "{value}" is not int.')
+    elif value not in choices:
+        listed = ", ".join(str(choice) for choice in choices)
+        errors.add(path, "BASE_TYPE_CHOICES", f"Value must be one of {{{listed}}}.")
+
+
+def validate_thread_create(errors: FormErrors, payload: dict[str, Any]) -> None:
+    """``CreateTextThreadWithoutMessageRequest``: name 1-100, type 10/11/12 (default 12),
+    auto_archive_duration 60/1440/4320/10080, invitable, rate_limit_per_user 0-21600."""
+    check_string(errors, ("name",), payload.get("name"), max_length=100, min_length=1, required=True)
+    check_choice(errors, ("type",), payload.get("type"), THREAD_TYPE_CHOICES)
+    duration = payload.get("auto_archive_duration")
+    check_choice(errors, ("auto_archive_duration",), duration, AUTO_ARCHIVE_DURATIONS)
+    check_bool(errors, ("invitable",), payload.get("invitable"))
+    check_int(
+        errors,
+        ("rate_limit_per_user",),
+        payload.get("rate_limit_per_user"),
+        minimum=0,
+        maximum=MAX_RATE_LIMIT_PER_USER,
+    )
+
+
+def check_snowflake(errors: FormErrors, path: Path, value: str) -> None:
+    """Path ids must be snowflakes (digits); Discord answers 50035 otherwise."""
+    if not value.isdigit():
+        errors.add(path, "NUMBER_TYPE_COERCE", f'Value "{value}" is not snowflake.')

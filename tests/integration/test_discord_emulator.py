@@ -21,9 +21,11 @@ from nacl.signing import VerifyKey
 
 from devstack.discord_emulator import (
     ROUTES,
+    ChannelAccessError,
     CommandUnavailableError,
     DiscordEmulator,
     EmulatorControl,
+    EmulatorControlError,
     snowflake_datetime,
 )
 
@@ -930,6 +932,274 @@ def test_component_updates_and_deferred_updates(emulator: DiscordEmulator, bot: 
     assert edit.json()["id"] == second["id"]
     assert emulator.messages("support")[1]["content"] == "Ticket #2 (closed)"
     assert [w.kind for w in emulator.message_writes][-2:] == ["channel_create", "webhook_edit_original"]
+
+
+# -- private threads (DMs closed) --------------------------------------------------------------
+
+FLEXCORD_THREAD = {"name": "Support: Alice", "type": 12, "invitable": False, "auto_archive_duration": 10080}
+
+
+def start_thread(emulator: DiscordEmulator, parent: str = "support", **overrides: Any) -> requests.Response:
+    body = {**FLEXCORD_THREAD, **overrides}
+    return api(emulator, "POST", f"/channels/{emulator.channel_ids[parent]}/threads", json=body)
+
+
+def private_thread_with(emulator: DiscordEmulator, *usernames: str) -> dict[str, Any]:
+    thread: dict[str, Any] = start_thread(emulator).json()
+    for username in usernames:
+        added = api(emulator, "PUT", f"/channels/{thread['id']}/thread-members/{emulator.user_id(username)}")
+        assert added.status_code == 204, added.text
+    return thread
+
+
+def test_private_thread_for_a_member_with_closed_dms(emulator: DiscordEmulator) -> None:
+    spec = load_spec()
+    create_op = spec["paths"]["/channels/{channel_id}/threads"]["post"]
+    add_op = spec["paths"]["/channels/{channel_id}/thread-members/{user_id}"]["put"]
+    assert "201" in create_op["responses"]
+    assert "204" in add_op["responses"]
+
+    # What Flexcord does: the DM answers 50007, so it opens a private thread in #support.
+    emulator.set_dms_open("alice", False)
+    dm = api(emulator, "POST", "/users/@me/channels", json={"recipient_id": emulator.user_id("alice")}).json()
+    refused = api(emulator, "POST", f"/channels/{dm['id']}/messages", json={"content": "hi"})
+    assert (refused.status_code, refused.json()["code"]) == (403, 50007)
+
+    created = start_thread(emulator)
+    assert created.status_code == 201, created.text
+    thread = created.json()
+    assert set(required_fields(spec, "CreatedThreadResponse")) <= set(thread)
+    assert set(required_fields(spec, "ThreadMetadataResponse")) <= set(thread["thread_metadata"])
+    assert set(required_fields(spec, "ThreadMemberResponse")) <= set(thread["member"])
+    support = emulator.channel_ids["support"]
+    assert (thread["type"], thread["parent_id"], thread["guild_id"]) == (12, support, emulator.guild_id)
+    assert (thread["name"], thread["owner_id"]) == ("Support: Alice", emulator.application_id)
+    assert (thread["member_count"], thread["message_count"], thread["total_message_sent"]) == (1, 0, 0)
+    assert thread["flags"] == 0
+    assert thread["last_message_id"] is None
+    metadata = thread["thread_metadata"]
+    assert metadata["invitable"] is False
+    assert metadata["auto_archive_duration"] == 10080
+    assert (metadata["archived"], metadata["locked"]) == (False, False)
+    assert metadata["create_timestamp"] == metadata["archive_timestamp"]
+    assert abs(snowflake_datetime(thread["id"]).timestamp() - time.time()) < 5
+    assert thread["member"]["id"] == thread["id"]
+    assert thread["member"]["user_id"] == emulator.application_id
+
+    alice = emulator.user_id("alice")
+    path = f"/channels/{thread['id']}/thread-members/{alice}"
+    added = api(emulator, "PUT", path)
+    assert (added.status_code, added.content) == (204, b"")
+    assert api(emulator, "PUT", path).status_code == 204  # already a member: still 204
+    assert api(emulator, "PUT", f"/channels/{thread['id']}/thread-members/@me").status_code == 204
+    assert emulator.thread_members(thread["id"]) == [emulator.application_id, alice]
+
+    # Discord's "flexcord added Alice to the thread." system message, once.
+    system = emulator.messages(thread["id"])
+    assert [(m["type"], m["content"], [u["id"] for u in m["mentions"]]) for m in system] == [(7, "", [alice])]
+    assert system[0]["author"]["id"] == emulator.application_id
+
+    welcome = api(emulator, "POST", f"/channels/{thread['id']}/messages", json={"content": "👋 Hi Alice!"})
+    assert welcome.status_code == 200, welcome.text
+    assert (welcome.json()["channel_id"], welcome.json()["guild_id"]) == (thread["id"], emulator.guild_id)
+    listed = api(emulator, "GET", f"/channels/{thread['id']}/messages").json()
+    assert [m["content"] for m in listed] == ["👋 Hi Alice!", ""]
+    assert emulator.messages("support") == []  # a private thread announces nothing in its parent
+
+    [stored] = emulator.threads("support")
+    assert stored["id"] == thread["id"]
+    assert (stored["member_count"], stored["message_count"], stored["total_message_sent"]) == (2, 2, 2)
+    assert stored["last_message_id"] == welcome.json()["id"]
+    assert emulator.threads("general") == []
+    assert EmulatorControl(emulator.base_url).threads() == [stored]
+    assert EmulatorControl(emulator.base_url).thread_members(thread["id"]) == [emulator.application_id, alice]
+    assert emulator.state()["threads"] == [stored]
+
+    # The new routes go through the same transport: request log, rate-limit buckets.
+    routes = [entry.route for entry in emulator.requests if entry.method != "GET"]
+    assert "POST /channels/{channel_id}/threads" in routes
+    assert "PUT /channels/{channel_id}/thread-members/{user_id}" in routes
+    assert "PUT /channels/{channel_id}/thread-members/@me" in routes
+    logged = next(
+        entry for entry in emulator.requests if entry.route == "POST /channels/{channel_id}/threads"
+    )
+    assert (logged.status, logged.body) == (201, FLEXCORD_THREAD)
+    assert created.headers["X-RateLimit-Bucket"] != added.headers["X-RateLimit-Bucket"]
+    assert added.headers["X-RateLimit-Remaining"] == str(int(added.headers["X-RateLimit-Limit"]) - 1)
+
+
+def test_thread_routes_have_their_own_rate_limits() -> None:
+    limits = {"PUT /channels/{channel_id}/thread-members/{user_id}": (1, 5.0)}
+    with DiscordEmulator(rate_limits=limits) as emulator:
+        thread = start_thread(emulator).json()
+        first = api(emulator, "PUT", f"/channels/{thread['id']}/thread-members/{emulator.user_id('alice')}")
+        limited = api(emulator, "PUT", f"/channels/{thread['id']}/thread-members/{emulator.user_id('bob')}")
+        assert first.status_code == 204
+        assert (limited.status_code, limited.json()["global"]) == (429, False)
+        assert emulator.thread_members(thread["id"]) == [emulator.application_id, emulator.user_id("alice")]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "code"),
+    [
+        ({"name": None}, "name", "BASE_TYPE_REQUIRED"),
+        ({"name": ""}, "name", "BASE_TYPE_BAD_LENGTH"),
+        ({"name": "n" * 101}, "name", "BASE_TYPE_BAD_LENGTH"),
+        ({"name": 5}, "name", "BASE_TYPE_STRING"),
+        ({"type": 0}, "type", "BASE_TYPE_CHOICES"),
+        ({"type": 13}, "type", "BASE_TYPE_CHOICES"),
+        ({"type": "private"}, "type", "NUMBER_TYPE_COERCE"),
+        ({"auto_archive_duration": 30}, "auto_archive_duration", "BASE_TYPE_CHOICES"),
+        ({"auto_archive_duration": 10081}, "auto_archive_duration", "BASE_TYPE_CHOICES"),
+        ({"invitable": "no"}, "invitable", "BASE_TYPE_BOOLEAN"),
+        ({"rate_limit_per_user": 21601}, "rate_limit_per_user", "NUMBER_TYPE_MAX"),
+    ],
+)
+def test_thread_creation_is_validated(
+    emulator: DiscordEmulator, overrides: dict[str, Any], field: str, code: str
+) -> None:
+    body = {key: value for key, value in {**FLEXCORD_THREAD, **overrides}.items() if value is not None}
+    response = api(emulator, "POST", f"/channels/{emulator.channel_ids['support']}/threads", json=body)
+    assert response.status_code == 400
+    assert (response.json()["code"], response.json()["message"]) == (50035, "Invalid Form Body")
+    assert response.json()["errors"][field]["_errors"][0]["code"] == code
+    assert emulator.threads() == []
+
+
+def test_thread_defaults_and_other_types(emulator: DiscordEmulator) -> None:
+    # ``type`` defaults to PRIVATE_THREAD (v10); the archive duration to 24 hours.
+    minimal = api(
+        emulator, "POST", f"/channels/{emulator.channel_ids['general']}/threads", json={"name": "x"}
+    )
+    assert minimal.status_code == 201
+    assert minimal.json()["type"] == 12
+    assert minimal.json()["thread_metadata"]["auto_archive_duration"] == 1440
+    assert minimal.json()["thread_metadata"]["invitable"] is True
+    public = start_thread(emulator, type=11, auto_archive_duration=60).json()
+    assert public["type"] == 11
+    assert "invitable" not in public["thread_metadata"]  # private threads only
+    form = api(
+        emulator,
+        "POST",
+        f"/channels/{emulator.channel_ids['support']}/threads",
+        data={"name": "form", "type": "12", "auto_archive_duration": "4320", "invitable": "false"},
+    )
+    assert form.status_code == 201, form.text
+    assert form.json()["thread_metadata"]["auto_archive_duration"] == 4320
+    assert form.json()["thread_metadata"]["invitable"] is False
+    assert [t["name"] for t in emulator.threads()] == ["x", "Support: Alice", "form"]
+    assert [t["name"] for t in EmulatorControl(emulator.base_url).threads(parent="support")] == [
+        "Support: Alice",
+        "form",
+    ]
+
+
+def test_thread_routes_refuse_unknown_channels_users_and_wrong_channel_types(
+    emulator: DiscordEmulator,
+) -> None:
+    unknown = {"message": "Unknown Channel", "code": 10003}
+    response = api(emulator, "POST", "/channels/123456789012345678/threads", json=FLEXCORD_THREAD)
+    assert (response.status_code, response.json()) == (404, unknown)
+    response = api(emulator, "PUT", f"/channels/123456789012345678/thread-members/{emulator.user_id('bob')}")
+    assert (response.status_code, response.json()) == (404, unknown)
+
+    wrong_type = {"message": "Cannot execute action on this channel type", "code": 50024}
+    dm = emulator.dm_channel_id("alice")
+    response = api(emulator, "POST", f"/channels/{dm}/threads", json=FLEXCORD_THREAD)
+    assert (response.status_code, response.json()) == (400, wrong_type)
+    thread = start_thread(emulator).json()
+    nested = api(emulator, "POST", f"/channels/{thread['id']}/threads", json=FLEXCORD_THREAD)
+    assert (nested.status_code, nested.json()) == (400, wrong_type)
+    announcement = start_thread(emulator, type=10)  # only in announcement channels
+    assert (announcement.status_code, announcement.json()) == (400, wrong_type)
+    not_a_thread = api(
+        emulator,
+        "PUT",
+        f"/channels/{emulator.channel_ids['support']}/thread-members/{emulator.user_id('bob')}",
+    )
+    assert (not_a_thread.status_code, not_a_thread.json()) == (400, wrong_type)
+
+    stranger = api(emulator, "PUT", f"/channels/{thread['id']}/thread-members/123456789012345678")
+    assert (stranger.status_code, stranger.json()) == (404, {"message": "Unknown Member", "code": 10007})
+    garbage = api(emulator, "PUT", f"/channels/{thread['id']}/thread-members/alice")
+    assert garbage.status_code == 400
+    assert garbage.json()["errors"]["user_id"]["_errors"][0]["code"] == "NUMBER_TYPE_COERCE"
+    unauthorized = requests.put(
+        f"{emulator.api_base_url}/channels/{thread['id']}/thread-members/{emulator.user_id('bob')}", timeout=5
+    )
+    assert unauthorized.status_code == 401
+    assert emulator.thread_members(thread["id"]) == [emulator.application_id]
+
+
+def test_a_private_thread_is_seen_by_its_members_and_staff_only(emulator: DiscordEmulator) -> None:
+    roles = {role["name"]: role for role in emulator.state()["guild"]["roles"]}
+    assert int(roles["staff"]["permissions"]) & (1 << 34)  # MANAGE_THREADS
+    assert not int(roles["@everyone"]["permissions"]) & (1 << 34)
+    thread = private_thread_with(emulator, "alice")
+    api(emulator, "POST", f"/channels/{thread['id']}/messages", json={"content": "welcome"})
+
+    def contents(as_user: str | None) -> list[str]:
+        return [m["content"] for m in emulator.messages(thread["id"], as_user=as_user) if m["type"] == 0]
+
+    assert contents("alice") == contents("mod") == contents(None) == ["welcome"]
+    with pytest.raises(ChannelAccessError, match="bob cannot see private thread"):
+        emulator.messages(thread["id"], as_user="bob")
+    emulator.add_user("helper", roles=("staff",))
+    assert contents("helper") == ["welcome"]
+    control = EmulatorControl(emulator.base_url)
+    assert [m["content"] for m in control.messages(thread["id"], as_user="alice")][-1] == "welcome"
+    with pytest.raises(EmulatorControlError, match=r"HTTP 400 .*bob cannot see private thread"):
+        control.messages(thread["id"], as_user="bob")
+
+    # A public thread is visible to everyone who sees its parent.
+    public = start_thread(emulator, type=11, name="open").json()
+    api(emulator, "POST", f"/channels/{public['id']}/messages", json={"content": "hello all"})
+    assert [m["content"] for m in emulator.messages(public["id"], as_user="bob")] == ["hello all"]
+
+
+def test_commands_and_buttons_inside_a_private_thread(emulator: DiscordEmulator, bot: FakeBot) -> None:
+    thread = private_thread_with(emulator, "alice")
+    bot.reply = lambda body: (200, {"type": 4, "data": {"content": "Got it", "flags": 64}})
+    result = emulator.run_command("alice", "reply", {"text": "hello"}, channel=thread["id"])
+    assert not result.failed, result.error
+    payload = bot.received[-1]
+    assert payload["channel_id"] == thread["id"]
+    assert payload["context"] == 0
+    assert payload["guild_id"] == emulator.guild_id
+    assert payload["member"]["user"]["username"] == "alice"
+    channel = payload["channel"]
+    assert (channel["id"], channel["type"], channel["parent_id"]) == (
+        thread["id"],
+        12,
+        emulator.channel_ids["support"],
+    )
+    assert channel["thread_metadata"]["invitable"] is False
+    assert "permissions" in channel
+    assert result.message is not None
+    assert result.message["channel_id"] == thread["id"]
+    assert [m["content"] for m in emulator.messages(thread["id"], as_user="alice")][-1] == "Got it"
+
+    # Staff see every private thread and can act there; anyone else's client shows no thread.
+    assert not emulator.run_command("mod", "reply", {"text": "staff here"}, channel=thread["id"]).failed
+    with pytest.raises(ChannelAccessError):
+        emulator.run_command("bob", "reply", {"text": "let me in"}, channel=thread["id"])
+    with pytest.raises(EmulatorControlError, match="ChannelAccessError"):
+        EmulatorControl(emulator.base_url).run_command("bob", "reply", channel=thread["id"])
+
+    api(
+        emulator,
+        "POST",
+        f"/channels/{thread['id']}/messages",
+        json={"content": "Pick", "components": REPLY_BUTTON},
+    )
+    prompt = emulator.messages(thread["id"], as_user="alice")[-1]
+    bot.reply = lambda body: (200, {"type": 6})
+    clicked = emulator.click("alice", prompt, "reply:42")
+    assert not clicked.failed, clicked.error
+    assert (clicked.interaction["channel_id"], clicked.interaction["channel"]["type"]) == (thread["id"], 12)
+    with pytest.raises(ChannelAccessError):
+        emulator.click("bob", prompt, "reply:42")
+    assert len(bot.received) == 3  # the refused actions never reached the bot
 
 
 # -- the control API ---------------------------------------------------------------------------

@@ -36,3 +36,31 @@ def spec_operation_exists(method: str, path: str) -> bool:
         return False
     relative = path[len(API_PREFIX) :]
     return any(method == spec_method and pattern.match(relative) for spec_method, pattern in _operations())
+
+
+TWILIO_SPECS = {
+    "conversations": "twilio_conversations_v1.json",
+    "flex-api": "twilio_flex_v1.json",
+}
+
+
+@cache
+def _twilio_operations(product: str) -> list[tuple[str, re.Pattern[str]]]:
+    spec = json.loads((SPEC_PATH.parents[1] / "twilio" / TWILIO_SPECS[product]).read_text())
+    operations = []
+    for template, item in spec["paths"].items():
+        pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$"
+        for method in item:
+            if method in {"get", "put", "post", "patch", "delete"}:
+                operations.append((method.upper(), re.compile(pattern)))
+    return operations
+
+
+def twilio_operation_exists(product: str, method: str, path: str) -> bool:
+    """True when METHOD path is an operation of the product's official Twilio document
+    (``product`` is the API's subdomain: conversations, flex-api)."""
+    if product not in TWILIO_SPECS:
+        return False
+    return any(
+        method == spec_method and pattern.match(path) for spec_method, pattern in _twilio_operations(product)
+    )
