@@ -350,3 +350,68 @@ def test_with_dms_closed_the_chat_happens_in_a_private_thread(
     twilio.accept(task["sid"], agent="sam", friendly_name="Sam")
     twilio.agent_say(task["sid"], "Let's fix your login.")
     wait_until(lambda: "**Sam:** Let's fix your login." in seen_by("hana"))
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(40))
+
+
+def test_files_travel_both_ways_and_ending_after_handoff_closes_the_flex_channel(
+    stack: LocalStack, discord: DiscordEmulator, twilio: TwilioEmulator
+) -> None:
+    discord.add_user("ivan")
+    open_chat(discord, "ivan")
+    ivan = discord.user_id("ivan")
+    session = session_item(stack, ivan)
+    assert session is not None
+    conversation_sid = session["conversation_sid"]
+
+    # The member's attachment goes to Twilio Media and is attached to the message.
+    sent = discord.run_command(
+        "ivan",
+        "reply",
+        {"message": "here is the error"},
+        channel="dm",
+        attachments={"attachment": ("error.png", PNG, "image/png")},
+    )
+    assert final_reply(discord, sent.token)["content"] == "✓ Sent."
+    [message] = [m for m in twilio.messages(conversation_sid) if m["body"] == "here is the error"]
+    [media] = message["media"]
+    assert media["content_type"] == "image/png"
+    assert media["filename"] == "error.png"
+
+    welcome = discord.messages(discord.dm_channel_id("ivan"))[0]
+    final_reply(discord, discord.click("ivan", welcome, "chat:human").token)
+    [task] = wait_until(
+        lambda: [t for t in twilio.tasks() if t["attributes"].get("conversation_sid") == conversation_sid]
+    )
+    twilio.accept(task["sid"], agent="alex", friendly_name="Alex")
+    # The agent's file is copied into Discord.
+    twilio.agent_say(task["sid"], "Try this", media=[("fix.png", PNG, "image/png")])
+    post = wait_until(
+        lambda: next(
+            (
+                m
+                for m in discord.messages(discord.dm_channel_id("ivan"))
+                if m["content"] == "**Alex:** Try this"
+            ),
+            None,
+        )
+    )
+    [attachment] = post["attachments"]
+    assert attachment["filename"] == "fix.png"
+    assert requests.get(attachment["url"], timeout=5).content == PNG
+
+    # The member ends the chat: the conversation and the Flex interaction channel are closed.
+    ended = discord.run_command("ivan", "endchat", channel="dm")
+    assert final_reply(discord, ended.token)["content"] == "Your support chat is closed."
+    assert twilio.conversation(conversation_sid)["state"] == "closed"
+    channel_updates = [
+        r
+        for r in twilio.requests
+        if r.product == "flex-api" and r.method == "POST" and "/Channels/" in r.product_path
+    ]
+    assert [r.form.get("Status") for r in channel_updates][-1:] == ["closed"]
+    assert session_item(stack, ivan) is None
+    case = stored_case(stack, int(task["attributes"]["case_number"]))
+    assert case["status"] == "resolved"
+    assert case["history"][-1]["note"] == "ended by the member"
