@@ -50,6 +50,7 @@ class LocalStack:
         use_published_test_key: bool = False,
         parameters: dict[str, Any] | None = None,
         duplicate_webhooks: bool = False,
+        studio_flow_sid: str = "",
     ) -> None:
         """``use_published_test_key`` makes the Discord emulator sign with the key in events/, so
         the sample events (re-signed) and the emulator are both accepted by the one endpoint;
@@ -58,6 +59,8 @@ class LocalStack:
         self._parameters = parameters or {}
         #: Twilio delivers every webhook twice (tests of deduplication).
         self._duplicate_webhooks = duplicate_webhooks
+        #: Empty: the direct hand-off (Interactions API); a FW... SID: the Studio path.
+        self._studio_flow_sid = studio_flow_sid
         self._ports = ports
         self._use_published_test_key = use_published_test_key
         self._retry_delay_seconds = retry_delay_seconds
@@ -188,7 +191,7 @@ class LocalStack:
             "TWILIO_CONVERSATIONS_SERVICE_SID": twilio.chat_service_sid,
             "TWILIO_FLEX_WORKSPACE_SID": twilio.workspace_sid,
             "TWILIO_FLEX_WORKFLOW_SID": twilio.workflow_sid,
-            "TWILIO_STUDIO_FLOW_SID": "",
+            "TWILIO_STUDIO_FLOW_SID": self._studio_flow_sid,
             # Twilio's webhooks come to the local gateway, and are verified against this URL.
             "PUBLIC_BASE_URL": self.gateway.base_url if self.gateway else "",
             "TABLE_NAME": resources.table_name,
