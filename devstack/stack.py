@@ -85,7 +85,13 @@ class LocalStack:
         self.discord = DiscordEmulator(port=self._ports.discord, signing_key=self._signing_key())
         self.discord.start()
         _store_secret(BOT_TOKEN_SECRET_NAME, self.discord.bot_token)
-        self.twilio = TwilioEmulator(port=self._ports.twilio, duplicate_deliveries=self._duplicate_webhooks)
+        self.twilio = TwilioEmulator(
+            port=self._ports.twilio,
+            duplicate_deliveries=self._duplicate_webhooks,
+            auth_token=self._published_keys()["twilio_test_auth_token"]
+            if self._use_published_test_key
+            else TWILIO_EMULATOR_TOKEN,
+        )
         self.twilio.start()
         _store_secret(TWILIO_TOKEN_SECRET_NAME, self.twilio.auth_token)
 
@@ -210,10 +216,14 @@ class LocalStack:
             return None
         from nacl.signing import SigningKey
 
-        keys = json.loads(
+        return SigningKey(bytes.fromhex(self._published_keys()["private_key_seed_hex"]))
+
+    @staticmethod
+    def _published_keys() -> dict[str, str]:
+        keys: dict[str, str] = json.loads(
             (Path(__file__).resolve().parent.parent / "events" / "test-signing-key.json").read_text()
         )
-        return SigningKey(bytes.fromhex(keys["private_key_seed_hex"]))
+        return keys
 
     def _set_environment(self, values: dict[str, str]) -> None:
         for name, value in values.items():
@@ -236,6 +246,7 @@ class LocalStack:
 
 BOT_TOKEN_SECRET_NAME = "flexcord/discord-bot-token"  # noqa: S105 - a name, not a secret
 TWILIO_TOKEN_SECRET_NAME = "flexcord/twilio-auth-token"  # noqa: S105 - a name, not a secret
+TWILIO_EMULATOR_TOKEN = "emulator-auth-token"  # noqa: S105 - the emulator's own, for tests
 
 
 def _store_secret(name: str, value: str) -> None:

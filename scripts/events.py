@@ -17,8 +17,10 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from nacl.signing import SigningKey
+from twilio.request_validator import RequestValidator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "layers" / "flexcord"))
 from flexcord.jobs.model import InteractionContext, Job, JobKind
@@ -31,6 +33,10 @@ SIGNED_AT = 1_790_000_000  # the committed events' timestamp; re-sign before inv
 APPLICATION_ID = "1310000000000000000"
 GUILD_ID = "1310000000000000001"
 CHANNEL_ID = "1310000000000000002"
+DM_CHANNEL_ID = "1310000000000000003"
+PUBLIC_BASE_URL = "http://127.0.0.1:8787"
+TWILIO_ACCOUNT_SID = "AC00000000000000000000000000000001"
+TWILIO_TEST_AUTH_TOKEN = KEYS["twilio_test_auth_token"]
 MEMBER: dict[str, Any] = {
     "user": {"id": "1310000000000000100", "username": "alice", "global_name": "Alice", "discriminator": "0"},
     "roles": [],
@@ -182,9 +188,104 @@ def discord_events() -> dict[str, dict[str, Any]]:
             },
             number=6,
         ),
+        **chat_events(),
         "discord_show_case_button": interaction(
             3, {"custom_id": "case:show:1", "component_type": 2}, number=7
         ),
+    }
+
+
+def chat_events() -> dict[str, dict[str, Any]]:
+    """The support chat's commands, buttons and form, sent from the member's DM with the bot."""
+
+    def in_dm(kind: int, data: dict[str, Any], number: int) -> dict[str, Any]:
+        payload = interaction(kind, data, number=number)
+        payload.pop("member")
+        payload.pop("guild_id")
+        payload.pop("guild_locale")
+        payload["user"] = MEMBER["user"]
+        payload["channel_id"] = DM_CHANNEL_ID
+        payload["channel"] = {"id": DM_CHANNEL_ID, "type": 1}
+        payload["context"] = 1
+        payload["authorizing_integration_owners"] = {"0": GUILD_ID}
+        return payload
+
+    def command(name: str, number: int, options: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": f"13400000000000000{number:02d}", "name": name, "type": 1}
+        if options:
+            data["options"] = options
+        return in_dm(2, data, number)
+
+    def button(custom_id: str, number: int) -> dict[str, Any]:
+        return in_dm(3, {"custom_id": custom_id, "component_type": 2}, number)
+
+    return {
+        "discord_helpme_command": command(
+            "helpme", 20, [{"name": "question", "type": 3, "value": "My pokéstop is missing"}]
+        ),
+        "discord_reply_command": command(
+            "reply", 21, [{"name": "message", "type": 3, "value": "It was here yesterday"}]
+        ),
+        "discord_agent_command": command("agent", 22),
+        "discord_endchat_command": command("endchat", 23),
+        "discord_reply_button": button("chat:reply", 24),
+        "discord_reply_modal_submit": in_dm(
+            5,
+            {"custom_id": "chat:reply", "components": [text_value("message", "Still missing today", 1)]},
+            25,
+        ),
+        "discord_talk_to_human_button": button("chat:human", 26),
+        "discord_end_chat_button": button("chat:end", 27),
+        "discord_end_chat_confirm_button": button("chat:end:confirm", 28),
+        "discord_end_chat_cancel_button": button("chat:end:cancel", 29),
+    }
+
+
+def twilio_events() -> dict[str, dict[str, Any]]:
+    """Twilio's webhook as ConversationEventsFunction receives it, signed with the published test
+    auth token for the URL in events/env.json (Twilio signatures carry no timestamp)."""
+    url = f"{PUBLIC_BASE_URL}/twilio/conversation-events"
+    params = {
+        "AccountSid": TWILIO_ACCOUNT_SID,
+        "ChatServiceSid": "IS00000000000000000000000000000001",
+        "EventType": "onMessageAdded",
+        "Source": "SDK",
+        "ClientIdentity": "agent_alex",
+        "RetryCount": "0",
+        "ConversationSid": "CH00000000000000000000000000000001",
+        "MessageSid": "IM00000000000000000000000000000001",
+        "Index": "4",
+        "DateCreated": "2026-11-21T10:00:00Z",
+        "Author": "agent_alex",
+        "Body": "Hi, I'm Alex from support. Let me look into it.",
+        "ParticipantSid": "MB00000000000000000000000000000001",
+        "Attributes": "{}",
+    }
+    body = urlencode(params)
+    return {
+        "twilio_conversation_message_added": {
+            "version": "2.0",
+            "routeKey": "POST /twilio/conversation-events",
+            "rawPath": "/twilio/conversation-events",
+            "rawQueryString": "",
+            "headers": {
+                "content-type": "application/x-www-form-urlencoded",
+                "user-agent": "TwilioProxy/1.1",
+                "i-twilio-idempotency-token": "00000000-0000-4000-8000-000000000001",
+                "x-twilio-signature": RequestValidator(TWILIO_TEST_AUTH_TOKEN).compute_signature(url, params),
+            },
+            "requestContext": {
+                "accountId": "123456789012",
+                "apiId": "sample",
+                "domainName": "127.0.0.1:8787",
+                "http": {"method": "POST", "path": "/twilio/conversation-events", "protocol": "HTTP/1.1"},
+                "requestId": "sample-twilio",
+                "routeKey": "POST /twilio/conversation-events",
+                "stage": "$default",
+            },
+            "body": body,
+            "isBase64Encoded": False,
+        }
     }
 
 
@@ -253,6 +354,34 @@ def sqs_events() -> dict[str, dict[str, Any]]:
                 sqs_record(3, interaction_job("case.show", 13, {"number": 1})),
             ]
         },
+        "sqs_chat_jobs": {
+            "Records": [
+                sqs_record(4, interaction_job("chat.open", 14, {"question": "My pokéstop is missing"})),
+                sqs_record(5, interaction_job("chat.message", 15, {"text": "It was here yesterday"})),
+                sqs_record(6, interaction_job("chat.agent", 16)),
+                sqs_record(7, interaction_job("chat.end", 17)),
+            ]
+        },
+        "sqs_conversation_event": {
+            "Records": [
+                sqs_record(
+                    8,
+                    Job(
+                        kind=JobKind.CONVERSATION_EVENT,
+                        key="message:IM00000000000000000000000000000002",
+                        group="CH00000000000000000000000000000001",
+                        payload={
+                            "EventType": "onMessageAdded",
+                            "Source": "SDK",
+                            "ConversationSid": "CH00000000000000000000000000000001",
+                            "MessageSid": "IM00000000000000000000000000000002",
+                            "Author": "agent_alex",
+                            "Body": "Hi, I'm Alex from support.",
+                        },
+                    ),
+                )
+            ]
+        },
     }
 
 
@@ -286,6 +415,8 @@ def custom_resource_events() -> dict[str, dict[str, Any]]:
 def generate() -> None:
     for name, payload in discord_events().items():
         write(name, http_event(payload))
+    for name, event in twilio_events().items():
+        write(name, event)
     for name, event in {**sqs_events(), **custom_resource_events()}.items():
         write(name, event)
 

@@ -27,7 +27,18 @@ EXPECTED_INTERACTION_TYPES = {
     "discord_bug_modal_submit": 5,
     "discord_feature_modal_submit": 5,
     "discord_show_case_button": 5,
+    "discord_helpme_command": 5,
+    "discord_reply_command": 5,
+    "discord_agent_command": 5,
+    "discord_endchat_command": 5,
+    "discord_reply_button": 9,
+    "discord_reply_modal_submit": 5,
+    "discord_talk_to_human_button": 5,
+    "discord_end_chat_button": 4,
+    "discord_end_chat_confirm_button": 6,
+    "discord_end_chat_cancel_button": 7,
 }
+SQS_EVENTS = ["sqs_create_case", "sqs_case_queries", "sqs_chat_jobs", "sqs_conversation_event"]
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -56,7 +67,7 @@ def invoke(function_id: str, event: dict[str, Any]) -> Any:
 
 def test_every_event_file_is_covered() -> None:
     names = {path.stem for path in EVENTS.glob("*.json")} - {"env", "test-signing-key"}
-    covered = set(EXPECTED_INTERACTION_TYPES) | {"sqs_create_case", "sqs_case_queries"}
+    covered = set(EXPECTED_INTERACTION_TYPES) | set(SQS_EVENTS) | {"twilio_conversation_message_added"}
     covered |= {"cfn_commands_create", "cfn_commands_update", "cfn_commands_delete"}
     assert names == covered
 
@@ -85,13 +96,32 @@ def test_discord_events_through_the_interactions_handler(stack: LocalStack, name
     assert json.loads(result["body"])["type"] == EXPECTED_INTERACTION_TYPES[name]
 
 
-@pytest.mark.parametrize("name", ["sqs_create_case", "sqs_case_queries"])
+@pytest.mark.parametrize("name", SQS_EVENTS)
 def test_sqs_events_through_the_worker(stack: LocalStack, name: str) -> None:
     assert invoke("WorkerFunction", load_event(name)) == {"batchItemFailures": []}
     # The sample tokens are not live interactions, so the answers went to the member's DM.
     assert stack.discord is not None
     dm = stack.discord.messages(stack.discord.dm_channel_id("sample-alice"))
     assert dm
+
+
+def test_the_twilio_event_through_the_conversation_events_handler(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flexcord.config import reset_cached_settings
+
+    # The sample is signed for the URL in events/env.json.
+    env = json.loads((EVENTS / "env.json").read_text())["Parameters"]
+    monkeypatch.setenv("PUBLIC_BASE_URL", env["PUBLIC_BASE_URL"])
+    reset_cached_settings()
+    try:
+        event = load_event("twilio_conversation_message_added")
+        assert invoke("ConversationEventsFunction", event)["statusCode"] == 200
+        tampered = {**event, "body": event["body"].replace("Alex", "Mallory")}
+        assert invoke("ConversationEventsFunction", tampered)["statusCode"] == 403
+    finally:
+        monkeypatch.undo()
+        reset_cached_settings()
 
 
 @pytest.mark.parametrize(
