@@ -5,6 +5,11 @@
     python -m devstack member alice case --option number=1
     python -m devstack click alice TOKEN case:show:1   press a button on a reply
     python -m devstack channel bug-report          show a channel as Discord would
+    python -m devstack dm alice                    show a member's DM with the bot
+    python -m devstack agent tasks                 Flex: the chats waiting for an agent
+    python -m devstack agent accept WT...          take one (the member is told you joined)
+    python -m devstack agent say WT... "Hello!"    reply to the member
+    python -m devstack agent complete WT...        close the task (the chat ends in Discord)
 
 `up` writes .devstack/stack.json (where everything listens) and .devstack/env.json (the
 functions' environment, for `sam local invoke --env-vars`); the other commands read the first.
@@ -37,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--gateway-port", type=int, default=8787)
     up.add_argument("--discord-port", type=int, default=8788)
     up.add_argument("--moto-port", type=int, default=8789)
+    up.add_argument("--twilio-port", type=int, default=8790)
 
     member = commands.add_parser("member", help="run a slash command as a member")
     member.add_argument("user")
@@ -52,6 +58,15 @@ def main(argv: list[str] | None = None) -> int:
     click.add_argument("token", help="the interaction token printed with the reply")
     click.add_argument("custom_id")
 
+    agent = commands.add_parser("agent", help="be the agent in Flex")
+    agent.add_argument("verb", choices=["tasks", "accept", "say", "complete"])
+    agent.add_argument("task", nargs="?", help="the task SID (WT...)")
+    agent.add_argument("text", nargs="?", help="what to say")
+    agent.add_argument("--name", default="Alex", help="the agent's name, as the member sees it")
+
+    dm = commands.add_parser("dm", help="show a member's DM with the bot")
+    dm.add_argument("user")
+
     channel = commands.add_parser("channel", help="show a channel's messages")
     channel.add_argument("name")
     channel.add_argument("--as", dest="as_user", help="include the ephemeral messages this member sees")
@@ -61,12 +76,16 @@ def main(argv: list[str] | None = None) -> int:
         return run_stack(arguments)
     from devstack.discord_emulator.control import EmulatorControlError
 
+    if arguments.action == "agent":
+        return run_agent(arguments)
     control = _control()
     try:
         if arguments.action == "member":
             return run_member(control, arguments)
         if arguments.action == "click":
             return run_click(control, arguments)
+        if arguments.action == "dm":
+            arguments.name, arguments.as_user = f"dm:{arguments.user}", arguments.user
         for message in control.messages(arguments.name, as_user=arguments.as_user):
             print(render_message(message))
     except EmulatorControlError as refusal:
@@ -101,7 +120,9 @@ def run_stack(arguments: argparse.Namespace) -> int:
         print("\nTry it in another terminal:")
         print("  .venv/bin/python -m devstack member alice bug")
         print("  .venv/bin/python -m devstack channel bug-report")
-        print("  .venv/bin/python -m devstack member alice mycases\n(Ctrl-C stops the stack)")
+        print("  .venv/bin/python -m devstack member alice mycases")
+        print('  .venv/bin/python -m devstack member alice helpme --option question="my pokéstop is missing"')
+        print("  .venv/bin/python -m devstack agent tasks\n(Ctrl-C stops the stack)")
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
@@ -109,6 +130,40 @@ def run_stack(arguments: argparse.Namespace) -> int:
     finally:
         stack.stop()
         STATE_FILE.unlink(missing_ok=True)
+    return 0
+
+
+# -- agent ----------------------------------------------------------------------------------------
+
+
+def run_agent(arguments: argparse.Namespace) -> int:
+    from devstack.twilio_emulator import EmulatorControl as TwilioControl
+
+    if not STATE_FILE.exists():
+        sys.exit("The local stack is not running: start it with `make local` first.")
+    flex = TwilioControl(json.loads(STATE_FILE.read_text())["twilio"])
+    if arguments.verb == "tasks":
+        for task in flex.tasks():
+            attributes = task.get("attributes", {})
+            status = task.get("assignment_status", "?")
+            print(
+                f"{task['sid']}  {status:<9} case #{attributes.get('case_number')}  "
+                f"{attributes.get('discord_display_name', '?')}  ({attributes.get('conversation_sid')})"
+            )
+        return 0
+    if not arguments.task:
+        sys.exit("give the task SID (see `python -m devstack agent tasks`)")
+    if arguments.verb == "accept":
+        flex.accept(
+            arguments.task, agent=arguments.name.lower().replace(" ", "_"), friendly_name=arguments.name
+        )
+    elif arguments.verb == "say":
+        if not arguments.text:
+            sys.exit("what should the agent say?")
+        flex.agent_say(arguments.task, arguments.text)  # as the agent who accepted the task
+    else:
+        flex.complete(arguments.task)
+    print(f"{arguments.verb}: done")
     return 0
 
 

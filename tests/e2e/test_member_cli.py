@@ -63,6 +63,26 @@ def test_a_member_files_a_bug_from_the_command_line_and_sees_it_posted(tmp_path:
         refused = devstack("member", "bob", "case", "--option", "number=1")
         assert "isn't one of yours" in refused.stdout
 
+        # The support chat, from both sides of the command line.
+        helped = devstack("member", "alice", "helpme", "--option", "question=my pokéstop is missing")
+        assert "support chat is open" in helped.stdout, helped.stderr
+        dm = devstack("dm", "alice")
+        assert "💬 **Alice:** my pokéstop is missing" in dm.stdout
+        assert "[Talk to a human] (chat:human)" in dm.stdout
+        welcome_token = devstack("member", "alice", "agent", "--channel", "dm")
+        assert "connecting you to an agent" in welcome_token.stdout, welcome_token.stderr
+        tasks = devstack("agent", "tasks")
+        task_sid = tasks.stdout.split()[0]
+        assert task_sid.startswith("WT")
+        assert "Alice" in tasks.stdout
+        assert devstack("agent", "accept", task_sid, "--name", "Sam").returncode == 0
+        assert devstack("agent", "say", task_sid, "Hi Alice, I'm on it").returncode == 0
+        deadline = time.monotonic() + 15
+        while "**Sam:** Hi Alice, I'm on it" not in devstack("dm", "alice").stdout:
+            assert time.monotonic() < deadline, devstack("dm", "alice").stdout
+            time.sleep(0.3)
+        assert "🎧 **Sam** joined the chat." in devstack("dm", "alice").stdout
+
         incomplete = devstack("member", "alice", "bug")  # no terminal to ask, no fields given
         assert incomplete.returncode == 2
         assert "is required" in incomplete.stderr
