@@ -89,6 +89,7 @@ def build_worker() -> JobWorker:
             JobKind.REQUEST_AGENT: chat.request_agent,
             JobKind.END_CHAT: chat.end_chat,
             JobKind.CONVERSATION_EVENT: chat.conversation_event,
+            JobKind.ASSISTANT_HELPED: chat.helped,
         }
     persistence = DynamoDBPersistenceLayer(
         table_name=table_name,

@@ -232,4 +232,5 @@ COMPONENT_ROUTES: dict[str, Route] = {
     ids.END_CHAT_BUTTON: _confirm_end,
     ids.END_CHAT_CONFIRM: _end_confirmed,
     ids.END_CHAT_CANCEL: _keep_chat,
+    ids.HELPED_BUTTON: _simple(JobKind.ASSISTANT_HELPED),
 }

@@ -20,6 +20,7 @@ class JobKind(StrEnum):
     MEMBER_MESSAGE = "chat.message"
     REQUEST_AGENT = "chat.agent"
     END_CHAT = "chat.end"
+    ASSISTANT_HELPED = "assistant.helped"
     CONVERSATION_EVENT = "twilio.conversation_event"
 
 

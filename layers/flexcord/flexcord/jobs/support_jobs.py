@@ -5,19 +5,27 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import requests
 
 from flexcord.adapters.discord import CannotMessageUser, DiscordClient, DiscordError, FileUpload
 from flexcord.adapters.twilio import FlexHandoff, TwilioError, TwilioGateway
+from flexcord.assistant.decide import Decision, KnowledgeBase, decide
 from flexcord.cases import CaseDraft, CaseKind, CaseService, CaseStatus, Reporter
 from flexcord.cases.model import ATTACHMENT_MAX_BYTES
 from flexcord.cases.service import utc_now_iso
 from flexcord.config import DiscordSettings, TwilioSettings
-from flexcord.interactions.custom_ids import END_CHAT_BUTTON, REPLY_BUTTON, TALK_TO_HUMAN_BUTTON
+from flexcord.interactions.custom_ids import (
+    END_CHAT_BUTTON,
+    HELPED_BUTTON,
+    REPLY_BUTTON,
+    TALK_TO_HUMAN_BUTTON,
+)
 from flexcord.jobs.model import InteractionContext, Job
 from flexcord.jobs.notify import tell_member
+from flexcord.jobs.presentation import truncate
 from flexcord.observability import logger, metrics
 from flexcord.sessions.model import ChatPlace, SessionMode, SupportSession
 from flexcord.sessions.repository import SessionRepository
@@ -55,8 +63,10 @@ class SupportChat:
         twilio: TwilioGateway,
         discord_settings: DiscordSettings,
         twilio_settings: TwilioSettings,
+        knowledge_base: KnowledgeBase | None = None,
         clock: Callable[[], str] = utc_now_iso,
     ) -> None:
+        self._knowledge_base = knowledge_base
         self._sessions = sessions
         self._cases = cases
         self._discord = discord
@@ -113,46 +123,9 @@ class SupportChat:
                 self._discord, member, content=f"Already on it: {waiting} (case #{session.case_number})."
             )
             return {"queued": False, "case": session.case_number}
-        case = self._cases.open_case(
-            CaseDraft(
-                kind=CaseKind.SUPPORT,
-                title=f"Support chat with {member.display_name}",
-                sections=(),
-                reporter=Reporter(member.user_id, member.username, member.display_name),
-                guild_id=session.guild_id,
-                channel_id=session.channel_id,
-            ),
-            source_id=member.interaction_id,
-        )
-        if case.conversation_sid is None:
-            case = self._cases.link_conversation(case, session.conversation_sid)
-        session = session.queued(case.number)
-        task_attributes = {
-            "from": member.display_name,
-            "discord_display_name": member.display_name,
-            "case_number": case.number,
-            "conversation_sid": session.conversation_sid,
-            "locale": session.locale,
-        }
-        if self._twilio_settings.studio_flow_sid:
-            # The Studio flow routes the chat to "Send to Flex" when the conversation asks for it.
-            self._twilio.update_attributes(session.conversation_sid, {"handoff": True, **task_attributes})
-            self._twilio.add_message(
-                session.conversation_sid,
-                author=FLEXCORD_AUTHOR,
-                body="The member asked to talk to a human.",
-                attributes={"handoff": True},
-                trigger_webhooks=True,
-            )
-        else:
-            handoff = self._hand_off_directly(session, task_attributes)
-            session = session.with_interaction(handoff.interaction_sid, handoff.channel_sid)
-        self._sessions.save(session)
-        notice = f"📨 Case #{case.number} opened, connecting you to an agent."
-        self._post(session.channel_id, notice, nonce=f"queued-{case.number}")
-        tell_member(self._discord, member, content=notice)
-        metrics.add_metric(name="HandedOff", unit="Count", value=1)
-        return {"queued": True, "case": case.number}
+        case = self._hand_off(session, source_id=member.interaction_id, asked_by_member=True)
+        tell_member(self._discord, member, content=_queued_notice(case))
+        return {"queued": True, "case": case}
 
     def end_chat(self, job: Job) -> dict[str, Any]:
         """/endchat or End chat (confirmed): close the conversation and end the session."""
@@ -165,6 +138,112 @@ class SupportChat:
         self._post(session.channel_id, "👋 You ended the chat. `/helpme` opens a new one any time.")
         tell_member(self._discord, member, content="Your support chat is closed.")
         return {"ended": True}
+
+    def _hand_off(self, session: SupportSession, *, source_id: str, asked_by_member: bool) -> int:
+        """Open the support case and send the chat to Flex; returns the case number.
+
+        On the Studio path, a member's explicit request is passed to the flow (a marked message
+        that runs its webhook) and the flow sends the chat to Flex; when the flow itself decided
+        (the assistant could not help), Flexcord only opens the case. On the direct path Flexcord
+        asks Flex itself with the Interactions API.
+        """
+        case = self._cases.open_case(
+            CaseDraft(
+                kind=CaseKind.SUPPORT,
+                title=f"Support chat with {session.display_name}",
+                sections=(),
+                reporter=Reporter(session.user_id, session.display_name, session.display_name),
+                guild_id=session.guild_id,
+                channel_id=session.channel_id,
+            ),
+            source_id=source_id,
+        )
+        if case.conversation_sid is None:
+            case = self._cases.link_conversation(case, session.conversation_sid)
+        session = session.queued(case.number)
+        task_attributes = {
+            "from": session.display_name,
+            "discord_display_name": session.display_name,
+            "case_number": case.number,
+            "conversation_sid": session.conversation_sid,
+            "locale": session.locale,
+        }
+        if self._twilio_settings.studio_flow_sid:
+            self._twilio.update_attributes(session.conversation_sid, {"handoff": True, **task_attributes})
+            if asked_by_member:
+                self._twilio.add_message(
+                    session.conversation_sid,
+                    author=FLEXCORD_AUTHOR,
+                    body="The member asked to talk to a human.",
+                    attributes={"handoff": True},
+                    trigger_webhooks=True,
+                )
+        else:
+            handoff = self._hand_off_directly(session, task_attributes)
+            session = session.with_interaction(handoff.interaction_sid, handoff.channel_sid)
+        self._sessions.save(session)
+        self._post(session.channel_id, _queued_notice(case.number), nonce=f"queued-{case.number}")
+        metrics.add_metric(name="HandedOff", unit="Count", value=1)
+        return case.number
+
+    # -- the assistant --------------------------------------------------------------------------
+
+    def _assist(self, session: SupportSession, text: str, *, message_key: str) -> Decision | None:
+        """The direct path's assistant: answer from the knowledge base in the chat, record the
+        answer in the conversation for the agent, and hand off when it cannot help. (On the
+        Studio path the flow calls ChatbotFunction instead.)"""
+        if self._knowledge_base is None or self._twilio_settings.studio_flow_sid:
+            return None
+        if session.mode is not SessionMode.ASSISTANT:
+            return None
+        decision = decide(text, knowledge_base=self._knowledge_base, misses=session.assistant_misses)
+        self.deliver_answer(session, decision, message_key=message_key)
+        if decision.handoff:
+            self._hand_off(session, source_id=message_key, asked_by_member=False)
+        else:
+            self._sessions.save(replace(session, assistant_misses=decision.misses))
+        return decision
+
+    def deliver_answer(self, session: SupportSession, decision: Decision, *, message_key: str) -> None:
+        """Show the assistant's answer in the member's chat and add it to the conversation
+        without the webhook header (the transcript for the agent; Studio must not run again)."""
+        embeds, components = answer_view(decision)
+        self._post(
+            session.channel_id,
+            decision.reply,
+            embeds=embeds,
+            components=components,
+            nonce=_nonce("bot", message_key),
+        )
+        lines = [decision.reply, *(f"- {a.title}: {a.url}" for a in decision.articles)]
+        self._twilio.add_message(
+            session.conversation_sid,
+            author=FLEXCORD_AUTHOR,
+            body="\n".join(lines),
+            attributes={"assistant": True, "articles": [a.stem for a in decision.articles]},
+            trigger_webhooks=False,
+        )
+        metrics.add_metric(
+            name="AssistantAnswered" if decision.answered else "AssistantAbstained", unit="Count", value=1
+        )
+
+    def helped(self, job: Job) -> dict[str, Any]:
+        """ "This helped" under an answer: counted as a deflection."""
+        member = job.interaction
+        metrics.add_metric(name="AssistantDeflected", unit="Count", value=1)
+        session = self._sessions.for_member(member.user_id)
+        if session is not None:
+            self._twilio.add_message(
+                session.conversation_sid,
+                author=FLEXCORD_AUTHOR,
+                body="The member said the suggested articles helped.",
+                attributes={"assistant": True, "helped": True},
+                trigger_webhooks=False,
+            )
+        tell_member(
+            self._discord, member, content="Glad that helped! `/endchat` closes the chat when you're done."
+        )
+        return {"deflected": True}
 
     # -- Twilio conversation events -------------------------------------------------------------
 
@@ -403,11 +482,46 @@ class SupportChat:
         *,
         components: list[dict[str, Any]] | None = None,
         files: list[FileUpload] | None = None,
+        embeds: list[dict[str, Any]] | None = None,
         nonce: str | None = None,
     ) -> None:
         self._discord.create_message(
-            channel_id, content=content, components=components or (), files=files or (), nonce=nonce
+            channel_id,
+            content=content,
+            embeds=embeds or (),
+            components=components or (),
+            files=files or (),
+            nonce=nonce,
         )
+
+
+def _queued_notice(case_number: int) -> str:
+    return f"📨 Case #{case_number} opened, connecting you to an agent."
+
+
+def answer_view(decision: Decision) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The assistant's suggestions as an embed, with "This helped" and "Talk to a human"."""
+    if not decision.articles:
+        return [], []
+    embed = {
+        "title": "From the help centre",
+        "color": 0x3E63DD,
+        "fields": [
+            {
+                "name": truncate(a.title, 256),
+                "value": truncate(f"{a.snippet}\n[Read the article]({a.url})", 1024),
+            }
+            for a in decision.articles
+        ],
+    }
+    buttons = {
+        "type": 1,
+        "components": [
+            {"type": 2, "style": 3, "label": "This helped", "custom_id": HELPED_BUTTON},
+            {"type": 2, "style": 2, "label": "Talk to a human", "custom_id": TALK_TO_HUMAN_BUTTON},
+        ],
+    }
+    return [embed], [buttons]
 
 
 def _participant_name(event: dict[str, Any]) -> str | None:

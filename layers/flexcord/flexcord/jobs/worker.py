@@ -51,6 +51,7 @@ WHAT_FAILED: dict[JobKind, str] = {
     JobKind.MEMBER_MESSAGE: "deliver your message",
     JobKind.REQUEST_AGENT: "reach an agent",
     JobKind.END_CHAT: "end your chat",
+    JobKind.ASSISTANT_HELPED: "record that",
 }
 
 

@@ -35,6 +35,8 @@ class SupportSession:
     interaction_sid: str | None = None
     interaction_channel_sid: str | None = None
     agent_name: str | None = None
+    #: Questions in a row the assistant could not answer (two send the chat to a human).
+    assistant_misses: int = 0
 
     def queued(self, case_number: int) -> SupportSession:
         return replace(self, mode=SessionMode.QUEUED, case_number=case_number)

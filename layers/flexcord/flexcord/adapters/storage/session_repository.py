@@ -109,6 +109,7 @@ class DynamoSessionRepository:
             interaction_sid=data.get("interaction_sid"),
             interaction_channel_sid=data.get("interaction_channel_sid"),
             agent_name=data.get("agent_name"),
+            assistant_misses=int(data.get("assistant_misses") or 0),
         )
 
     def _write(self, items: list[dict[str, Any]]) -> None:
