@@ -15,7 +15,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 
 CODE := layers/flexcord/flexcord functions devstack scripts tests
 
-.PHONY: test local lint typecheck unit integration e2e validate build bench events register-commands clean
+.PHONY: test local lint typecheck unit integration e2e validate build bench bench-kb events register-commands clean
 
 ## test: everything CI runs: lint, types, unit, integration and e2e tests, sam validate --lint, sam build
 test: $(VENV)/.installed $(SAM_VENV)/.installed lint typecheck
@@ -50,6 +50,10 @@ build: $(VENV)/.installed $(SAM_VENV)/.installed
 ## bench: cold-start figures for the interactions endpoint
 bench: $(VENV)/.installed
 	$(BIN)/python scripts/bench_cold_start.py
+
+## bench-kb: the knowledge base's quality (tuning and holdout) and query latency at 1,000 articles
+bench-kb: $(VENV)/.installed
+	$(BIN)/python scripts/bench_kb.py
 
 ## events: regenerate the sample events in events/
 events: $(VENV)/.installed

@@ -275,9 +275,12 @@ def _forget_cached_clients() -> None:
     process (tests) has new endpoints, so the caches are cleared."""
     from aws_lambda_powertools.utilities import parameters
 
+    from flexcord import wiring
     from flexcord.adapters.storage.dynamodb import dynamodb_client
     from flexcord.config import reset_cached_settings
 
     reset_cached_settings()
     dynamodb_client.cache_clear()
+    for cached in (wiring.job_queue, wiring.session_repository, wiring.case_service):
+        cached.cache_clear()
     parameters.clear_caches()  # type: ignore[no-untyped-call]

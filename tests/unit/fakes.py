@@ -47,3 +47,25 @@ class RecordingQueue:
         if self.fail:
             raise QueueUnavailable("queue down")
         self.jobs.append(job)
+
+
+class InMemorySessionRepository:
+    def __init__(self) -> None:
+        from flexcord.sessions.model import SupportSession
+
+        self.by_member: dict[str, SupportSession] = {}
+
+    def open(self, session):  # type: ignore[no-untyped-def]
+        return self.by_member.setdefault(session.user_id, session)
+
+    def for_member(self, user_id: str):  # type: ignore[no-untyped-def]
+        return self.by_member.get(user_id)
+
+    def for_conversation(self, conversation_sid: str):  # type: ignore[no-untyped-def]
+        return next((s for s in self.by_member.values() if s.conversation_sid == conversation_sid), None)
+
+    def save(self, session) -> None:  # type: ignore[no-untyped-def]
+        self.by_member[session.user_id] = session
+
+    def end(self, session) -> None:  # type: ignore[no-untyped-def]
+        self.by_member.pop(session.user_id, None)

@@ -4,6 +4,8 @@ connected."""
 from __future__ import annotations
 
 import os
+from functools import cache
+from pathlib import Path
 
 from flexcord.adapters.discord import DiscordClient
 from flexcord.adapters.queue.job_queue import SqsJobQueue
@@ -11,6 +13,7 @@ from flexcord.adapters.storage.case_repository import DynamoCaseRepository
 from flexcord.adapters.storage.dynamodb import dynamodb_client
 from flexcord.adapters.storage.session_repository import DynamoSessionRepository
 from flexcord.adapters.twilio import TwilioGateway
+from flexcord.assistant.decide import KnowledgeBase
 from flexcord.cases import CaseService
 from flexcord.config import (
     ConfigurationError,
@@ -59,16 +62,48 @@ def twilio_gateway(settings: TwilioSettings) -> TwilioGateway:
     )
 
 
+@cache
+def job_queue() -> SqsJobQueue:
+    queue_url = aws_settings().job_queue_url
+    if not queue_url:
+        raise ConfigurationError("JOB_QUEUE_URL is not set")
+    return SqsJobQueue(queue_url)
+
+
+def _table_name() -> str:
+    table_name = aws_settings().table_name
+    if not table_name:
+        raise ConfigurationError("TABLE_NAME is not set")
+    return table_name
+
+
+@cache
+def session_repository() -> DynamoSessionRepository:
+    return DynamoSessionRepository(dynamodb_client(), _table_name())
+
+
+@cache
+def case_service() -> CaseService:
+    return CaseService(DynamoCaseRepository(dynamodb_client(), _table_name()))
+
+
+@cache
+def knowledge_base() -> KnowledgeBase:
+    """The help centre the assistant answers from: the articles shipped in the layer, indexed at
+    cold start (a few milliseconds), or a folder named by KB_DIR."""
+    from flexcord.kb import load_knowledge_base
+
+    folder = os.environ.get("KB_DIR")
+    return load_knowledge_base(Path(folder) if folder else None)
+
+
 def build_worker() -> JobWorker:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
     settings = discord_settings()
-    table_name = aws_settings().table_name
-    if not table_name:
-        raise ConfigurationError("TABLE_NAME is not set")
+    table_name = _table_name()
     discord = discord_client(settings)
-    case_service = CaseService(DynamoCaseRepository(dynamodb_client(), table_name))
-    cases = CaseJobs(case_service, discord, settings)
+    cases = CaseJobs(case_service(), discord, settings)
     executors: dict[JobKind, Executor] = {
         JobKind.CREATE_CASE: cases.create_case,
         JobKind.SHOW_CASE: cases.show_case,
@@ -76,12 +111,15 @@ def build_worker() -> JobWorker:
     }
     if os.environ.get("TWILIO_ACCOUNT_SID"):
         chat = SupportChat(
-            sessions=DynamoSessionRepository(dynamodb_client(), table_name),
-            cases=case_service,
+            sessions=session_repository(),
+            cases=case_service(),
             discord=discord,
             twilio=twilio_gateway(twilio_settings()),
             discord_settings=settings,
             twilio_settings=twilio_settings(),
+            knowledge_base=knowledge_base()
+            if os.environ.get("ASSISTANT_ENABLED", "true") != "false"
+            else None,
         )
         executors |= {
             JobKind.OPEN_CHAT: chat.open_chat,
@@ -90,6 +128,7 @@ def build_worker() -> JobWorker:
             JobKind.END_CHAT: chat.end_chat,
             JobKind.CONVERSATION_EVENT: chat.conversation_event,
             JobKind.ASSISTANT_HELPED: chat.helped,
+            JobKind.ASSISTANT_REPLY: chat.assistant_reply,
         }
     persistence = DynamoDBPersistenceLayer(
         table_name=table_name,
@@ -104,5 +143,5 @@ def build_worker() -> JobWorker:
         discord=discord,
         persistence=persistence,
         max_receive_count=aws_settings().job_max_receive_count,
-        queue=SqsJobQueue(queue_url) if (queue_url := aws_settings().job_queue_url) else None,
+        queue=job_queue() if aws_settings().job_queue_url else None,
     )

@@ -21,6 +21,7 @@ class JobKind(StrEnum):
     REQUEST_AGENT = "chat.agent"
     END_CHAT = "chat.end"
     ASSISTANT_HELPED = "assistant.helped"
+    ASSISTANT_REPLY = "assistant.reply"
     CONVERSATION_EVENT = "twilio.conversation_event"
 
 

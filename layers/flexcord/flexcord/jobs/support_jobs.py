@@ -12,8 +12,8 @@ import requests
 
 from flexcord.adapters.discord import CannotMessageUser, DiscordClient, DiscordError, FileUpload
 from flexcord.adapters.twilio import FlexHandoff, TwilioError, TwilioGateway
-from flexcord.assistant.decide import Decision, KnowledgeBase, decide
-from flexcord.cases import CaseDraft, CaseKind, CaseService, CaseStatus, Reporter
+from flexcord.assistant.decide import Decision, KnowledgeBase, Suggestion, decide
+from flexcord.cases import CaseService, CaseStatus
 from flexcord.cases.model import ATTACHMENT_MAX_BYTES
 from flexcord.cases.service import utc_now_iso
 from flexcord.config import DiscordSettings, TwilioSettings
@@ -27,6 +27,7 @@ from flexcord.jobs.model import InteractionContext, Job
 from flexcord.jobs.notify import tell_member
 from flexcord.jobs.presentation import truncate
 from flexcord.observability import logger, metrics
+from flexcord.sessions.handoff import record_handoff, task_attributes
 from flexcord.sessions.model import ChatPlace, SessionMode, SupportSession
 from flexcord.sessions.repository import SessionRepository
 
@@ -147,29 +148,13 @@ class SupportChat:
         (the assistant could not help), Flexcord only opens the case. On the direct path Flexcord
         asks Flex itself with the Interactions API.
         """
-        case = self._cases.open_case(
-            CaseDraft(
-                kind=CaseKind.SUPPORT,
-                title=f"Support chat with {session.display_name}",
-                sections=(),
-                reporter=Reporter(session.user_id, session.display_name, session.display_name),
-                guild_id=session.guild_id,
-                channel_id=session.channel_id,
-            ),
-            source_id=source_id,
+        # The session is saved as queued before the flow is told, so ChatbotFunction sees it.
+        session, case = record_handoff(
+            session, cases=self._cases, sessions=self._sessions, source_id=source_id
         )
-        if case.conversation_sid is None:
-            case = self._cases.link_conversation(case, session.conversation_sid)
-        session = session.queued(case.number)
-        task_attributes = {
-            "from": session.display_name,
-            "discord_display_name": session.display_name,
-            "case_number": case.number,
-            "conversation_sid": session.conversation_sid,
-            "locale": session.locale,
-        }
+        attributes = task_attributes(session)
         if self._twilio_settings.studio_flow_sid:
-            self._twilio.update_attributes(session.conversation_sid, {"handoff": True, **task_attributes})
+            self._twilio.update_attributes(session.conversation_sid, {"handoff": True, **attributes})
             if asked_by_member:
                 self._twilio.add_message(
                     session.conversation_sid,
@@ -178,10 +163,9 @@ class SupportChat:
                     attributes={"handoff": True},
                     trigger_webhooks=True,
                 )
-        else:
-            handoff = self._hand_off_directly(session, task_attributes)
-            session = session.with_interaction(handoff.interaction_sid, handoff.channel_sid)
-        self._sessions.save(session)
+        elif session.interaction_sid is None:
+            handoff = self._hand_off_directly(session, attributes)
+            self._sessions.save(session.with_interaction(handoff.interaction_sid, handoff.channel_sid))
         self._post(session.channel_id, _queued_notice(case.number), nonce=f"queued-{case.number}")
         metrics.add_metric(name="HandedOff", unit="Count", value=1)
         return case.number
@@ -226,6 +210,20 @@ class SupportChat:
         metrics.add_metric(
             name="AssistantAnswered" if decision.answered else "AssistantAbstained", unit="Count", value=1
         )
+
+    def assistant_reply(self, job: Job) -> dict[str, Any]:
+        """The Studio path: ChatbotFunction decided (and, for a hand-off, already opened the case
+        so the flow could give it to Flex); show the answer in the chat and record it."""
+        session = self._sessions.for_conversation(str(job.payload["conversation_sid"]))
+        if session is None or session.mode is SessionMode.AGENT:
+            return {"shown": False}
+        decision = decision_from_payload(job.payload["decision"])
+        self.deliver_answer(session, decision, message_key=job.key)
+        if decision.handoff:
+            self._hand_off(session, source_id=job.key, asked_by_member=False)
+        elif session.mode is SessionMode.ASSISTANT:
+            self._sessions.save(replace(session, assistant_misses=decision.misses))
+        return {"shown": True, "handoff": decision.handoff}
 
     def helped(self, job: Job) -> dict[str, Any]:
         """ "This helped" under an answer: counted as a deflection."""
@@ -405,6 +403,8 @@ class SupportChat:
             f"💬 **{member.display_name}:** {shown}",
             nonce=_nonce("me", member.interaction_id),
         )
+        if text:
+            self._assist(session, text, message_key=member.interaction_id)
 
     def _attach(self, attachment: dict[str, Any], text: str) -> tuple[str | None, str]:
         """Upload the member's file to Twilio Media; if that fails, link it in the text instead."""
@@ -445,7 +445,7 @@ class SupportChat:
             )
         return files
 
-    def _hand_off_directly(self, session: SupportSession, task_attributes: dict[str, Any]) -> FlexHandoff:
+    def _hand_off_directly(self, session: SupportSession, attributes: dict[str, Any]) -> FlexHandoff:
         workspace, workflow = (
             self._twilio_settings.flex_workspace_sid,
             self._twilio_settings.flex_workflow_sid,
@@ -458,7 +458,7 @@ class SupportChat:
             session.conversation_sid,
             workspace_sid=workspace,
             workflow_sid=workflow,
-            task_attributes=task_attributes,
+            task_attributes=attributes,
         )
 
     def _close(
@@ -493,6 +493,16 @@ class SupportChat:
             files=files or (),
             nonce=nonce,
         )
+
+
+def decision_from_payload(data: dict[str, Any]) -> Decision:
+    return Decision(
+        handoff=bool(data["handoff"]),
+        reply=str(data["reply"]),
+        misses=int(data["misses"]),
+        reason=str(data["reason"]),
+        articles=[Suggestion(**article) for article in data.get("articles", [])],
+    )
 
 
 def _queued_notice(case_number: int) -> str:

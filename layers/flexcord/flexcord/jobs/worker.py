@@ -52,6 +52,7 @@ WHAT_FAILED: dict[JobKind, str] = {
     JobKind.REQUEST_AGENT: "reach an agent",
     JobKind.END_CHAT: "end your chat",
     JobKind.ASSISTANT_HELPED: "record that",
+    JobKind.ASSISTANT_REPLY: "show the assistant's answer",
 }
 
 

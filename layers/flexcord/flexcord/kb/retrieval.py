@@ -1,0 +1,181 @@
+"""Searching the knowledge base: the interface the assistant uses, and the local implementation.
+
+``KnowledgeBase.search(query, k)`` returns the best articles with a score in [0, 1] and whether
+to *abstain*: to say "I don't have an article for that" and offer a human rather than suggest
+something irrelevant. The local implementation is BM25F over title, tags and body (``index``)
+with three additions that help with how members actually write:
+
+- the synonym table turns "sign in", "log in" and "login" into one concept, in articles and
+  questions alike (``synonyms``);
+- unknown words are corrected against the articles' vocabulary (``spelling``);
+- the score is normalised by what the question could have scored, so scores of different
+  questions are comparable and one threshold can decide for all of them (though long questions,
+  with more words no article uses, still score lower on average: docs/knowledge-base.md).
+
+The score of an article is the share of the question's weight it matches::
+
+    score(q, d) = Σ_{t in q} idf(t) · sat(t, d)  /  Σ_{t in q} idf(t)
+
+where ``sat`` is the BM25F saturation in [0, 1) and a word no article contains counts with the
+idf of an unseen term. A question about the game's raid passes scores high on the raids
+article; "what's the weather tomorrow" matches nothing and scores 0; "refund on Steam" matches
+"refund" but not "steam" and scores low. The search abstains when the best score is below a
+threshold calibrated on labelled questions (``metrics.calibrate_threshold``).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache, cached_property
+from pathlib import Path
+from typing import Protocol
+
+from flexcord.kb.articles import DEFAULT_ARTICLES_DIR, Article
+from flexcord.kb.index import FIELDED_SETTINGS, PLAIN_BM25_SETTINGS, Index, IndexSettings, load_or_build
+from flexcord.kb.spelling import SpellingCorrector
+from flexcord.kb.stemmer import stem
+from flexcord.kb.text import STOPWORDS, words
+
+#: Calibrated on the default KB's tuning queries (docs/knowledge-base.md, "Calibration"):
+#: ``python -m flexcord.kb calibrate`` prints it.
+DEFAULT_ABSTAIN_BELOW = 0.3375
+#: Calibrated the same way for the plain BM25 baseline, so the comparison is fair.
+PLAIN_BM25_ABSTAIN_BELOW = 0.138
+
+
+@dataclass(frozen=True)
+class Hit:
+    article: Article
+    score: float
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The best articles, best first, and whether to abstain.
+
+    The hits are returned even when abstaining, so a caller can log or show the near misses; a
+    caller that abstains should not present them as answers.
+    """
+
+    hits: list[Hit]
+    abstain: bool
+
+
+class KnowledgeBase(Protocol):
+    def search(self, query: str, k: int = 10) -> SearchResult:
+        """The ``k`` best articles for ``query``, with scores in [0, 1], best first."""
+        ...
+
+
+@dataclass(frozen=True)
+class QueryTerms:
+    """A question as the index sees it: its terms, and the words that were corrected."""
+
+    terms: list[str]
+    corrections: dict[str, str]
+
+
+class LocalKnowledgeBase:
+    """BM25F with synonyms and spelling fixes over a folder of articles, in memory."""
+
+    def __init__(
+        self, index: Index, *, abstain_below: float = DEFAULT_ABSTAIN_BELOW, correct_spelling: bool = True
+    ) -> None:
+        self.index = index
+        self.abstain_below = abstain_below
+        self.correct_spelling = correct_spelling
+
+    @classmethod
+    def from_articles(
+        cls,
+        articles: Sequence[Article],
+        settings: IndexSettings = FIELDED_SETTINGS,
+        *,
+        abstain_below: float = DEFAULT_ABSTAIN_BELOW,
+        correct_spelling: bool = True,
+    ) -> LocalKnowledgeBase:
+        return cls(
+            Index.build(articles, settings), abstain_below=abstain_below, correct_spelling=correct_spelling
+        )
+
+    @classmethod
+    def from_folder(
+        cls, directory: Path, *, abstain_below: float = DEFAULT_ABSTAIN_BELOW
+    ) -> LocalKnowledgeBase:
+        """The articles in ``directory``, from its saved index when that is current."""
+        return cls(load_or_build(directory), abstain_below=abstain_below)
+
+    @property
+    def articles(self) -> list[Article]:
+        return self.index.articles
+
+    def search(self, query: str, k: int = 10) -> SearchResult:
+        terms = self.analyse(query).terms
+        if not terms or k <= 0:
+            return SearchResult(hits=[], abstain=True)
+        index = self.index
+        idf = index.idf
+        possible = sum(idf.get(term, index.unseen_idf) for term in terms)
+        totals = index.scores((term, 1.0) for term in terms)
+        best = heapq.nlargest(k, totals.items(), key=lambda item: (item[1], -item[0]))
+        hits = [Hit(index.articles[number], total / possible) for number, total in best]
+        # A number alone says nothing about the topic ("what's 2+2" is not about error 2).
+        only_numbers = all(term.isdigit() for term in terms if term in idf)
+        abstain = not hits or only_numbers or hits[0].score < self.abstain_below
+        return SearchResult(hits=hits, abstain=abstain)
+
+    def analyse(self, query: str) -> QueryTerms:
+        """The question's terms (stems and synonym concepts, each once), after spelling fixes."""
+        folded = words(query)
+        corrections: dict[str, str] = {}
+        if self.correct_spelling:
+            fixed: list[str] = []
+            for word in folded:
+                replacement = None if self._is_known(word) else self._speller.correct(word)
+                if replacement:
+                    corrections[word] = replacement
+                    fixed.extend(replacement.split())
+                else:
+                    fixed.append(word)
+            folded = fixed
+        return QueryTerms(terms=list(dict.fromkeys(self.index.analyse(folded))), corrections=corrections)
+
+    def _is_known(self, word: str) -> bool:
+        """Whether a word is one the articles or the synonym table use, in any inflection:
+        such a word is never "corrected" ("cheated" is a form of "cheat", not "created")."""
+        if word in STOPWORDS or word in self.index.word_counts or word in self.index.synonyms.words:
+            return True
+        if not word.isalpha():
+            return True
+        stemmed = stem(word)
+        return stemmed in self.index.idf or stemmed in self.index.synonyms.stems
+
+    @cached_property
+    def _speller(self) -> SpellingCorrector:
+        vocabulary = dict.fromkeys(self.index.synonyms.words, 1) | self.index.word_counts
+        return SpellingCorrector(vocabulary)
+
+
+def plain_bm25(
+    articles: Sequence[Article], *, abstain_below: float = PLAIN_BM25_ABSTAIN_BELOW
+) -> LocalKnowledgeBase:
+    """The baseline: Lucene-style BM25 over title, tags and body as one field, with the same
+    words, stopwords and stemmer, and no field weights, synonyms or spelling fixes."""
+    return LocalKnowledgeBase.from_articles(
+        articles, PLAIN_BM25_SETTINGS, abstain_below=abstain_below, correct_spelling=False
+    )
+
+
+@cache
+def default_knowledge_base() -> LocalKnowledgeBase:
+    """The knowledge base of the articles shipped with Flexcord, loaded once per process."""
+    return LocalKnowledgeBase.from_folder(DEFAULT_ARTICLES_DIR)
+
+
+def load_knowledge_base(folder: Path | None = None) -> LocalKnowledgeBase:
+    """The articles in ``folder``, or the shipped ones (loaded once) when it is None."""
+    if folder is None or folder.resolve() == DEFAULT_ARTICLES_DIR.resolve():
+        return default_knowledge_base()
+    return LocalKnowledgeBase.from_folder(folder)

@@ -1,0 +1,43 @@
+"""Recording that a chat goes to a human: the support case, linked to the conversation, and the
+session queued. Shared by the worker (button, direct path) and ChatbotFunction (Studio path)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flexcord.cases import Case, CaseDraft, CaseKind, CaseService, Reporter
+from flexcord.sessions.model import SupportSession
+from flexcord.sessions.repository import SessionRepository
+
+
+def record_handoff(
+    session: SupportSession, *, cases: CaseService, sessions: SessionRepository, source_id: str
+) -> tuple[SupportSession, Case]:
+    """Idempotent on ``source_id`` (what asked for the hand-off): a retry finds the same case."""
+    case = cases.open_case(
+        CaseDraft(
+            kind=CaseKind.SUPPORT,
+            title=f"Support chat with {session.display_name}",
+            sections=(),
+            reporter=Reporter(session.user_id, session.display_name, session.display_name),
+            guild_id=session.guild_id,
+            channel_id=session.channel_id,
+        ),
+        source_id=source_id,
+    )
+    if case.conversation_sid is None:
+        case = cases.link_conversation(case, session.conversation_sid)
+    queued = session.queued(case.number)
+    sessions.save(queued)
+    return queued, case
+
+
+def task_attributes(session: SupportSession) -> dict[str, Any]:
+    """What the agent's task carries: who (display name only), the case, the conversation."""
+    return {
+        "from": session.display_name,
+        "discord_display_name": session.display_name,
+        "case_number": session.case_number,
+        "conversation_sid": session.conversation_sid,
+        "locale": session.locale,
+    }

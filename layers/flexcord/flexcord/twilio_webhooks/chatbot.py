@@ -1,0 +1,139 @@
+"""POST /twilio/chatbot: the target of the Studio flow's HTTP Request widget.
+
+Studio calls it for each member message while the assistant has the chat, and routes on the
+answer: ``{"handoff": bool, "reply": str, "articles": [...]}``. The answer must come back within
+Studio's 10 s as a JSON object, so showing it in Discord and recording it in the conversation are
+queued for the worker. Studio signs JSON requests over the URL with ``?bodySHA256=`` (the body's
+hash), form requests over the URL and the parameters; RequestValidator checks both.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import asdict
+from typing import Any
+from urllib.parse import parse_qsl
+
+from twilio.request_validator import RequestValidator
+
+from flexcord.adapters.queue.job_queue import JobQueue, QueueUnavailable
+from flexcord.apigateway import BadRequestBody, HttpRequest, error_response, json_response
+from flexcord.assistant.decide import KnowledgeBase, decide
+from flexcord.cases import CaseService
+from flexcord.jobs.model import Job, JobKind
+from flexcord.observability import logger, metrics
+from flexcord.sessions.handoff import record_handoff, task_attributes
+from flexcord.sessions.model import SessionMode
+from flexcord.sessions.repository import SessionRepository
+
+FLEXCORD_AUTHOR = "flexcord"
+NOTHING_TO_DO: dict[str, Any] = {"handoff": False, "reply": "", "articles": []}
+
+
+class ChatbotEndpoint:
+    def __init__(
+        self,
+        *,
+        auth_token: Callable[[], str],
+        public_base_url: str | None,
+        sessions: Callable[[], SessionRepository],
+        cases: Callable[[], CaseService],
+        knowledge_base: Callable[[], KnowledgeBase],
+        queue: Callable[[], JobQueue],
+    ) -> None:
+        self._cases = cases
+        self._auth_token = auth_token
+        self._public_base_url = public_base_url
+        self._sessions = sessions
+        self._knowledge_base = knowledge_base
+        self._queue = queue
+
+    def handle(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            request = HttpRequest.from_event(event)
+            text = request.raw_body.decode("utf-8")
+        except (BadRequestBody, UnicodeDecodeError) as problem:
+            return error_response(400, f"unreadable request: {problem}")
+        url = self._public_url(event, request.path)
+        is_json = (request.header("content-type") or "").startswith("application/json")
+        signed: Any = text if is_json else dict(parse_qsl(text, keep_blank_values=True))
+        if not RequestValidator(self._auth_token()).validate(
+            url, signed, request.header("x-twilio-signature") or ""
+        ):
+            metrics.add_metric(name="TwilioSignatureRejected", unit="Count", value=1)
+            return error_response(403, "invalid Twilio signature")
+        try:
+            data = json.loads(text) if is_json else signed
+        except ValueError:
+            return error_response(400, "the body is not JSON")
+        if not isinstance(data, dict) or not data.get("conversation_sid"):
+            return error_response(400, "conversation_sid is required")
+        return json_response(200, self._answer(data))
+
+    def _answer(self, data: dict[str, Any]) -> dict[str, Any]:
+        session = self._sessions().for_conversation(str(data["conversation_sid"]))
+        if session is None or session.mode is SessionMode.AGENT:
+            return NOTHING_TO_DO  # no chat, or an agent has it: the assistant stays out
+        author = str(data.get("author") or "")
+        if author == FLEXCORD_AUTHOR:
+            # Flexcord's note that the member pressed "Talk to a human": the worker has opened
+            # the case and queued the session; the flow sends the chat to Flex with these.
+            if _attributes(data).get("handoff") is True and session.mode is SessionMode.QUEUED:
+                return {**NOTHING_TO_DO, "handoff": True, "task": task_attributes(session)}
+            return NOTHING_TO_DO
+        if author != session.member_identity or session.mode is not SessionMode.ASSISTANT:
+            return NOTHING_TO_DO
+        decision = decide(
+            str(data.get("body") or ""),
+            knowledge_base=self._knowledge_base(),
+            misses=session.assistant_misses,
+        )
+        message_sid = str(data.get("message_sid") or "")
+        key = f"assistant:{message_sid or data['conversation_sid']}"
+        if decision.handoff:
+            # Open the case now, so the flow's Send to Flex carries its number.
+            session, _ = record_handoff(
+                session, cases=self._cases(), sessions=self._sessions(), source_id=key
+            )
+        job = Job(
+            kind=JobKind.ASSISTANT_REPLY,
+            key=key,
+            group=session.user_id,  # after the member's own message in their queue
+            payload={
+                "conversation_sid": session.conversation_sid,
+                "message_sid": message_sid,
+                "decision": asdict(decision),
+            },
+        )
+        try:
+            self._queue().enqueue(job)
+        except QueueUnavailable:
+            logger.exception("assistant answer not queued")
+        metrics.add_metric(
+            name="AssistantHandedOff" if decision.handoff else "AssistantQueried", unit="Count", value=1
+        )
+        reply: dict[str, Any] = {
+            "handoff": decision.handoff,
+            "reply": decision.reply,
+            "articles": [
+                {"title": a.title, "url": a.url, "score": round(a.score, 4)} for a in decision.articles
+            ],
+        }
+        if decision.handoff:
+            reply["task"] = task_attributes(session)  # for the flow's Send to Flex
+        return reply
+
+    def _public_url(self, event: Mapping[str, Any], path: str) -> str:
+        base = self._public_base_url or f"https://{(event.get('requestContext') or {}).get('domainName', '')}"
+        query = str(event.get("rawQueryString") or "")
+        return f"{base}{path}" + (f"?{query}" if query else "")
+
+
+def _attributes(data: dict[str, Any]) -> dict[str, Any]:
+    raw = data.get("attributes") or "{}"
+    try:
+        parsed = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}

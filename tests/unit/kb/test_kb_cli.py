@@ -1,0 +1,129 @@
+"""python -m flexcord.kb on a tiny folder of articles, in a fresh process as it is documented."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def run_kb(*arguments, stdin="", check=True):
+    environment = {**os.environ, "PYTHONPATH": str(ROOT / "layers" / "flexcord")}
+    completed = subprocess.run(
+        [sys.executable, "-m", "flexcord.kb", *map(str, arguments)],
+        input=stdin,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if check:
+        assert completed.returncode == 0, completed.stderr
+    return completed
+
+
+def test_search_writes_one_documented_line_per_query_in_order(tiny_kb):
+    queries = [
+        {"id": "a", "query": "my raid pass was not refunded"},
+        {"id": 7, "query": "what's the weather tomorrow"},
+        {"id": None, "query": "refund from google play"},
+    ]
+    stdin = "# comments and blank lines are skipped\n\n" + "".join(json.dumps(q) + "\n" for q in queries)
+    lines = run_kb("search", "--kb", tiny_kb, "--k", 2, stdin=stdin).stdout.splitlines()
+
+    answers = [json.loads(line) for line in lines]
+    assert [list(answer) for answer in answers] == [["id", "results", "abstain"]] * 3
+    assert [answer["id"] for answer in answers] == ["a", 7, None]
+    raid, weather, refund = answers
+    assert raid["abstain"] is False
+    assert raid["results"][0]["article"] == "raid-passes"
+    assert len(raid["results"]) == 2
+    assert all(list(result) == ["article", "score"] for result in raid["results"])
+    assert all(isinstance(result["score"], float) and 0 <= result["score"] <= 1 for result in raid["results"])
+    assert raid["results"][0]["score"] >= raid["results"][1]["score"]
+    assert weather == {"id": 7, "results": [], "abstain": True}
+    assert refund["results"][0]["article"] == "refunds"
+
+
+def test_search_reads_a_file_with_input(tiny_kb, tmp_path):
+    queries = tmp_path / "queries.jsonl"
+    queries.write_text('{"id": 1, "query": "change the language"}\n', encoding="utf-8")
+    [line] = run_kb("search", "--kb", tiny_kb, "--input", queries).stdout.splitlines()
+    assert json.loads(line)["results"][0]["article"] == "language"
+
+
+def test_eval_prints_the_five_metrics_then_each_split(tiny_kb, tmp_path):
+    labelled = tmp_path / "labelled.jsonl"
+    rows = [
+        {"id": 1, "query": "raid pass refunded", "article": "raid-passes", "split": "clear"},
+        {"id": 2, "query": "store refund", "articles": ["refunds", "raid-passes"], "split": "clear"},
+        {"id": 3, "query": "what's the weather tomorrow", "article": None, "split": "out_of_scope"},
+    ]
+    labelled.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+
+    output = run_kb("eval", "--kb", tiny_kb, "--queries", labelled).stdout
+
+    assert output.splitlines() == [
+        "queries 3 (in scope 2, out of scope 1)",
+        "recall@1                   1.000",
+        "recall@3                   1.000",
+        "mrr@10                     1.000",
+        "in_scope_answer_rate       1.000",
+        "out_of_scope_abstain_rate  1.000",
+        "",
+        "split clear: queries 2 (in scope 2, out of scope 0)",
+        "  recall@1                   1.000",
+        "  recall@3                   1.000",
+        "  mrr@10                     1.000",
+        "  in_scope_answer_rate       1.000",
+        "  out_of_scope_abstain_rate  n/a",
+        "",
+        "split out_of_scope: queries 1 (in scope 0, out of scope 1)",
+        "  recall@1                   n/a",
+        "  recall@3                   n/a",
+        "  mrr@10                     n/a",
+        "  in_scope_answer_rate       n/a",
+        "  out_of_scope_abstain_rate  1.000",
+    ]
+    as_json = json.loads(run_kb("eval", "--kb", tiny_kb, "--queries", labelled, "--json").stdout)
+    assert as_json["recall@3"] == 1.0
+    assert as_json["splits"]["out_of_scope"]["out_of_scope_abstain_rate"] == 1.0
+
+
+def test_eval_of_the_baseline_and_calibrate(tiny_kb, tmp_path):
+    labelled = tmp_path / "labelled.jsonl"
+    labelled.write_text(
+        '{"id": 1, "query": "raid pass", "article": "raid-passes"}\n'
+        '{"id": 2, "query": "pizza", "article": null}\n',
+        encoding="utf-8",
+    )
+    baseline = run_kb("eval", "--kb", tiny_kb, "--queries", labelled, "--retriever", "bm25").stdout
+    assert baseline.splitlines()[1] == "recall@1                   1.000"
+    calibration = run_kb("calibrate", "--kb", tiny_kb, "--queries", labelled).stdout.splitlines()
+    assert [line.split()[0] for line in calibration] == [
+        "threshold",
+        "in_scope_answer_rate",
+        "out_of_scope_abstain_rate",
+    ]
+
+
+def test_index_saves_an_index_that_search_then_uses(tiny_kb):
+    assert run_kb("index", "--kb", tiny_kb).stdout.strip() == f"wrote {tiny_kb / 'index.json'}"
+    assert (tiny_kb / "index.json").exists()
+    [line] = run_kb("search", "--kb", tiny_kb, stdin='{"id": 1, "query": "raid pass"}\n').stdout.splitlines()
+    assert json.loads(line)["results"][0]["article"] == "raid-passes"
+
+
+def test_a_broken_article_or_input_line_fails_with_its_name(tiny_kb):
+    (tiny_kb / "broken.md").write_text("no front matter here", encoding="utf-8")
+    completed = run_kb("search", "--kb", tiny_kb, stdin='{"id": 1, "query": "x"}\n', check=False)
+    assert completed.returncode == 2
+    assert "broken.md: an article must start with a '---' front matter line" in completed.stderr
+    (tiny_kb / "broken.md").unlink()
+
+    completed = run_kb("search", "--kb", tiny_kb, stdin='{"id": 1, "query": "x"}\n{"id": 2}\n', check=False)
+    assert completed.returncode == 2
+    assert "stdin:2: expected an object with a string 'query'" in completed.stderr

@@ -1,0 +1,101 @@
+"""Words, stems and the synonym table: the analysis articles and questions share."""
+
+import pytest
+
+from flexcord.kb.spelling import SpellingCorrector
+from flexcord.kb.stemmer import stem
+from flexcord.kb.synonyms import SynonymTable, SynonymTableError
+from flexcord.kb.text import fold, words
+
+# From Porter's paper and his reference vocabulary.
+PORTER_EXAMPLES = {
+    "caresses": "caress",
+    "ponies": "poni",
+    "cats": "cat",
+    "feed": "feed",
+    "agreed": "agre",
+    "plastered": "plaster",
+    "motoring": "motor",
+    "sing": "sing",
+    "conflated": "conflat",
+    "hopping": "hop",
+    "falling": "fall",
+    "filing": "file",
+    "happy": "happi",
+    "relational": "relat",
+    "conditional": "condit",
+    "vietnamization": "vietnam",
+    "hopefulness": "hope",
+    "sensibiliti": "sensibl",
+    "electrical": "electr",
+    "adjustment": "adjust",
+    "adoption": "adopt",
+    "controlling": "control",
+    "generalizations": "gener",
+    "oscillators": "oscil",
+    "connections": "connect",
+    "syzygy": "syzygi",
+}
+
+
+@pytest.mark.parametrize(("word", "expected"), PORTER_EXAMPLES.items())
+def test_porter_stems(word, expected):
+    assert stem(word) == expected
+
+
+def test_the_game_vocabulary_stems_together():
+    assert stem("crashing") == stem("crashes") == stem("crashed") == "crash"
+    assert stem("notifications") == stem("notification") == "notif"
+    assert stem("go") == "go"  # two letters and under are left alone
+
+
+def test_fold_drops_case_accents_and_apostrophes():
+    assert fold("PokéStop's") == "pokestops"
+    assert fold("I can’t log in") == "i cant log in"
+    assert words("Wi-Fi, 2+2 & Ünïcode!") == ["wi", "fi", "2", "2", "unicode"]
+
+
+def test_phrases_become_one_concept_in_any_inflection():
+    table = SynonymTable([["log in", "login", "sign in"], ["raid pass", "raid ticket"]])
+    assert table.terms(words("I can't sign in")) == ["~log_in"]
+    assert table.terms(words("signing in to my account")) == ["~log_in", "account"]
+    assert table.terms(words("lost my raid tickets")) == ["lost", "~raid_pass"]
+
+
+def test_the_longest_phrase_wins_and_filler_may_sit_between_words():
+    table = SynonymTable(
+        [["raid pass", "raid ticket"], ["remote raid pass", "remote pass"], ["report a bug", "bug report"]]
+    )
+    assert table.terms(words("remote raid pass")) == ["~remot_raid_pass"]
+    assert table.terms(words("how do I report the bug")) == ["~report_a_bug"]
+    assert table.phrases_in(words("report the bug")) == [("report", "a", "bug")]
+
+
+def test_a_phrase_in_two_groups_is_refused():
+    with pytest.raises(SynonymTableError, match="'pass' is in two groups"):
+        SynonymTable([["pass", "ticket"], ["pass", "subscription"]])
+
+
+def test_a_malformed_line_is_named():
+    with pytest.raises(SynonymTableError, match=r"table:2: a group needs two or more phrases"):
+        SynonymTable.parse("# comment\nlonely\n", source="table")
+    with pytest.raises(SynonymTableError, match="only stopwords"):
+        SynonymTable.parse("the | a thing\n")
+
+
+def test_the_table_survives_a_round_trip_through_json():
+    table = SynonymTable.load()
+    copy = SynonymTable.from_json(table.to_json())
+    sentence = words("I can't sign in, my pokestop disappeared and I need to report the bug")
+    assert copy.terms(sentence) == table.terms(sentence)
+    assert copy.words == table.words
+
+
+def test_spelling_fixes_one_edit_and_splits_run_together_words():
+    corrector = SpellingCorrector({"account": 5, "receive": 3, "raid": 9, "pass": 7, "recipe": 1})
+    assert corrector.correct("acount") == "account"  # a letter dropped
+    assert corrector.correct("recieve") == "receive"  # two letters swapped
+    assert corrector.correct("raidpass") == "raid pass"
+    assert corrector.correct("account") is None  # known
+    assert corrector.correct("acct") is None  # too short to guess
+    assert corrector.correct("weather") is None  # nothing close
