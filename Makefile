@@ -55,6 +55,10 @@ bench: $(VENV)/.installed
 bench-kb: $(VENV)/.installed
 	$(BIN)/python scripts/bench_kb.py
 
+## setup-twilio: create or update the Studio flow and check the Twilio side (see scripts/setup_twilio.py)
+setup-twilio: $(VENV)/.installed
+	$(BIN)/python scripts/setup_twilio.py $(ARGS)
+
 ## events: regenerate the sample events in events/
 events: $(VENV)/.installed
 	$(BIN)/python scripts/events.py generate

@@ -50,7 +50,7 @@ class LocalStack:
         use_published_test_key: bool = False,
         parameters: dict[str, Any] | None = None,
         duplicate_webhooks: bool = False,
-        studio_flow_sid: str = "",
+        studio: bool = False,
     ) -> None:
         """``use_published_test_key`` makes the Discord emulator sign with the key in events/, so
         the sample events (re-signed) and the emulator are both accepted by the one endpoint;
@@ -59,8 +59,10 @@ class LocalStack:
         self._parameters = parameters or {}
         #: Twilio delivers every webhook twice (tests of deduplication).
         self._duplicate_webhooks = duplicate_webhooks
-        #: Empty: the direct hand-off (Interactions API); a FW... SID: the Studio path.
-        self._studio_flow_sid = studio_flow_sid
+        #: False: the direct path (the worker answers and hands off itself); True: the Studio path,
+        #: with the shipped flow uploaded to the emulator by the real setup command.
+        self._studio = studio
+        self.studio_setup: Any = None
         self._ports = ports
         self._use_published_test_key = use_published_test_key
         self._retry_delay_seconds = retry_delay_seconds
@@ -109,6 +111,8 @@ class LocalStack:
         self.discord.interactions_url = f"{self.gateway.base_url}/discord/interactions"
 
         self.deploy_commands()
+        if self._studio:
+            self._set_up_studio()
 
         worker = function_spec(self._template, "WorkerFunction")
         self.worker_handler = load_handler(worker.handler_file, worker.handler_name, "local_WorkerFunction")
@@ -169,6 +173,23 @@ class LocalStack:
             raise RuntimeError(f"command registration failed: {response.get('Reason')}")
         return response
 
+    def _set_up_studio(self) -> None:
+        """Run scripts/setup_twilio.py's setup against the emulator, as a deployer would against
+        Twilio, and point the functions at the flow it created."""
+        assert self.twilio is not None
+        assert self.gateway is not None
+        from scripts.setup_twilio import set_up
+
+        self.studio_setup = set_up(
+            self.twilio.twilio_client(),
+            chatbot_url=f"{self.gateway.base_url}/twilio/chatbot",
+            workflow_sid=self.twilio.workflow_sid,
+            chat_channel_sid=self.twilio.chat_task_channel_sid,
+            flow_name="Flexcord assistant",
+        )
+        self._set_environment({"TWILIO_STUDIO_FLOW_SID": self.studio_setup.flow_sid})
+        _forget_cached_clients()
+
     def _receive_cfn_response(self, body: bytes) -> tuple[int, bytes]:
         self.cloudformation_responses.append(json.loads(body))
         return 200, b""
@@ -197,7 +218,7 @@ class LocalStack:
             "TWILIO_CONVERSATIONS_SERVICE_SID": twilio.chat_service_sid,
             "TWILIO_FLEX_WORKSPACE_SID": twilio.workspace_sid,
             "TWILIO_FLEX_WORKFLOW_SID": twilio.workflow_sid,
-            "TWILIO_STUDIO_FLOW_SID": self._studio_flow_sid,
+            "TWILIO_STUDIO_FLOW_SID": "",
             # Twilio's webhooks come to the local gateway, and are verified against this URL.
             "PUBLIC_BASE_URL": self.gateway.base_url if self.gateway else "",
             "TABLE_NAME": resources.table_name,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
 import json
 import sys
 import time
@@ -265,7 +266,44 @@ def twilio_events() -> dict[str, dict[str, Any]]:
         "Attributes": "{}",
     }
     body = urlencode(params)
+    chatbot_body = json.dumps(
+        {
+            "conversation_sid": params["ConversationSid"],
+            "message_sid": "IM00000000000000000000000000000003",
+            "author": "member_5596a2bcd3369fd4dbc40da1",
+            "body": "my raid pass disappeared",
+            "attributes": "{}",
+        }
+    )
+    chatbot_query = f"bodySHA256={hashlib.sha256(chatbot_body.encode()).hexdigest()}"
+    chatbot_url = f"{PUBLIC_BASE_URL}/twilio/chatbot?{chatbot_query}"
     return {
+        "twilio_chatbot_request": {
+            "version": "2.0",
+            "routeKey": "POST /twilio/chatbot",
+            "rawPath": "/twilio/chatbot",
+            "rawQueryString": chatbot_query,
+            "queryStringParameters": {"bodySHA256": chatbot_query.split("=", 1)[1]},
+            "headers": {
+                "content-type": "application/json;charset=utf-8",
+                "user-agent": "TwilioProxy/1.1",
+                "i-twilio-idempotency-token": "00000000-0000-4000-8000-000000000002",
+                "x-twilio-signature": RequestValidator(TWILIO_TEST_AUTH_TOKEN).compute_signature(
+                    chatbot_url, {}
+                ),
+            },
+            "requestContext": {
+                "accountId": "123456789012",
+                "apiId": "sample",
+                "domainName": "127.0.0.1:8787",
+                "http": {"method": "POST", "path": "/twilio/chatbot", "protocol": "HTTP/1.1"},
+                "requestId": "sample-chatbot",
+                "routeKey": "POST /twilio/chatbot",
+                "stage": "$default",
+            },
+            "body": chatbot_body,
+            "isBase64Encoded": False,
+        },
         "twilio_conversation_message_added": {
             "version": "2.0",
             "routeKey": "POST /twilio/conversation-events",
@@ -288,7 +326,7 @@ def twilio_events() -> dict[str, dict[str, Any]]:
             },
             "body": body,
             "isBase64Encoded": False,
-        }
+        },
     }
 
 

@@ -5,6 +5,7 @@ python -m devstack.twilio_emulator --url http://127.0.0.1:8802 tasks
 python -m devstack.twilio_emulator --url http://127.0.0.1:8802 accept WT... --agent alex --name Alex
 python -m devstack.twilio_emulator --url http://127.0.0.1:8802 say WT... "Hello!" --file shot.png
 python -m devstack.twilio_emulator --url http://127.0.0.1:8802 complete WT...
+python -m devstack.twilio_emulator --url http://127.0.0.1:8802 executions
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def _serve(args: argparse.Namespace) -> None:
                 "TWILIO_CHAT_SERVICE_SID": emulator.chat_service_sid,
                 "TWILIO_WORKSPACE_SID": emulator.workspace_sid,
                 "TWILIO_WORKFLOW_SID": emulator.workflow_sid,
+                "TWILIO_CHAT_TASK_CHANNEL_SID": emulator.chat_task_channel_sid,
             }
         )
         sys.stdout.flush()
@@ -71,6 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     messages = commands.add_parser("messages", help="a conversation's messages")
     messages.add_argument("conversation_sid")
     commands.add_parser("deliveries", help="webhook delivery attempts")
+    commands.add_parser("executions", help="Studio flow executions (steps, outcome, error)")
     args = parser.parse_args(argv)
 
     if args.command == "serve":
@@ -93,6 +96,8 @@ def main(argv: list[str] | None = None) -> None:
         _print(control.messages(args.conversation_sid))
     elif args.command == "deliveries":
         _print(control.webhook_deliveries())
+    elif args.command == "executions":
+        _print(control.studio_executions())
 
 
 if __name__ == "__main__":

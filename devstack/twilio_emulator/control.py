@@ -141,6 +141,16 @@ class EmulatorControl:
         result: list[JsonObject] = self._call("GET", "studio-triggers")
         return result
 
+    def studio_executions(self) -> list[JsonObject]:
+        """Each flow run: ``flow_sid``, ``conversation_sid``, ``message_sid``, ``steps``,
+        ``status`` (``active``, ``ended`` or ``failed``) and ``error``."""
+        result: list[JsonObject] = self._call("GET", "studio-executions")
+        return result
+
+    def studio_hook_errors(self) -> list[str]:
+        result: list[str] = self._call("GET", "studio-hook-errors")
+        return result
+
     def inject_fault(  # noqa: PLR0917 - mirrors TwilioEmulator.inject_fault
         self,
         method: str,

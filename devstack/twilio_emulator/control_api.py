@@ -25,6 +25,7 @@ SETTINGS = (
     "webhook_retry_backoff",
     "strict_params",
     "only_api_messages_with_header",
+    "studio_http_timeout",
 )
 
 
@@ -52,6 +53,8 @@ class ControlApi:
             ("GET", ("webhook-deliveries",), self._deliveries),
             ("DELETE", ("webhook-deliveries",), self._clear_deliveries),
             ("GET", ("studio-triggers",), self._studio_triggers),
+            ("GET", ("studio-executions",), self._studio_executions),
+            ("GET", ("studio-hook-errors",), self._studio_hook_errors),
             ("POST", ("faults",), self._inject_fault),
             ("DELETE", ("faults",), self._clear_faults),
             ("GET", ("settings",), self._settings),
@@ -154,6 +157,12 @@ class ControlApi:
 
     def _studio_triggers(self, body: Any, request: HttpRequest, captured: list[str]) -> list[JsonObject]:
         return [trigger._asdict() for trigger in self.emulator.studio_triggers]
+
+    def _studio_executions(self, body: Any, request: HttpRequest, captured: list[str]) -> list[JsonObject]:
+        return [execution.to_dict() for execution in self.emulator.studio_executions]
+
+    def _studio_hook_errors(self, body: Any, request: HttpRequest, captured: list[str]) -> list[str]:
+        return self.emulator.studio_hook_errors
 
     def _inject_fault(self, body: Any, request: HttpRequest, captured: list[str]) -> JsonObject:
         payload = _object(body, "body")

@@ -653,13 +653,14 @@ class ConversationService:
         webhooks = [only] if only is not None else list(conversation.webhooks.values())
         for webhook in webhooks:
             if webhook.target == "studio":
-                if event_type == "onMessageAdded":
+                if event_type == "onMessageAdded" and not origin.from_studio:
                     message = self.message(conversation, params["MessageSid"])
                     self.dispatcher.trigger_studio(
                         StudioTrigger(
                             flow_sid=webhook.flow_sid or "",
                             conversation_sid=conversation.sid,
                             message=self.state.render_message(message),
+                            params=dict(params),
                         )
                     )
                 continue

@@ -1,5 +1,5 @@
-"""``TwilioEmulator``: Conversations v1, Media (MCS), Flex Interactions and a scripted Flex agent,
-on one loopback HTTP server."""
+"""``TwilioEmulator``: Conversations v1, Media (MCS), Flex Interactions, Studio v2 (flows stored and
+run) and a scripted Flex agent, on one loopback HTTP server."""
 
 from __future__ import annotations
 
@@ -20,10 +20,13 @@ from .sids import (
     DEFAULT_ACCOUNT_SID,
     DEFAULT_API_KEY_SID,
     DEFAULT_CHAT_SERVICE_SID,
+    DEFAULT_TASK_CHANNEL_SID,
     DEFAULT_WORKFLOW_SID,
     DEFAULT_WORKSPACE_SID,
 )
 from .state import JsonObject, TwilioState
+from .studio import FlowRunner, StudioExecution, StudioFlows
+from .studio.runner import HTTP_TIMEOUT
 from .webhooks import DeliveryAttempt, StudioTrigger, WebhookDispatcher
 
 if TYPE_CHECKING:
@@ -54,6 +57,7 @@ class TwilioEmulator:
         chat_service_sid: str = DEFAULT_CHAT_SERVICE_SID,
         workspace_sid: str = DEFAULT_WORKSPACE_SID,
         workflow_sid: str = DEFAULT_WORKFLOW_SID,
+        chat_task_channel_sid: str = DEFAULT_TASK_CHANNEL_SID,
         api_keys: Mapping[str, str] | None = None,
         webhook_timeout: float = 5.0,
         webhook_retries: int = DEFAULT_WEBHOOK_RETRIES,
@@ -63,6 +67,7 @@ class TwilioEmulator:
         strict_params: bool = True,
         media_url_ttl: float = DEFAULT_TEMPORARY_URL_TTL,
         timer_interval: float = 0.5,
+        studio_http_timeout: float = HTTP_TIMEOUT,
     ) -> None:
         self.host = host
         self._requested_port = port
@@ -80,6 +85,7 @@ class TwilioEmulator:
             workspace_sid=workspace_sid,
             workflow_sid=workflow_sid,
             clock=self.clock,
+            chat_task_channel_sid=chat_task_channel_sid,
         )
         self._dispatcher = WebhookDispatcher(
             auth_token=lambda: self.auth_token,
@@ -91,6 +97,18 @@ class TwilioEmulator:
         self._conversations = ConversationService(self._state, self._dispatcher)
         self._media = MediaStore(self._state, temporary_url_ttl=media_url_ttl)
         self._flex = FlexService(self._state, self._conversations, self._media)
+        self._studio = StudioFlows(self._state)
+        # Studio webhooks run the stored flow (the hook stays overridable: on_studio_trigger).
+        self._studio_runner = FlowRunner(
+            state=self._state,
+            flows=self._studio,
+            conversations=self._conversations,
+            flex=self._flex,
+            auth_token=lambda: self.auth_token,
+            report_error=self._dispatcher.record_studio_hook_error,
+            http_timeout=studio_http_timeout,
+        )
+        self._dispatcher.on_studio_trigger = self._studio_runner
         self._faults = FaultInjector()
         self._log = RequestLog()
         self._app = EmulatorApp(
@@ -99,6 +117,7 @@ class TwilioEmulator:
                 self._conversations,
                 self._flex,
                 self._media,
+                self._studio,
                 strict_params=lambda: self.strict_params,
                 rest_fires_webhooks=lambda enabled: enabled or not self.only_api_messages_with_header,
             ),
@@ -190,6 +209,11 @@ class TwilioEmulator:
         return self._state.workflow_sid
 
     @property
+    def chat_task_channel_sid(self) -> str:
+        """The TaskRouter task channel ``chat`` (``TC...``), what Studio's Send to Flex names."""
+        return self._state.chat_task_channel_sid
+
+    @property
     def auth_token(self) -> str:
         """Signs webhooks and, with :attr:`account_sid`, authenticates API calls."""
         return self._auth_token
@@ -208,12 +232,13 @@ class TwilioEmulator:
         return self._api_keys[self.api_key_sid]
 
     def twilio_client(self) -> Client:
-        """A twilio-python ``Client`` whose Conversations and Flex domains point here."""
+        """A twilio-python ``Client`` whose Conversations, Flex and Studio domains point here."""
         from twilio.rest import Client
 
         client = Client(self.account_sid, self.auth_token)
         client.conversations.base_url = f"{self.base_url}/conversations"
         client.flex_api.base_url = f"{self.base_url}/flex-api"
+        client.studio.base_url = f"{self.base_url}/studio"
         return client
 
     # -- knobs ---------------------------------------------------------------------------------
@@ -257,12 +282,27 @@ class TwilioEmulator:
     deliver_every_webhook_twice = duplicate_deliveries
 
     @property
-    def on_studio_trigger(self) -> Callable[[StudioTrigger], None] | None:
-        """Called (on a delivery thread, in conversation order) for each Studio flow trigger."""
+    def studio_http_timeout(self) -> float:
+        """Seconds a flow's Make HTTP Request widget waits (Studio: 10 s, then ``failed``)."""
+        return self._studio_runner.http_timeout
+
+    @studio_http_timeout.setter
+    def studio_http_timeout(self, seconds: float) -> None:
+        self._studio_runner.http_timeout = seconds
+
+    @property
+    def studio_runner(self) -> FlowRunner:
+        """The default ``on_studio_trigger``: call it from a hook of your own to still run flows."""
+        return self._studio_runner
+
+    @property
+    def on_studio_trigger(self) -> Callable[[StudioTrigger], Any] | None:
+        """Called (on a delivery thread, in conversation order) for each Studio flow trigger;
+        :attr:`studio_runner` by default, which runs the flow the webhook names."""
         return self._dispatcher.on_studio_trigger
 
     @on_studio_trigger.setter
-    def on_studio_trigger(self, hook: Callable[[StudioTrigger], None] | None) -> None:
+    def on_studio_trigger(self, hook: Callable[[StudioTrigger], Any] | None) -> None:
         self._dispatcher.on_studio_trigger = hook
 
     def inject_fault(  # noqa: PLR0917 - the documented, positional signature
@@ -304,15 +344,28 @@ class TwilioEmulator:
 
     @property
     def studio_triggers(self) -> list[StudioTrigger]:
-        """``(flow_sid, conversation_sid, message)`` for each message a Studio webhook saw."""
+        """``(flow_sid, conversation_sid, message, params)`` for each message a Studio webhook saw."""
         return self._dispatcher.studio_triggers
 
     @property
     def studio_hook_errors(self) -> list[str]:
+        """Triggers that ran nothing (the webhook names no stored flow), and hook exceptions."""
         return self._dispatcher.studio_hook_errors
 
+    @property
+    def studio_executions(self) -> list[StudioExecution]:
+        """Every flow execution, oldest first: steps, widget outcomes, ``ended``/``failed``."""
+        return self._studio_runner.executions
+
+    def studio_flows(self) -> list[JsonObject]:
+        """The stored flows as ``GET /v2/Flows/{Sid}`` answers them."""
+        with self._state.lock:
+            return [self._studio.render(flow) for flow in self._studio.flows.values()]
+
     def clear_webhook_deliveries(self) -> None:
+        """Forget webhook attempts, Studio triggers, hook errors and flow executions."""
         self._dispatcher.clear()
+        self._studio_runner.clear()
 
     def wait_for_webhooks(self, timeout: float = 10.0) -> bool:
         """Wait until every queued webhook delivery (with its retries) is done."""
@@ -376,6 +429,8 @@ class TwilioEmulator:
             "chat_service_sid": self.chat_service_sid,
             "workspace_sid": self.workspace_sid,
             "workflow_sid": self.workflow_sid,
+            "chat_task_channel_sid": self.chat_task_channel_sid,
+            "studio_flows": self.studio_flows(),
             "conversations": self.conversations(),
             "tasks": self.tasks(include_closed=True),
         }

@@ -12,21 +12,34 @@ from typing import Any
 class TwilioApiError(Exception):
     """An error answer of the REST API (raised by handlers, turned into a response by the server)."""
 
-    def __init__(self, status: int, code: int, message: str, *, note: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: int,
+        message: str,
+        *,
+        note: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
         # An emulator-only hint, sent as ``X-Emulator-Note`` (real Twilio sends nothing like it).
         self.note = note
+        # Twilio's optional ``details`` object (twilio-python exposes it as ``exception.details``).
+        self.details = details
 
     def body(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "code": self.code,
             "message": self.message,
             "more_info": f"https://www.twilio.com/docs/errors/{self.code}",
             "status": self.status,
         }
+        if self.details is not None:
+            body["details"] = self.details
+        return body
 
     # -- generic REST errors ------------------------------------------------------------------
 
@@ -111,6 +124,18 @@ class TwilioApiError(Exception):
     @classmethod
     def message_body_missing(cls) -> TwilioApiError:
         return cls(400, 50503, "Message body not provided")
+
+    # -- Studio -------------------------------------------------------------------------------
+
+    @classmethod
+    def invalid_flow_definition(cls, errors: list[dict[str, str]]) -> TwilioApiError:
+        """81022: the definition breaks the flow schema; ``details.errors`` lists each problem as
+        ``{"message", "property_path"}`` (a JSON pointer such as ``#/states/1/properties/url``)."""
+        return cls(400, 81022, "Flow definition validation failed", details={"errors": errors})
+
+    @classmethod
+    def invalid_flow_revision(cls) -> TwilioApiError:
+        return cls(400, 81021, "Flow revision must be an integer or enum(LatestPublished, LatestRevision)")
 
     # -- Flex ---------------------------------------------------------------------------------
 

@@ -104,6 +104,7 @@ class FlexService:
                 date_updated=now,
                 priority=int(routing_properties.get("priority") or 0),
                 timeout=int(routing_properties.get("timeout") or 86400),
+                task_channel_sid=self.state.chat_task_channel_sid,
             )
             interaction_channel.task_sids.append(task.sid)
             self.state.interactions[interaction.sid] = interaction
@@ -138,6 +139,12 @@ class FlexService:
             if value != expected:
                 resource = "Workspaces" if key == "workspace_sid" else "Workflows"
                 raise TwilioApiError.not_found(f"/{resource}/{value}")
+        task_channel_sid = properties.get("task_channel_sid")
+        if task_channel_sid is not None:
+            # The emulated workspace has one task channel, "chat" (what Send to Flex names).
+            if task_channel_sid != self.state.chat_task_channel_sid:
+                raise TwilioApiError.not_found(f"/TaskChannels/{task_channel_sid}")
+            properties = {**properties, "task_channel_unique_name": "chat"}
         attributes = properties.get("attributes", {})
         if isinstance(attributes, str):
             try:

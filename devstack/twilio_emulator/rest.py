@@ -2,7 +2,8 @@
 
 Paths are served under a product prefix that stands for the real host:
 ``/conversations/v1/...`` is ``https://conversations.twilio.com/v1/...``, ``/flex-api/v1/...`` is
-``https://flex-api.twilio.com/v1/...`` and ``/mcs/v1/...`` is ``https://mcs.us1.twilio.com/v1/...``.
+``https://flex-api.twilio.com/v1/...``, ``/studio/v2/...`` is ``https://studio.twilio.com/v2/...``
+and ``/mcs/v1/...`` is ``https://mcs.us1.twilio.com/v1/...``.
 Every route (Media excepted) exists with its method in the official OpenAPI documents, and its
 ``params`` are the form parameters those documents list for it.
 """
@@ -15,11 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from .configuration import conversations_configuration, flex_configuration
 from .conversations import ConversationService, TimerChange, parse_date
 from .errors import TwilioApiError
 from .flex import CHANNEL_UPDATE_STATUSES, FlexService
 from .media import MediaStore, parse_upload
 from .state import CONVERSATION_STATES, JsonObject, TwilioState
+from .studio.definition import parse_definition
+from .studio.flows import FLOW_STATUSES, StudioFlows
 from .validation import FormParams, timer_seconds, webhook_enabled
 from .webhooks import EventOrigin
 
@@ -87,6 +91,7 @@ _WEBHOOK_UPDATE_PARAMS = frozenset(
     }
 )
 _WEBHOOK_CREATE_PARAMS = _WEBHOOK_UPDATE_PARAMS | {"Target", "Configuration.ReplayAfter"}
+_FLOW_PARAMS = frozenset({"FriendlyName", "Status", "Definition", "CommitMessage"})
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,7 @@ class RouteSpec:
 
 C = "conversations"
 F = "flex-api"
+S = "studio"
 M = "mcs"
 
 ROUTES: tuple[RouteSpec, ...] = (
@@ -169,6 +175,8 @@ ROUTES: tuple[RouteSpec, ...] = (
         _WEBHOOK_UPDATE_PARAMS,
     ),
     RouteSpec("DELETE", C, "/v1/Conversations/{ConversationSid}/Webhooks/{Sid}", "delete_webhook"),
+    RouteSpec("GET", C, "/v1/Configuration", "fetch_conversations_configuration"),
+    RouteSpec("GET", F, "/v1/Configuration", "fetch_flex_configuration"),
     RouteSpec(
         "POST",
         F,
@@ -186,6 +194,15 @@ ROUTES: tuple[RouteSpec, ...] = (
         "update_interaction_channel",
         frozenset({"Status", "Routing"}),
     ),
+    # Validate first: "/v2/Flows/{Sid}" would otherwise take it for a flow named "Validate".
+    RouteSpec("POST", S, "/v2/Flows/Validate", "validate_flow", _FLOW_PARAMS),
+    RouteSpec("POST", S, "/v2/Flows", "create_flow", _FLOW_PARAMS),
+    RouteSpec("GET", S, "/v2/Flows", "list_flows"),
+    RouteSpec("GET", S, "/v2/Flows/{Sid}", "fetch_flow"),
+    RouteSpec("POST", S, "/v2/Flows/{Sid}", "update_flow", _FLOW_PARAMS),
+    RouteSpec("DELETE", S, "/v2/Flows/{Sid}", "delete_flow"),
+    RouteSpec("GET", S, "/v2/Flows/{Sid}/Revisions", "list_flow_revisions"),
+    RouteSpec("GET", S, "/v2/Flows/{Sid}/Revisions/{Revision}", "fetch_flow_revision"),
     RouteSpec("POST", M, "/v1/Services/{ChatServiceSid}/Media", "upload_media", in_spec=False),
     RouteSpec("GET", M, "/v1/Services/{ChatServiceSid}/Media/{Sid}", "fetch_media", in_spec=False),
     RouteSpec("GET", M, "/v1/Services/{ChatServiceSid}/Media/{Sid}/Content", "media_content", in_spec=False),
@@ -248,6 +265,7 @@ class RestApi:
         conversations: ConversationService,
         flex: FlexService,
         media: MediaStore,
+        studio: StudioFlows,
         *,
         strict_params: Callable[[], bool],
         rest_fires_webhooks: Callable[[bool], bool] = lambda header_enabled: header_enabled,
@@ -256,6 +274,7 @@ class RestApi:
         self.conversations = conversations
         self.flex = flex
         self.media = media
+        self.studio = studio
         self._strict_params = strict_params
         self._rest_fires_webhooks = rest_fires_webhooks
 
@@ -476,6 +495,14 @@ class RestApi:
         self.conversations.delete_webhook(conversation, webhook)
         return RestResponse(204)
 
+    # -- configuration reads -------------------------------------------------------------------
+
+    def fetch_conversations_configuration(self, request: RestRequest) -> RestResponse:
+        return RestResponse(200, conversations_configuration(self.state))
+
+    def fetch_flex_configuration(self, request: RestRequest) -> RestResponse:
+        return RestResponse(200, flex_configuration(self.state))
+
     # -- Flex Interactions ---------------------------------------------------------------------
 
     def create_interaction(self, request: RestRequest) -> RestResponse:
@@ -516,6 +543,87 @@ class RestApi:
         assert status is not None
         self.flex.update_channel(channel, status, form.json_object("Routing"))
         return RestResponse(200, self.state.render_interaction_channel(channel))
+
+    # -- Studio Flows --------------------------------------------------------------------------
+
+    @staticmethod
+    def _flow_status(form: FormParams) -> str:
+        form.require("Status")
+        status = form.enum("Status", FLOW_STATUSES)
+        assert status is not None
+        return status
+
+    @staticmethod
+    def _flow_definition(form: FormParams, *, required: bool) -> JsonObject | None:
+        """``Definition`` (JSON text), checked; an invalid one is Twilio's 81022 with details."""
+        text = form.first("Definition")
+        if text is None or text == "":
+            if required:
+                raise TwilioApiError.missing_parameter("Definition")
+            return None
+        definition, problems = parse_definition(text)
+        if problems or definition is None:
+            raise TwilioApiError.invalid_flow_definition(problems)
+        return definition
+
+    def validate_flow(self, request: RestRequest) -> RestResponse:
+        form = request.form
+        form.require("FriendlyName")
+        self._flow_status(form)
+        self._flow_definition(form, required=True)
+        return RestResponse(200, {"valid": True})
+
+    def create_flow(self, request: RestRequest) -> RestResponse:
+        form = request.form
+        friendly_name = form.require("FriendlyName")
+        status = self._flow_status(form)
+        definition = self._flow_definition(form, required=True)
+        assert definition is not None
+        flow = self.studio.create(
+            friendly_name=friendly_name,
+            status=status,
+            definition=definition,
+            commit_message=form.first("CommitMessage"),
+        )
+        return RestResponse(201, self.studio.render(flow))
+
+    def list_flows(self, request: RestRequest) -> RestResponse:
+        items = [self.studio.render(flow, with_definition=False) for flow in self.studio.flows.values()]
+        return RestResponse(200, self._page(request, items, "flows", "/v2/Flows", max_size=1000))
+
+    def fetch_flow(self, request: RestRequest) -> RestResponse:
+        return RestResponse(200, self.studio.render(self.studio.get(request.path_params["Sid"])))
+
+    def update_flow(self, request: RestRequest) -> RestResponse:
+        form = request.form
+        flow = self.studio.get(request.path_params["Sid"])
+        status = self._flow_status(form)
+        self.studio.update(
+            flow,
+            status=status,
+            friendly_name=form.first("FriendlyName") or None,
+            definition=self._flow_definition(form, required=False),
+            commit_message=form.first("CommitMessage"),
+        )
+        return RestResponse(200, self.studio.render(flow))
+
+    def delete_flow(self, request: RestRequest) -> RestResponse:
+        self.studio.delete(self.studio.get(request.path_params["Sid"]))
+        return RestResponse(204)
+
+    def list_flow_revisions(self, request: RestRequest) -> RestResponse:
+        flow = self.studio.get(request.path_params["Sid"])
+        items = [
+            self.studio.render_revision(flow, revision, with_definition=False)
+            for revision in reversed(flow.revisions)  # newest first
+        ]
+        path = f"/v2/Flows/{flow.sid}/Revisions"
+        return RestResponse(200, self._page(request, items, "revisions", path, max_size=1000))
+
+    def fetch_flow_revision(self, request: RestRequest) -> RestResponse:
+        flow = self.studio.get(request.path_params["Sid"])
+        revision = self.studio.revision(flow, request.path_params["Revision"])
+        return RestResponse(200, self.studio.render_revision(flow, revision))
 
     # -- Media Content Service -----------------------------------------------------------------
 

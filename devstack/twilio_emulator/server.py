@@ -29,6 +29,7 @@ CONTROL_PREFIX = "/_emulator/"
 API_DOMAINS = {
     "conversations": "conversations.twilio.com",
     "flex-api": "flex-api.twilio.com",
+    "studio": "studio.twilio.com",
     "mcs": "mcs.us1.twilio.com",
     "media": "media.us1.twilio.com",
 }

@@ -13,7 +13,9 @@ DEFAULT_PARTICIPANT_ROLE_SID = "RL" + "9a27c0de" * 4  # the service's default co
 DEFAULT_WORKSPACE_SID = "WS" + "f1e7c0de" * 4  # the Flex TaskRouter workspace
 DEFAULT_WORKFLOW_SID = "WW" + "a55ec0de" * 4  # its "Assign to Anyone" workflow
 DEFAULT_QUEUE_SID = "WQ" + "e0e0c0de" * 4
-DEFAULT_TASK_CHANNEL_SID = "TC" + "c4a7c0de" * 4
+DEFAULT_TASK_CHANNEL_SID = "TC" + "c4a7c0de" * 4  # the workspace's "chat" task channel
+DEFAULT_OFFLINE_ACTIVITY_SID = "WA" + "0ff1c0de" * 4
+DEFAULT_FLEX_INSTANCE_SID = "GO" + "f1e8c0de" * 4
 DEFAULT_API_KEY_SID = "SK" + "a91ec0de" * 4
 
 

@@ -185,12 +185,15 @@ class TwilioState:
         workspace_sid: str,
         workflow_sid: str,
         clock: Clock,
+        chat_task_channel_sid: str = DEFAULT_TASK_CHANNEL_SID,
     ) -> None:
         self.lock = threading.RLock()
         self.account_sid = account_sid
         self.chat_service_sid = chat_service_sid
         self.workspace_sid = workspace_sid
         self.workflow_sid = workflow_sid
+        self.chat_task_channel_sid = chat_task_channel_sid  # the workspace's "chat" task channel
+        self.date_created = clock.now()  # when the (Flex) account was set up
         self.participant_role_sid = DEFAULT_PARTICIPANT_ROLE_SID
         self.clock = clock
         self.conversations: dict[str, Conversation] = {}

@@ -43,6 +43,8 @@ class EventOrigin:
     source: str
     fire_webhooks: bool
     client_identity: str | None = None
+    # A message a Studio flow sent (Send Message widget): it does not start the flow again.
+    from_studio: bool = False
 
     @classmethod
     def rest(cls, webhook_enabled: bool) -> EventOrigin:
@@ -55,6 +57,10 @@ class EventOrigin:
     @classmethod
     def platform(cls) -> EventOrigin:
         return cls("API", True)
+
+    @classmethod
+    def studio(cls) -> EventOrigin:
+        return cls("API", True, from_studio=True)
 
 
 @dataclass(frozen=True)
@@ -96,11 +102,14 @@ class DeliveryAttempt:
 
 
 class StudioTrigger(NamedTuple):
-    """A Studio flow that a ``target=studio`` webhook would have started."""
+    """A Studio flow that a ``target=studio`` webhook starts for a message."""
 
     flow_sid: str
     conversation_sid: str
     message: dict[str, Any]  # the message as the REST API renders it
+    # The onMessageAdded parameters (ConversationSid, MessageSid, Body, Author, Source...): what
+    # the flow sees as ``{{trigger.conversation.*}}``.
+    params: dict[str, str]
 
 
 @dataclass
@@ -138,7 +147,7 @@ class WebhookDispatcher:
         self.retries = retries
         self.backoff = backoff
         self.duplicate_deliveries = duplicate_deliveries
-        self.on_studio_trigger: Callable[[StudioTrigger], None] | None = None
+        self.on_studio_trigger: Callable[[StudioTrigger], Any] | None = None
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._queues: dict[str, deque[_Job]] = {}
@@ -281,9 +290,13 @@ class WebhookDispatcher:
         try:
             hook(trigger)
         except Exception as exc:  # the interpreter's bug is reported, not fatal
-            with self._lock:
-                self._hook_errors.append(f"{type(exc).__name__}: {exc}")
+            self.record_studio_hook_error(f"{type(exc).__name__}: {exc}")
             traceback.print_exc(file=sys.stderr)
+
+    def record_studio_hook_error(self, error: str) -> None:
+        """What a Studio hook could not do (e.g. the flow SID names no flow)."""
+        with self._lock:
+            self._hook_errors.append(error)
 
     # -- inspection ----------------------------------------------------------------------------
 

@@ -34,3 +34,20 @@ def final_reply(discord: DiscordEmulator, token: str, timeout: float = 20.0) -> 
         return message if message and not message.get("flags", 0) & LOADING else None
 
     return discord.wait_for(edited, timeout=timeout)
+
+
+@pytest.fixture
+def recorded_metrics(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the metrics the functions add (still emitted as EMF), for assertions that
+    must not depend on when a batch's metrics are flushed to stdout."""
+    from flexcord.observability import metrics
+
+    names: list[str] = []
+    add_metric = metrics.add_metric
+
+    def recording(*args: Any, **kwargs: Any) -> None:
+        names.append(str(kwargs.get("name", args[0] if args else "")))
+        add_metric(*args, **kwargs)
+
+    monkeypatch.setattr(metrics, "add_metric", recording)
+    return names

@@ -1,59 +1,158 @@
-"""The Studio path of the support chat: with a flow configured, the chat's member messages run the
-conversation's Studio webhook, and "Talk to a human" asks the flow to send the chat to Flex
-instead of Flexcord handing off itself. (The flow's own logic is the knowledge-base issue's.)"""
+"""The Studio path, through the shipped flow: scripts/setup_twilio.py uploads studio/flexcord-flow.json
+to the Twilio emulator, which runs it for each member message: its HTTP Request widget calls
+ChatbotFunction, and its Send to Flex widget creates the agent's task when the assistant hands off."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
+from devstack.discord_emulator import DiscordEmulator
 from devstack.stack import LocalStack
+from devstack.twilio_emulator import TwilioEmulator
+from scripts.setup_twilio import set_up
 from tests.e2e.conftest import final_reply
-
-FLOW_SID = "FW" + "a" * 32
 
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
-    with LocalStack(studio_flow_sid=FLOW_SID) as running:
+    with LocalStack(studio=True) as running:
         yield running
 
 
-def test_member_messages_run_the_flow_and_a_handoff_is_left_to_it(stack: LocalStack) -> None:
-    discord, twilio = stack.discord, stack.twilio
-    assert discord is not None
-    assert twilio is not None
-    opened = discord.run_command("alice", "helpme", {"question": "where is my raid pass?"})
-    final_reply(discord, opened.token)
-    conversation = discord.wait_for(lambda: next(iter(twilio.conversations()), None))
-    sid = conversation["sid"]
-    targets = sorted(w["target"] for w in twilio_webhooks(stack, sid))
-    assert targets == ["studio", "webhook"]
-
-    discord.wait_for(
-        lambda: [t for t in twilio.studio_triggers if t.message["body"] == "where is my raid pass?"]
-    )
-    assert all(t.flow_sid == FLOW_SID and t.conversation_sid == sid for t in twilio.studio_triggers)
-
-    welcome = discord.messages(discord.dm_channel_id("alice"))[0]
-    told = final_reply(discord, discord.click("alice", welcome, "chat:human").token)["content"]
-    number = int(told.split("Case #")[1].split(" ")[0])
-    attributes = json.loads(twilio.conversation(sid)["attributes"])
-    assert attributes["handoff"] is True
-    assert attributes["case_number"] == number
-    assert attributes["discord_display_name"] == "Alice"
-    discord.wait_for(lambda: [t for t in twilio.studio_triggers if t.message["author"] == "flexcord"])
-    time.sleep(0.5)
-    # Flexcord did not create a Flex interaction itself: the flow's "Send to Flex" will.
-    assert not [r for r in twilio.requests if r.product == "flex-api"]
+@pytest.fixture
+def discord(stack: LocalStack) -> DiscordEmulator:
+    assert stack.discord is not None
+    return stack.discord
 
 
-def twilio_webhooks(stack: LocalStack, conversation_sid: str) -> list[dict[str, str]]:
+@pytest.fixture
+def twilio(stack: LocalStack) -> TwilioEmulator:
     assert stack.twilio is not None
-    client = stack.twilio.twilio_client()
-    return [
-        {"target": w.target} for w in client.conversations.v1.conversations(conversation_sid).webhooks.list()
-    ]
+    return stack.twilio
+
+
+def wait_until(predicate: Any, timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting")
+
+
+def chat(discord: DiscordEmulator, user: str) -> list[dict[str, Any]]:
+    return discord.messages(discord.dm_channel_id(user))
+
+
+def conversation_of(twilio: TwilioEmulator, discord: DiscordEmulator, user: str) -> str:
+    import json
+
+    user_id = discord.user_id(user)
+    return next(
+        c["sid"]
+        for c in twilio.conversations()
+        if json.loads(c["attributes"]).get("discord_user_id") == user_id
+    )
+
+
+def tasks_for(twilio: TwilioEmulator, conversation_sid: str) -> list[dict[str, Any]]:
+    return [t for t in twilio.tasks() if conversation_sid in str(t["attributes"])]
+
+
+def test_the_setup_command_changes_nothing_the_second_time(stack: LocalStack, twilio: TwilioEmulator) -> None:
+    first = stack.studio_setup
+    assert first.action == "created"
+    assert first.flow_sid.startswith("FW")
+    writes = len(
+        [
+            r
+            for r in twilio.requests
+            if r.product == "studio" and "/Validate" not in r.product_path and r.method == "POST"
+        ]
+    )
+    assert stack.gateway is not None
+    again = set_up(
+        twilio.twilio_client(),
+        chatbot_url=f"{stack.gateway.base_url}/twilio/chatbot",
+        workflow_sid=twilio.workflow_sid,
+        chat_channel_sid=twilio.chat_task_channel_sid,
+        flow_name="Flexcord assistant",
+    )
+    assert (again.action, again.flow_sid, again.revision) == ("unchanged", first.flow_sid, first.revision)
+    assert (
+        len(
+            [
+                r
+                for r in twilio.requests
+                if r.product == "studio" and "/Validate" not in r.product_path and r.method == "POST"
+            ]
+        )
+        == writes
+    )
+    assert again.conversations_service_sid == twilio.chat_service_sid
+
+
+def test_a_question_is_answered_through_the_flow_and_this_helped_is_counted(
+    discord: DiscordEmulator, twilio: TwilioEmulator, recorded_metrics: list[str]
+) -> None:
+    final_reply(
+        discord, discord.run_command("alice", "helpme", {"question": "my raid pass disappeared"}).token
+    )
+    answer = wait_until(lambda: next((m for m in chat(discord, "alice") if m.get("embeds")), None))
+    assert any("raid" in field["name"].lower() for field in answer["embeds"][0]["fields"])
+    sid = conversation_of(twilio, discord, "alice")
+    [execution] = wait_until(lambda: [e for e in twilio.studio_executions if e.conversation_sid == sid])
+    assert [step.widget for step in execution.steps][:3] == ["Trigger", "ask_assistant", "route"]
+    assert tasks_for(twilio, sid) == []  # answered: nothing for Flex
+
+    final_reply(discord, discord.click("alice", answer, "assistant:helped").token)
+    wait_until(lambda: "AssistantDeflected" in recorded_metrics)
+
+
+def test_two_misses_go_to_flex_through_the_flow_with_the_case(
+    discord: DiscordEmulator, twilio: TwilioEmulator
+) -> None:
+    discord.add_user("kim")
+    final_reply(
+        discord, discord.run_command("kim", "helpme", {"question": "what is the capital of peru"}).token
+    )
+    wait_until(lambda: any("say it another way" in m["content"] for m in chat(discord, "kim")))
+    sent = discord.run_command("kim", "reply", {"message": "who won the football yesterday"}, channel="dm")
+    final_reply(discord, sent.token)
+    sid = conversation_of(twilio, discord, "kim")
+    [task] = wait_until(lambda: tasks_for(twilio, sid))
+    notice = wait_until(
+        lambda: next(
+            (m["content"] for m in chat(discord, "kim") if m["content"].startswith("📨 Case #")), None
+        )
+    )
+    number = notice.split("#")[1].split(" ")[0]
+    assert task["attributes"]["case_number"] == number
+    assert task["attributes"]["discord_display_name"] == "Kim"
+    assert task["attributes"]["conversation_sid"] == sid
+    # Flex got the chat from the flow's Send to Flex, not from Flexcord's own API call.
+    assert not [r for r in twilio.requests if r.product == "flex-api" and r.method == "POST"]
+
+
+def test_talk_to_a_human_goes_through_the_flow_and_studio_stops_with_the_agent(
+    discord: DiscordEmulator, twilio: TwilioEmulator
+) -> None:
+    discord.add_user("lee")
+    final_reply(discord, discord.run_command("lee", "helpme").token)
+    welcome = chat(discord, "lee")[0]
+    told = final_reply(discord, discord.click("lee", welcome, "chat:human").token)["content"]
+    number = told.split("#")[1].split(" ")[0]
+    sid = conversation_of(twilio, discord, "lee")
+    [task] = wait_until(lambda: tasks_for(twilio, sid))
+    assert task["attributes"]["case_number"] == number
+    twilio.accept(task["sid"], agent="sam", friendly_name="Sam")
+    wait_until(lambda: any(m["content"] == "🎧 **Sam** joined the chat." for m in chat(discord, "lee")))
+    runs = len([e for e in twilio.studio_executions if e.conversation_sid == sid])
+    final_reply(discord, discord.run_command("lee", "reply", {"message": "hi Sam"}, channel="dm").token)
+    time.sleep(1.0)
+    assert len([e for e in twilio.studio_executions if e.conversation_sid == sid]) == runs  # not re-run

@@ -55,6 +55,25 @@ def stack() -> Iterator[LocalStack]:
         yield running
 
 
+def wait_for_empty_queue(stack: LocalStack, timeout: float = 30.0) -> None:
+    import time
+
+    import boto3
+
+    assert stack.resources is not None
+    sqs = boto3.client("sqs")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        counts = sqs.get_queue_attributes(
+            QueueUrl=stack.resources.job_queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        if all(value == "0" for value in counts.values()):
+            return
+        time.sleep(0.2)
+    raise AssertionError("the job queue did not drain")
+
+
 def handler_for(function_id: str) -> Any:
     spec = function_spec(load_template(), function_id)
     return load_handler(spec.handler_file, spec.handler_name, f"events_{function_id}"), spec
@@ -67,7 +86,8 @@ def invoke(function_id: str, event: dict[str, Any]) -> Any:
 
 def test_every_event_file_is_covered() -> None:
     names = {path.stem for path in EVENTS.glob("*.json")} - {"env", "test-signing-key"}
-    covered = set(EXPECTED_INTERACTION_TYPES) | set(SQS_EVENTS) | {"twilio_conversation_message_added"}
+    covered = set(EXPECTED_INTERACTION_TYPES) | set(SQS_EVENTS)
+    covered |= {"twilio_conversation_message_added", "twilio_chatbot_request"}
     covered |= {"cfn_commands_create", "cfn_commands_update", "cfn_commands_delete"}
     assert names == covered
 
@@ -98,6 +118,9 @@ def test_discord_events_through_the_interactions_handler(stack: LocalStack, name
 
 @pytest.mark.parametrize("name", SQS_EVENTS)
 def test_sqs_events_through_the_worker(stack: LocalStack, name: str) -> None:
+    # The Discord events above queued jobs for the same member; let the poller finish them, so
+    # these hand-delivered batches do not race it (SQS would keep one member's jobs in order).
+    wait_for_empty_queue(stack)
     assert invoke("WorkerFunction", load_event(name)) == {"batchItemFailures": []}
     # The sample tokens are not live interactions, so the answers went to the member's DM.
     assert stack.discord is not None
@@ -119,6 +142,12 @@ def test_the_twilio_event_through_the_conversation_events_handler(
         assert invoke("ConversationEventsFunction", event)["statusCode"] == 200
         tampered = {**event, "body": event["body"].replace("Alex", "Mallory")}
         assert invoke("ConversationEventsFunction", tampered)["statusCode"] == 403
+        chatbot = load_event("twilio_chatbot_request")
+        answered = invoke("ChatbotFunction", chatbot)
+        # The sample's conversation has no session here: the assistant stays out.
+        assert (answered["statusCode"], json.loads(answered["body"])["handoff"]) == (200, False)
+        tampered = {**chatbot, "body": chatbot["body"].replace("raid", "gym")}
+        assert invoke("ChatbotFunction", tampered)["statusCode"] == 403
     finally:
         monkeypatch.undo()
         reset_cached_settings()

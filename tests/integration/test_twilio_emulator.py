@@ -7,6 +7,7 @@ a tiny local HTTP server plays the webhook target.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -31,6 +32,8 @@ from devstack.twilio_emulator import (
     EmulatorControl,
     TwilioEmulator,
 )
+from devstack.twilio_emulator.studio import LiquidError, render
+from devstack.twilio_emulator.studio.runner import compare
 
 SPECS_DIR = Path(os.environ.get("TWILIO_OPENAPI_SPECS", "/work/shared/specs/twilio"))
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
@@ -181,7 +184,11 @@ def route_to_flex(
 
 
 def test_every_route_exists_in_the_official_specs_except_media() -> None:
-    specs = {"conversations": load_spec("conversations_v1"), "flex-api": load_spec("flex_v1")}
+    specs = {
+        "conversations": load_spec("conversations_v1"),
+        "flex-api": load_spec("flex_v1"),
+        "studio": load_spec("studio_v2"),
+    }
     for route in ROUTES:
         if not route.in_spec:
             # The Media Content Service (mcs.us1.twilio.com) and its signed content URLs are not
@@ -498,11 +505,11 @@ def test_duplicate_mode_delivers_each_webhook_twice(
     assert [a.duplicate for a in twilio.webhook_deliveries] == [False, True]
 
 
-def test_studio_webhooks_record_triggers_instead_of_running_flows(
+def test_studio_webhooks_record_triggers_and_call_the_hook(
     twilio: TwilioEmulator, client: Client, receiver: WebhookReceiver
 ) -> None:
     seen: list[Any] = []
-    twilio.on_studio_trigger = seen.append
+    twilio.on_studio_trigger = seen.append  # replaces the flow runner
     flow_sid = "FW" + "1" * 32
     conversation = client.conversations.v1.conversations.create()
     client.conversations.v1.conversations(conversation.sid).webhooks.create(
@@ -513,10 +520,12 @@ def test_studio_webhooks_record_triggers_instead_of_running_flows(
     asked = messages.create(author="discord_42", body="how do I reset?", x_twilio_webhook_enabled="true")
     assert twilio.wait_for_webhooks()
     assert len(twilio.studio_triggers) == 1
-    trigger_flow, trigger_conversation, message = twilio.studio_triggers[0]
+    trigger_flow, trigger_conversation, message, params = twilio.studio_triggers[0]
     assert (trigger_flow, trigger_conversation) == (flow_sid, conversation.sid)
     assert (message["sid"], message["body"]) == (asked.sid, "how do I reset?")
+    assert (params["MessageSid"], params["Author"], params["Source"]) == (asked.sid, "discord_42", "API")
     assert seen == twilio.studio_triggers
+    assert twilio.studio_executions == []
 
 
 # -- Flex -------------------------------------------------------------------------------------
@@ -770,3 +779,434 @@ def test_the_control_api_plays_the_agent_from_another_process(
     deliveries = control.webhook_deliveries()
     assert [(d["event_type"], d["params"]["Source"]) for d in deliveries] == [("onMessageAdded", "SDK")]
     assert any(r["route"] == "POST /flex-api/v1/Interactions" for r in control.requests())
+
+
+# -- Studio -----------------------------------------------------------------------------------
+
+FLOW_FILE = Path(__file__).resolve().parents[2] / "studio" / "flexcord-flow.json"
+HANDOFF = {"handoff": True, "task": {"discord_display_name": "Alice", "case_number": 7, "locale": "en-GB"}}
+
+
+class ChatbotServer:
+    """Plays ChatbotFunction for the flow's Make HTTP Request: checks Studio's signature (JSON body,
+    ``?bodySHA256=``) with RequestValidator and answers what ``answer(body)`` returns:
+    ``(status, payload, delay)``, the payload a dict (sent as JSON) or bytes."""
+
+    def __init__(self, auth_token: str) -> None:
+        self.received: list[dict[str, Any]] = []
+        self.answer: Callable[[Any], tuple[int, Any, float]] = lambda body: (200, {"handoff": False}, 0.0)
+        chatbot = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                text = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                url = f"http://127.0.0.1:{chatbot.server.server_address[1]}{self.path}"
+                signed = RequestValidator(auth_token).validate(
+                    url, text, self.headers.get("X-Twilio-Signature", "")
+                )
+                chatbot.received.append(
+                    {
+                        "path": self.path,
+                        "query": dict(parse_qsl(urlsplit(self.path).query)),
+                        "headers": dict(self.headers),
+                        "text": text,
+                        "signed": signed,
+                    }
+                )
+                status, payload, delay = chatbot.answer(json.loads(text)) if signed else (403, {}, 0.0)
+                time.sleep(delay)
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:  # Studio gave up waiting
+                    pass
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/twilio/chatbot"
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def chatbot(twilio: TwilioEmulator) -> Iterator[ChatbotServer]:
+    server = ChatbotServer(twilio.auth_token)
+    yield server
+    server.close()
+
+
+def flexcord_flow(twilio: TwilioEmulator, chatbot_url: str) -> dict[str, Any]:
+    """studio/flexcord-flow.json with its placeholders filled, as the setup command does."""
+    text = FLOW_FILE.read_text()
+    for placeholder, value in {
+        "${CHATBOT_URL}": chatbot_url,
+        "${FLEX_WORKFLOW_SID}": twilio.workflow_sid,
+        "${FLEX_CHAT_CHANNEL_SID}": twilio.chat_task_channel_sid,
+    }.items():
+        text = text.replace(placeholder, value)
+    assert not re.search(r"\$\{[A-Z_]+\}", text)
+    definition: dict[str, Any] = json.loads(text)
+    return definition
+
+
+def studio_conversation(client: Client, flow_sid: str) -> str:
+    conversation = client.conversations.v1.conversations.create(friendly_name="Support: alice")
+    client.conversations.v1.conversations(conversation.sid).participants.create(identity="discord_42")
+    client.conversations.v1.conversations(conversation.sid).webhooks.create(
+        target="studio", configuration_flow_sid=flow_sid, configuration_filters=["onMessageAdded"]
+    )
+    return str(conversation.sid)
+
+
+def member_says(client: Client, conversation_sid: str, body: str) -> Any:
+    return client.conversations.v1.conversations(conversation_sid).messages.create(
+        author="discord_42", body=body, x_twilio_webhook_enabled="true"
+    )
+
+
+def trigger_only_flow(*states: dict[str, Any], first: str | None = None) -> dict[str, Any]:
+    trigger = {
+        "name": "Trigger",
+        "type": "trigger",
+        "transitions": [{"event": "incomingConversationMessage", "next": first}],
+        "properties": {},
+    }
+    return {
+        "initial_state": "Trigger",
+        "states": [trigger, *states],
+        "flags": {"allow_concurrent_calls": True},
+    }
+
+
+def test_studio_flows_are_stored_with_revisions(twilio: TwilioEmulator, client: Client) -> None:
+    spec = load_spec("studio_v2")
+    definition = flexcord_flow(twilio, "https://example.com/twilio/chatbot")
+    flow = client.studio.v2.flows.create(
+        friendly_name="Flexcord assistant", status="published", definition=definition, commit_message="setup"
+    )
+    assert (flow.revision, flow.status, flow.valid, flow.commit_message) == (1, "published", True, "setup")
+    assert flow.definition == definition
+    fetched = raw(twilio, "GET", f"/studio/v2/Flows/{flow.sid}").json()
+    assert_matches_schema(fetched, spec, "studio.v2.flow")
+    assert fetched["url"] == f"{twilio.base_url}/studio/v2/Flows/{flow.sid}"
+    assert fetched["links"]["revisions"].endswith(f"/Flows/{flow.sid}/Revisions")
+
+    listed = raw(twilio, "GET", "/studio/v2/Flows").json()
+    assert listed["meta"]["key"] == "flows"
+    assert [f["sid"] for f in listed["flows"]] == [flow.sid]
+    assert listed["flows"][0]["definition"] is None  # lists leave the definition out, as Twilio's do
+    assert [f.friendly_name for f in client.studio.v2.flows.list()] == ["Flexcord assistant"]
+
+    changed = {**definition, "description": "changed"}
+    flows = client.studio.v2.flows(flow.sid)
+    assert flows.update(status="published", definition=changed).revision == 2
+    # Every update makes a revision, even one that changes nothing ("Revisions are automatically
+    # created when a Flow is created or updated").
+    same = flows.update(status="published", definition=changed)
+    assert (same.revision, same.definition, same.commit_message) == (3, changed, None)
+    draft = flows.update(status="draft", friendly_name="Flexcord (draft)")
+    assert (draft.revision, draft.status, draft.friendly_name, draft.definition) == (
+        4,
+        "draft",
+        "Flexcord (draft)",
+        changed,
+    )
+    revisions = raw(twilio, "GET", f"/studio/v2/Flows/{flow.sid}/Revisions").json()
+    assert [r["revision"] for r in revisions["revisions"]] == [4, 3, 2, 1]
+    assert_matches_schema(revisions["revisions"][0], spec, "studio.v2.flow.flow_revision")
+    assert flows.revisions("LatestPublished").fetch().revision == 3
+    assert flows.revisions("1").fetch().definition == definition
+    bad_revision = raw(twilio, "GET", f"/studio/v2/Flows/{flow.sid}/Revisions/latest")
+    assert (bad_revision.status_code, bad_revision.json()["code"]) == (400, 81021)
+
+    no_status = raw(twilio, "POST", f"/studio/v2/Flows/{flow.sid}", data={"FriendlyName": "x"})
+    assert (no_status.status_code, no_status.json()["code"]) == (400, 20001)
+    assert flows.delete() is True
+    assert raw(twilio, "GET", f"/studio/v2/Flows/{flow.sid}").status_code == 404
+
+
+def test_flow_definitions_are_validated(twilio: TwilioEmulator, client: Client) -> None:
+    definition = flexcord_flow(twilio, "https://example.com/twilio/chatbot")
+    validate = client.studio.v2.flow_validate
+    assert validate.update(friendly_name="f", status="published", definition=definition).valid is True
+    unknown_widget = trigger_only_flow({"name": "fn", "type": "run-function", "properties": {}}, first="fn")
+    assert validate.update(friendly_name="f", status="draft", definition=unknown_widget).valid is True
+
+    states = definition["states"]
+    broken = {
+        **definition,
+        "states": [
+            states[0],
+            {**states[1], "properties": {**states[1]["properties"], "url": ""}},
+            {**states[2], "transitions": [{"event": "noMatch", "next": "nowhere"}]},
+            {**states[3], "name": "route"},
+            {"name": "Trigger2", "type": "trigger", "transitions": []},
+        ],
+    }
+    with pytest.raises(TwilioRestException) as refused:
+        validate.update(friendly_name="f", status="published", definition=broken)
+    assert (refused.value.status, refused.value.code) == (400, 81022)
+    problems = {p["property_path"]: p["message"] for p in refused.value.details["errors"]}
+    assert set(problems) == {
+        "#/states/1/properties/url",
+        "#/states/1/transitions/1/next",  # send_to_flex was renamed
+        "#/states/2/transitions/0/next",
+        "#/states/3/name",
+        "#/states",
+    }
+    assert "not unique" in problems["#/states/3/name"]
+    assert "exactly one trigger" in problems["#/states"]
+
+    with pytest.raises(TwilioRestException) as not_created:
+        client.studio.v2.flows.create(friendly_name="f", status="published", definition=broken)
+    assert not_created.value.code == 81022
+    assert client.studio.v2.flows.list() == []
+    for form, code in (
+        ({"FriendlyName": "f", "Status": "published", "Definition": "{not json"}, 81022),
+        ({"FriendlyName": "f", "Status": "published", "Definition": "[]"}, 81022),
+        ({"FriendlyName": "f", "Status": "live", "Definition": json.dumps(definition)}, 20001),
+        ({"Status": "published", "Definition": json.dumps(definition)}, 20001),
+    ):
+        answer = raw(twilio, "POST", "/studio/v2/Flows/Validate", data=form)
+        assert (answer.status_code, answer.json()["code"]) == (400, code), form
+    missing_initial = {**definition, "initial_state": "Nope"}
+    answer = raw(
+        twilio,
+        "POST",
+        "/studio/v2/Flows",
+        data={"FriendlyName": "f", "Status": "published", "Definition": json.dumps(missing_initial)},
+    )
+    assert answer.json()["details"]["errors"][0]["property_path"] == "#/initial_state"
+
+
+def test_the_configuration_a_setup_command_reads(twilio: TwilioEmulator, client: Client) -> None:
+    conversations = client.conversations.v1.configuration().fetch()
+    assert conversations.default_chat_service_sid == twilio.chat_service_sid
+    assert conversations.default_messaging_service_sid.startswith("MG")
+    assert_matches_schema(
+        raw(twilio, "GET", "/conversations/v1/Configuration").json(),
+        load_spec("conversations_v1"),
+        "conversations.v1.configuration",
+    )
+    flex = client.flex_api.v1.configuration().fetch()
+    assert (flex.status, flex.taskrouter_workspace_sid) == ("ok", twilio.workspace_sid)
+    assert flex.chat_service_instance_sid == twilio.chat_service_sid
+    assert flex.taskrouter_target_workflow_sid == twilio.workflow_sid
+    assert_matches_schema(
+        raw(twilio, "GET", "/flex-api/v1/Configuration").json(), load_spec("flex_v1"), "flex.v1.configuration"
+    )
+    assert re.fullmatch(r"TC[0-9a-f]{32}", twilio.chat_task_channel_sid)
+
+
+def test_the_flexcord_flow_hands_a_chat_to_flex(
+    twilio: TwilioEmulator, client: Client, chatbot: ChatbotServer
+) -> None:
+    flow = client.studio.v2.flows.create(
+        friendly_name="Flexcord assistant", status="published", definition=flexcord_flow(twilio, chatbot.url)
+    )
+    sid = studio_conversation(client, flow.sid)
+    chatbot.answer = lambda body: (200, HANDOFF, 0.0)
+    said = 'He said "hi" \\ then: help'
+    message = member_says(client, sid, said)
+    member_says_quietly = client.conversations.v1.conversations(sid).messages.create
+    member_says_quietly(author="flexcord", body="no header, no flow")
+    assert twilio.wait_for_webhooks()
+
+    (request,) = chatbot.received
+    assert request["signed"]
+    assert request["path"].startswith("/twilio/chatbot?bodySHA256=")
+    assert request["query"]["bodySHA256"] == hashlib.sha256(request["text"].encode()).hexdigest()
+    assert request["headers"]["Content-Type"] == "application/json;charset=utf-8"
+    assert request["headers"]["User-Agent"].startswith("TwilioProxy")
+    assert re.fullmatch(r"[0-9a-f-]{36}", request["headers"]["I-Twilio-Idempotency-Token"])
+    assert json.loads(request["text"]) == {
+        "conversation_sid": sid,
+        "message_sid": message.sid,
+        "author": "discord_42",
+        "body": said,
+        "attributes": "{}",
+    }
+
+    (execution,) = twilio.studio_executions
+    assert (execution.flow_sid, execution.conversation_sid, execution.message_sid) == (
+        flow.sid,
+        sid,
+        message.sid,
+    )
+    assert (execution.status, execution.error, execution.revision) == ("ended", None, 1)
+    assert [(s.widget, s.event, s.next) for s in execution.steps] == [
+        ("Trigger", "incomingConversationMessage", "ask_assistant"),
+        ("ask_assistant", "success", "route"),
+        ("route", "match", "send_to_flex"),
+        ("send_to_flex", "callComplete", None),
+    ]
+    assert execution.widgets["ask_assistant"]["parsed"] == HANDOFF
+    (task,) = twilio.tasks()
+    assert task["sid"] == execution.step("send_to_flex").outcome["task_sid"]
+    assert (task["conversation_sid"], task["workflow_sid"]) == (sid, twilio.workflow_sid)
+    assert task["task_channel_unique_name"] == "chat"
+    attributes = task["attributes"]
+    assert (attributes["case_number"], attributes["discord_display_name"]) == ("7", "Alice")
+    assert (attributes["from"], attributes["locale"], attributes["conversation_sid"]) == (
+        "Alice",
+        "en-GB",
+        sid,
+    )
+    assert (attributes["channelType"], attributes["conversationSid"]) == ("chat", sid)
+    interaction = raw(twilio, "GET", f"/flex-api/v1/Interactions/{task['interaction_sid']}").json()
+    assert interaction["channel"]["properties"]["media_channel_sid"] == sid
+    assert interaction["channel"]["initiated_by"] == "customer"
+
+    executions = EmulatorControl(twilio.base_url).studio_executions()
+    assert [e["status"] for e in executions] == ["ended"]
+    assert executions[0]["steps"][1]["outcome"]["response"]["status_code"] == 200
+
+
+def test_the_flexcord_flow_stays_with_the_assistant_or_hands_off_when_it_fails(
+    twilio: TwilioEmulator, client: Client, chatbot: ChatbotServer
+) -> None:
+    flow = client.studio.v2.flows.create(
+        friendly_name="Flexcord assistant", status="published", definition=flexcord_flow(twilio, chatbot.url)
+    )
+    sid = studio_conversation(client, flow.sid)
+    twilio.studio_http_timeout = 0.5
+    answers: list[tuple[int, Any, float]] = [
+        (200, {"handoff": False, "reply": "Try turning it off and on"}, 0.0),
+        (500, {"error": "boom"}, 0.0),
+        (200, {"handoff": False}, 1.5),  # too slow
+        (200, b'{"handoff": false, "pad": "' + b"x" * 70_000 + b'"}', 0.0),  # over 64 kB
+    ]
+    chatbot.answer = lambda body: answers[len(chatbot.received) - 1]
+    for number in range(len(answers)):
+        member_says(client, sid, f"question {number}")
+    assert twilio.wait_for_webhooks(timeout=15)
+
+    quiet, failed, slow, large = twilio.studio_executions
+    assert [s.widget for s in quiet.steps] == ["Trigger", "ask_assistant", "route"]
+    route = quiet.step("route")
+    assert (quiet.status, route.event, route.next) == ("ended", "noMatch", None)
+    for execution, error in ((failed, "HTTP 500"), (slow, "no answer within"), (large, "over 64 kB")):
+        assert [(s.widget, s.event) for s in execution.steps] == [
+            ("Trigger", "incomingConversationMessage"),
+            ("ask_assistant", "failed"),
+            ("send_to_flex", "callComplete"),
+        ]
+        assert error in execution.step("ask_assistant").outcome["error"]
+        assert execution.status == "ended"
+    # The failed transition still sends the chat to Flex; the missing variables render empty.
+    tasks = twilio.tasks()
+    assert len(tasks) == 3
+    assert {(t["attributes"]["case_number"], t["attributes"]["discord_display_name"]) for t in tasks} == {
+        ("", "")
+    }
+    assert [json.loads(r["text"])["body"] for r in chatbot.received] == [f"question {n}" for n in range(4)]
+
+
+def test_other_widgets_and_what_cannot_run(twilio: TwilioEmulator, client: Client) -> None:
+    definition = trigger_only_flow(
+        {
+            "name": "remember",
+            "type": "set-variables",
+            "transitions": [{"event": "next", "next": "check"}],
+            "properties": {"variables": [{"key": "said", "value": "{{trigger.conversation.Body}}"}]},
+        },
+        {
+            "name": "check",
+            "type": "split-based-on",
+            "transitions": [
+                {"event": "noMatch", "next": "unknown"},
+                {
+                    "event": "match",
+                    "next": "reply",
+                    "conditions": [
+                        {
+                            "type": "matches_any_of",
+                            "value": "hello, HI",
+                            "arguments": ["{{flow.variables.said}}"],
+                        }
+                    ],
+                },
+            ],
+            "properties": {"input": "{{flow.variables.said}}"},
+        },
+        {
+            "name": "reply",
+            "type": "send-message",
+            "transitions": [{"event": "sent"}, {"event": "failed"}],
+            "properties": {"body": "You said {{flow.variables.said | to_json}} in {{flow.channel.address}}"},
+        },
+        {"name": "unknown", "type": "run-function", "transitions": [], "properties": {}},
+        first="remember",
+    )
+    flow = client.studio.v2.flows.create(friendly_name="widgets", status="published", definition=definition)
+    sid = studio_conversation(client, flow.sid)
+    member_says(client, sid, "Hi")
+    member_says(client, sid, "something else")
+    assert twilio.wait_for_webhooks()
+
+    greeted, unknown = twilio.studio_executions
+    assert [(s.widget, s.event) for s in greeted.steps][1:] == [
+        ("remember", "next"),
+        ("check", "match"),
+        ("reply", "sent"),
+    ]
+    assert greeted.variables == {"said": "Hi"}
+    system = [m for m in twilio.messages(sid) if m["author"] == "system"]
+    assert [m["body"] for m in system] == [f'You said "Hi" in {sid}']
+    assert len(twilio.studio_triggers) == 2  # the flow's own message does not start it again
+    assert (unknown.status, unknown.steps[-1].widget) == ("failed", "unknown")
+    assert "'run-function' is not emulated" in (unknown.error or "")
+
+    draft = client.studio.v2.flows.create(friendly_name="draft", status="draft", definition=definition)
+    draft_sid = studio_conversation(client, draft.sid)
+    nowhere_sid = studio_conversation(client, "FW" + "0" * 32)
+    member_says(client, draft_sid, "Hi")
+    member_says(client, nowhere_sid, "Hi")
+    assert twilio.wait_for_webhooks()
+    drafted = twilio.studio_executions[-1]
+    assert (drafted.flow_sid, drafted.status, drafted.steps) == (draft.sid, "failed", [])
+    assert "no published revision" in (drafted.error or "")
+    assert len(twilio.studio_executions) == 3  # the unknown flow ran nothing...
+    (error,) = twilio.studio_hook_errors  # ...and says so
+    assert "FW" + "0" * 32 in error
+    assert nowhere_sid in error
+
+
+def test_liquid_and_split_conditions() -> None:
+    context = {
+        "trigger": {"conversation": {"Body": 'a "quoted" \\ line\nnext', "Author": "discord_42"}},
+        "widgets": {"ask": {"parsed": {"handoff": True, "n": 7, "items": [{"x": "first"}], "none": None}}},
+    }
+    assert render("{{trigger.conversation.Body | to_json}}", context) == '"a \\"quoted\\" \\\\ line\\nnext"'
+    assert render("{{ widgets.ask.parsed.handoff }}/{{widgets.ask.parsed.n}}", context) == "true/7"
+    assert (
+        render(
+            "[{{widgets.ask.parsed.missing.deeper}}][{{widgets.nope}}][{{widgets.ask.parsed.none}}]", context
+        )
+        == "[][][]"
+    )
+    assert render("{{widgets.ask.parsed.missing | to_json}}", context) == "null"
+    assert render("{{widgets.ask.parsed.items[0].x}} {{widgets.ask.parsed.items.size}}", context) == "first 1"
+    with pytest.raises(LiquidError):
+        render("{% if x %}y{% endif %}", context)
+    with pytest.raises(LiquidError):
+        render("{{ trigger.conversation.Body | upcase }}", context)
+    assert compare("equal_to", "TRUE", "true")
+    assert compare("not_equal_to", "false", "true")
+    assert compare("matches_any_of", "Billing", "sales, billing")
+    assert compare("is_blank", "  ", "")
+    assert compare("is_not_blank", "x", "")
+    assert compare("contains", "I need a HUMAN", "human")
+    assert not compare("contains", "bot", "human")
