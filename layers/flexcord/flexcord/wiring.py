@@ -89,8 +89,14 @@ def case_service() -> CaseService:
 
 @cache
 def knowledge_base() -> KnowledgeBase:
-    """The help centre the assistant answers from: the articles shipped in the layer, indexed at
-    cold start (a few milliseconds), or a folder named by KB_DIR."""
+    """The help centre the assistant answers from: the articles shipped in the layer (indexed at
+    build time, loaded in a few milliseconds), a folder named by KB_DIR, or, when
+    KB_BEDROCK_KNOWLEDGE_BASE_ID is set, an Amazon Bedrock Knowledge Base (off by default)."""
+    bedrock_id = os.environ.get("KB_BEDROCK_KNOWLEDGE_BASE_ID")
+    if bedrock_id:
+        from flexcord.kb.bedrock import BedrockKnowledgeBase
+
+        return BedrockKnowledgeBase(bedrock_id)
     from flexcord.kb import load_knowledge_base
 
     folder = os.environ.get("KB_DIR")
