@@ -2,58 +2,28 @@
 
 from __future__ import annotations
 
-import base64
-import mimetypes
-import time
-from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 from urllib.parse import quote
 
-import requests
+# Shared with the other emulator's control client.
+from devstack.control_client import (
+    ControlClient,
+    EmulatorControlError,
+    FileSpec,
+    JsonObject,
+)
+from devstack.control_client import encode_file as _encode_file
 
-JsonObject = dict[str, Any]
-FileSpec = tuple[str, bytes, str]  # (filename, bytes, content_type)
-T = TypeVar("T")
-
-
-class EmulatorControlError(RuntimeError):
-    pass
+__all__ = ["EmulatorControl", "EmulatorControlError", "FileSpec", "encode_file"]
 
 
 def encode_file(spec: FileSpec | Mapping[str, str]) -> JsonObject:
-    """A file for the control API: ``(filename, bytes, content_type)``, ``{"path": ...}`` (read
-    here, ``filename`` optional) or an already encoded ``{"filename", "content_base64", ...}``."""
-    if isinstance(spec, Mapping):
-        if "content_base64" in spec:
-            return dict(spec)
-        path = Path(spec["path"])
-        filename = spec.get("filename") or path.name
-        content_type = spec.get("content_type") or mimetypes.guess_type(filename)[0] or ""
-        return encode_file((filename, path.read_bytes(), content_type))
-    filename, data, content_type = spec
-    return {
-        "filename": filename,
-        "content_base64": base64.b64encode(data).decode(),
-        "content_type": content_type,
-    }
+    return _encode_file(spec, default_content_type="")
 
 
-class EmulatorControl:
+class EmulatorControl(ControlClient):
     """Same member-side methods as :class:`DiscordEmulator`, returning plain dicts."""
-
-    def __init__(self, base_url: str, *, timeout: float = 15.0) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-        self._session = requests.Session()
-
-    def _call(self, method: str, path: str, body: Any = None, params: Mapping[str, str] | None = None) -> Any:
-        response = self._session.request(
-            method, f"{self.base_url}/_emulator/{path}", json=body, params=params, timeout=self.timeout
-        )
-        if response.status_code != 200:
-            raise EmulatorControlError(f"{method} {path}: HTTP {response.status_code} {response.text}")
-        return response.json()
 
     def state(self) -> JsonObject:
         result: JsonObject = self._call("GET", "state")
@@ -176,14 +146,3 @@ class EmulatorControl:
     def requests(self) -> list[JsonObject]:
         result: list[JsonObject] = self._call("GET", "requests")
         return result
-
-    @staticmethod
-    def wait_for(predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.05) -> T:
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"condition not met within {timeout} s")
-            time.sleep(interval)

@@ -10,8 +10,9 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from devstack.http_server import HttpRequest, HttpResponse
+
 from .interactions import FileSpec
-from .server import HttpRequest, HttpResponse
 
 if TYPE_CHECKING:
     from .emulator import DiscordEmulator

@@ -11,13 +11,15 @@ from typing import Any, TypeVar
 from nacl.signing import SigningKey
 from requests import Response
 
+from devstack.http_server import EmulatorHttpServer, FaultInjector, RequestLog
+
 from .cdn import DEFAULT_URL_TTL_SECONDS, UrlSigner
 from .control_api import ControlApi
 from .interactions import FileSpec, InteractionClient, InteractionResult, require_visible, sign_request
 from .messages import MessageComposer
 from .ratelimit import RateLimiter
 from .rest import API_PREFIX, RestApi
-from .server import EmulatorApp, EmulatorHttpServer, FaultInjector, RecordedRequest, RequestLog
+from .server import DiscordFault, EmulatorApp, RecordedRequest
 from .snowflake import SnowflakeGenerator
 from .state import JsonObject, MessageWrite, World
 
@@ -62,8 +64,8 @@ class DiscordEmulator:
         )
         self._composer = MessageComposer(self.world)
         self.rate_limiter = RateLimiter(rate_limits, global_limit=global_rate_limit)
-        self._faults = FaultInjector()
-        self._log = RequestLog()
+        self._faults = FaultInjector(DiscordFault)
+        self._log: RequestLog[RecordedRequest] = RequestLog()
         self._client = InteractionClient(
             self.world, self._composer, self.signing_key, lambda: self.interactions_url
         )

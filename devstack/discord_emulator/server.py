@@ -3,18 +3,15 @@
 
 from __future__ import annotations
 
-import json
-import re
 import sys
-import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+
+from devstack.http_server import Fault, FaultInjector, HttpRequest, HttpResponse, RequestLog
 
 from .bodies import RequestBody, parse_body, parse_body_for_log
 from .cdn import ATTACHMENTS_PREFIX, EPHEMERAL_ATTACHMENTS_PREFIX, UrlSigner
@@ -26,29 +23,6 @@ from .state import World
 CONTROL_PREFIX = "/_emulator/"
 CDN_PREFIXES = (f"/{ATTACHMENTS_PREFIX}/", f"/{EPHEMERAL_ATTACHMENTS_PREFIX}/")
 CDN_GONE_TEXT = b"This content is no longer available."
-
-
-@dataclass(frozen=True)
-class HttpRequest:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class HttpResponse:
-    status: int
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def json(cls, status: int, payload: Any, headers: dict[str, str] | None = None) -> HttpResponse:
-        if status == HTTPStatus.NO_CONTENT:
-            return cls(status, b"", dict(headers or {}))
-        body = json.dumps(payload).encode()
-        return cls(status, body, {"Content-Type": "application/json", **(headers or {})})
 
 
 @dataclass(frozen=True)
@@ -68,33 +42,7 @@ class RecordedRequest:
         return asdict(self)
 
 
-class RequestLog:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._entries: list[RecordedRequest] = []
-
-    def append(self, entry: RecordedRequest) -> None:
-        with self._lock:
-            self._entries.append(entry)
-
-    def snapshot(self) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self._entries)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-@dataclass
-class Fault:
-    method: str
-    pattern: re.Pattern[str]
-    status: int
-    body: dict[str, Any] | None
-    remaining: int
-    delay: float
-
+class DiscordFault(Fault):
     def response(self) -> HttpResponse:
         if self.status == HTTPStatus.TOO_MANY_REQUESTS and self.body is None:
             return HttpResponse.json(
@@ -107,41 +55,6 @@ class Fault:
         except ValueError:
             reason = "Error"
         return HttpResponse.json(self.status, self.body or {"message": f"{self.status}: {reason}", "code": 0})
-
-
-class FaultInjector:
-    """Makes the next matching requests fail (or stall) on purpose, for tests of the bot's retries."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._faults: list[Fault] = []
-
-    def add(
-        self,
-        method: str,
-        path_pattern: str,
-        status: int,
-        body: dict[str, Any] | None = None,
-        *,
-        times: int = 1,
-        delay: float = 0.0,
-    ) -> None:
-        with self._lock:
-            self._faults.append(Fault(method.upper(), re.compile(path_pattern), status, body, times, delay))
-
-    def take(self, method: str, path: str) -> Fault | None:
-        with self._lock:
-            for fault in self._faults:
-                if fault.method in (method, "*") and fault.pattern.search(path):
-                    fault.remaining -= 1
-                    if fault.remaining <= 0:
-                        self._faults.remove(fault)
-                    return fault
-            return None
-
-    def clear(self) -> None:
-        with self._lock:
-            self._faults.clear()
 
 
 ControlHandler = Callable[[HttpRequest], HttpResponse]
@@ -157,8 +70,8 @@ class EmulatorApp:
         rest: RestApi,
         signer: UrlSigner,
         limiter: RateLimiter,
-        faults: FaultInjector,
-        log: RequestLog,
+        faults: FaultInjector[DiscordFault],
+        log: RequestLog[RecordedRequest],
         bot_token: Callable[[], str],
         control: ControlHandler,
     ) -> None:
@@ -254,59 +167,3 @@ class EmulatorApp:
         except DiscordApiError as exc:
             return HttpResponse.json(exc.status, exc.body(), decision.headers)
         return HttpResponse.json(result.status, result.body, decision.headers)
-
-
-class _RequestHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: EmulatorHttpServer
-
-    def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length > 0 else b""
-        target = urlsplit(self.path)
-        request = HttpRequest(
-            method=self.command,
-            path=unquote(target.path),
-            query=dict(parse_qsl(target.query, keep_blank_values=True)),
-            headers={name.lower(): value for name, value in self.headers.items()},
-            body=raw,
-        )
-        response = self.server.app(request)
-        self.send_response(response.status)
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        if self.command != "HEAD" and response.body:
-            self.wfile.write(response.body)
-
-    # BaseHTTPRequestHandler dispatches to do_<METHOD>.
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_HEAD(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def do_PATCH(self) -> None:
-        self._handle()
-
-    def do_PUT(self) -> None:
-        self._handle()
-
-    def do_DELETE(self) -> None:
-        self._handle()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the request log records what tests need."""
-
-
-class EmulatorHttpServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], app: Callable[[HttpRequest], HttpResponse]) -> None:
-        super().__init__(address, _RequestHandler)
-        self.app = app

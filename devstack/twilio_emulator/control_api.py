@@ -8,9 +8,10 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from devstack.http_server import HttpRequest, HttpResponse
+
 from .errors import TwilioApiError
 from .flex import AgentActionError
-from .server import HttpRequest, HttpResponse
 
 if TYPE_CHECKING:
     from .emulator import TwilioEmulator

@@ -9,13 +9,15 @@ from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from devstack.http_server import EmulatorHttpServer, FaultInjector, RequestLog
+
 from .clock import Clock
 from .control_api import ControlApi
 from .conversations import ConversationService
 from .flex import FlexService, MediaSpec
 from .media import DEFAULT_TEMPORARY_URL_TTL, MediaStore
 from .rest import RestApi
-from .server import Credentials, EmulatorApp, EmulatorHttpServer, FaultInjector, RecordedRequest, RequestLog
+from .server import Credentials, EmulatorApp, RecordedRequest, TwilioFault
 from .sids import (
     DEFAULT_ACCOUNT_SID,
     DEFAULT_API_KEY_SID,
@@ -109,8 +111,8 @@ class TwilioEmulator:
             http_timeout=studio_http_timeout,
         )
         self._dispatcher.on_studio_trigger = self._studio_runner
-        self._faults = FaultInjector()
-        self._log = RequestLog()
+        self._faults = FaultInjector(TwilioFault)
+        self._log: RequestLog[RecordedRequest] = RequestLog()
         self._app = EmulatorApp(
             rest=RestApi(
                 self._state,

@@ -6,19 +6,16 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import json
-import re
 import sys
-import threading
 import time
 import traceback
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+
+from devstack.http_server import Fault, FaultInjector, HttpRequest, HttpResponse, RequestLog
 
 from .errors import TwilioApiError
 from .rest import UNAUTHENTICATED_PRODUCTS, RestApi, RestRequest, RestResponse, find_route
@@ -33,30 +30,6 @@ API_DOMAINS = {
     "mcs": "mcs.us1.twilio.com",
     "media": "media.us1.twilio.com",
 }
-
-
-@dataclass(frozen=True)
-class HttpRequest:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]  # lower-cased names
-    body: bytes
-
-
-@dataclass
-class HttpResponse:
-    status: int
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def json(cls, status: int, payload: Any, headers: Mapping[str, str] | None = None) -> HttpResponse:
-        if status == HTTPStatus.NO_CONTENT:
-            return cls(status, b"", dict(headers or {}))
-        return cls(
-            status, json.dumps(payload).encode(), {"Content-Type": "application/json", **(headers or {})}
-        )
 
 
 @dataclass(frozen=True)
@@ -79,33 +52,7 @@ class RecordedRequest:
         return asdict(self)
 
 
-class RequestLog:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._entries: list[RecordedRequest] = []
-
-    def append(self, entry: RecordedRequest) -> None:
-        with self._lock:
-            self._entries.append(entry)
-
-    def snapshot(self) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self._entries)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-@dataclass
-class Fault:
-    method: str
-    pattern: re.Pattern[str]
-    status: int
-    body: dict[str, Any] | None
-    remaining: int
-    delay: float
-
+class TwilioFault(Fault):
     def response(self) -> HttpResponse:
         try:
             reason = HTTPStatus(self.status).phrase
@@ -115,41 +62,6 @@ class Fault:
         body = self.body or TwilioApiError(self.status, 20000 + self.status, reason).body()
         headers = {"Retry-After": "1"} if self.status == HTTPStatus.TOO_MANY_REQUESTS else {}
         return HttpResponse.json(self.status, body, headers)
-
-
-class FaultInjector:
-    """Makes the next matching requests fail (or stall) on purpose, for tests of retries."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._faults: list[Fault] = []
-
-    def add(
-        self,
-        method: str,
-        path_pattern: str,
-        status: int,
-        body: dict[str, Any] | None = None,
-        *,
-        times: int = 1,
-        delay: float = 0.0,
-    ) -> None:
-        with self._lock:
-            self._faults.append(Fault(method.upper(), re.compile(path_pattern), status, body, times, delay))
-
-    def take(self, method: str, path: str) -> Fault | None:
-        with self._lock:
-            for fault in self._faults:
-                if fault.method in (method, "*") and fault.pattern.search(path):
-                    fault.remaining -= 1
-                    if fault.remaining <= 0:
-                        self._faults.remove(fault)
-                    return fault
-            return None
-
-    def clear(self) -> None:
-        with self._lock:
-            self._faults.clear()
 
 
 class Credentials:
@@ -184,8 +96,8 @@ class EmulatorApp:
         *,
         rest: RestApi,
         credentials: Credentials,
-        faults: FaultInjector,
-        log: RequestLog,
+        faults: FaultInjector[TwilioFault],
+        log: RequestLog[RecordedRequest],
         control: ControlHandler,
     ) -> None:
         self.rest = rest
@@ -275,56 +187,3 @@ def _to_http(result: RestResponse) -> HttpResponse:
             result.status, result.raw, {"Content-Type": result.content_type or "application/octet-stream"}
         )
     return HttpResponse.json(result.status, result.payload)
-
-
-class _RequestHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: EmulatorHttpServer
-
-    def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length > 0 else b""
-        target = urlsplit(self.path)
-        request = HttpRequest(
-            method=self.command,
-            path=unquote(target.path),
-            query=dict(parse_qsl(target.query, keep_blank_values=True)),
-            headers={name.lower(): value for name, value in self.headers.items()},
-            body=raw,
-        )
-        response = self.server.app(request)
-        self.send_response(response.status)
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        if self.command != "HEAD" and response.body:
-            self.wfile.write(response.body)
-
-    # BaseHTTPRequestHandler dispatches to do_<METHOD>.
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_HEAD(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def do_PUT(self) -> None:
-        self._handle()
-
-    def do_DELETE(self) -> None:
-        self._handle()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the request log records what tests need."""
-
-
-class EmulatorHttpServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], app: Callable[[HttpRequest], HttpResponse]) -> None:
-        super().__init__(address, _RequestHandler)
-        self.app = app

@@ -1,0 +1,66 @@
+"""What the emulators' control clients share: the HTTP call to ``/_emulator/...``, encoding files
+for it, and waiting for a condition."""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import requests
+
+JsonObject = dict[str, Any]
+FileSpec = tuple[str, bytes, str]  # (filename, bytes, content_type)
+
+
+class EmulatorControlError(RuntimeError):
+    """The emulator refused a control request (the message carries its HTTP status and reason)."""
+
+
+def encode_file(spec: FileSpec | Mapping[str, str], *, default_content_type: str = "") -> JsonObject:
+    """A file for a control API: ``(filename, bytes, content_type)``, ``{"path": ...}`` (read
+    here, ``filename`` optional) or an already encoded ``{"filename", "content_base64", ...}``."""
+    if isinstance(spec, Mapping):
+        if "content_base64" in spec:
+            return dict(spec)
+        path = Path(spec["path"])
+        filename = spec.get("filename") or path.name
+        content_type = spec.get("content_type") or mimetypes.guess_type(filename)[0] or default_content_type
+        return encode_file((filename, path.read_bytes(), content_type))
+    filename, data, content_type = spec
+    return {
+        "filename": filename,
+        "content_base64": base64.b64encode(data).decode(),
+        "content_type": content_type,
+    }
+
+
+def wait_for[T](predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.05) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+class ControlClient:
+    def __init__(self, base_url: str, *, timeout: float = 15.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self._session = requests.Session()
+
+    def _call(self, method: str, path: str, body: Any = None, params: Mapping[str, str] | None = None) -> Any:
+        response = self._session.request(
+            method, f"{self.base_url}/_emulator/{path}", json=body, params=params, timeout=self.timeout
+        )
+        if response.status_code != 200:
+            raise EmulatorControlError(f"{method} {path}: HTTP {response.status_code} {response.text}")
+        return response.json()
+
+    wait_for = staticmethod(wait_for)
