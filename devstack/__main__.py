@@ -43,6 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--discord-port", type=int, default=8788)
     up.add_argument("--moto-port", type=int, default=8789)
     up.add_argument("--twilio-port", type=int, default=8790)
+    up.add_argument(
+        "--studio",
+        action="store_true",
+        help="the Studio path: upload the shipped flow with the setup command",
+    )
 
     member = commands.add_parser("member", help="run a slash command as a member")
     member.add_argument("user")
@@ -103,10 +108,11 @@ def run_stack(arguments: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)  # it logs every request at INFO
     ports = StackPorts(
         moto=arguments.moto_port, discord=arguments.discord_port, gateway=arguments.gateway_port
     )
-    stack = LocalStack(ports=ports, use_published_test_key=True)
+    stack = LocalStack(ports=ports, use_published_test_key=True, studio=arguments.studio)
     stack.start()
     try:
         STATE_DIR.mkdir(parents=True, exist_ok=True)
