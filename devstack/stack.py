@@ -297,11 +297,12 @@ def _forget_cached_clients() -> None:
     from aws_lambda_powertools.utilities import parameters
 
     from flexcord import wiring
+    from flexcord.adapters.queue.job_queue import job_queue
     from flexcord.adapters.storage.dynamodb import dynamodb_client
     from flexcord.config import reset_cached_settings
 
     reset_cached_settings()
     dynamodb_client.cache_clear()
-    for cached in (wiring.job_queue, wiring.session_repository, wiring.case_service):
+    for cached in (job_queue, wiring.session_repository, wiring.case_service):
         cached.cache_clear()
     parameters.clear_caches()  # type: ignore[no-untyped-call]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
@@ -11,6 +10,7 @@ from typing import Any, TypeVar
 from nacl.signing import SigningKey
 from requests import Response
 
+from devstack.control_client import wait_for
 from devstack.http_server import EmulatorHttpServer, FaultInjector, RequestLog
 
 from .cdn import DEFAULT_URL_TTL_SECONDS, UrlSigner
@@ -386,11 +386,4 @@ class DiscordEmulator:
     @staticmethod
     def wait_for(predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.02) -> T:
         """Poll ``predicate`` until it returns something truthy; raise TimeoutError otherwise."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"condition not met within {timeout} s")
-            time.sleep(interval)
+        return wait_for(predicate, timeout, interval)

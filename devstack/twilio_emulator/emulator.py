@@ -4,11 +4,11 @@ run) and a scripted Flex agent, on one loopback HTTP server."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from devstack.control_client import wait_for
 from devstack.http_server import EmulatorHttpServer, FaultInjector, RequestLog
 
 from .clock import Clock
@@ -440,11 +440,4 @@ class TwilioEmulator:
     @staticmethod
     def wait_for(predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.02) -> T:
         """Poll ``predicate`` until it returns something truthy; raise TimeoutError otherwise."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"condition not met within {timeout} s")
-            time.sleep(interval)
+        return wait_for(predicate, timeout, interval)

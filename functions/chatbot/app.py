@@ -5,11 +5,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from flexcord.adapters.queue.job_queue import job_queue
 from flexcord.config import twilio_settings
 from flexcord.observability import logger, metrics
 from flexcord.secrets import get_secret
 from flexcord.twilio_webhooks.chatbot import ChatbotEndpoint
-from flexcord.wiring import case_service, job_queue, knowledge_base, session_repository
+from flexcord.wiring import case_service, knowledge_base, session_repository
 
 
 @cache

@@ -5,19 +5,11 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from flexcord.adapters.queue.job_queue import SqsJobQueue
-from flexcord.config import ConfigurationError, aws_settings, twilio_settings
+from flexcord.adapters.queue.job_queue import job_queue
+from flexcord.config import twilio_settings
 from flexcord.observability import logger, metrics
 from flexcord.secrets import get_secret
 from flexcord.twilio_webhooks.conversation_events import ConversationEventsEndpoint
-
-
-@cache
-def job_queue() -> SqsJobQueue:
-    queue_url = aws_settings().job_queue_url
-    if not queue_url:
-        raise ConfigurationError("JOB_QUEUE_URL is not set")
-    return SqsJobQueue(queue_url)
 
 
 @cache

@@ -9,18 +9,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from flexcord.adapters.queue.job_queue import SqsJobQueue
-from flexcord.config import ConfigurationError, aws_settings, discord_settings
+from flexcord.adapters.queue.job_queue import job_queue
+from flexcord.config import ConfigurationError, discord_settings
 from flexcord.interactions.endpoint import InteractionsEndpoint
 from flexcord.observability import logger
-
-
-@cache
-def job_queue() -> SqsJobQueue:
-    queue_url = aws_settings().job_queue_url
-    if not queue_url:
-        raise ConfigurationError("JOB_QUEUE_URL is not set")
-    return SqsJobQueue(queue_url)
 
 
 @cache

@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 
 from flexcord.adapters.discord import DiscordClient
-from flexcord.adapters.queue.job_queue import SqsJobQueue
+from flexcord.adapters.queue.job_queue import job_queue
 from flexcord.adapters.storage.case_repository import DynamoCaseRepository
 from flexcord.adapters.storage.dynamodb import dynamodb_client
 from flexcord.adapters.storage.session_repository import DynamoSessionRepository
@@ -60,14 +60,6 @@ def twilio_gateway(settings: TwilioSettings) -> TwilioGateway:
         chat_service_sid=settings.chat_service_sid,
         api_base_url=settings.api_base_url,
     )
-
-
-@cache
-def job_queue() -> SqsJobQueue:
-    queue_url = aws_settings().job_queue_url
-    if not queue_url:
-        raise ConfigurationError("JOB_QUEUE_URL is not set")
-    return SqsJobQueue(queue_url)
 
 
 def _table_name() -> str:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, Protocol
 
+from flexcord.config import ConfigurationError, aws_settings
 from flexcord.jobs.model import Job
 
 if TYPE_CHECKING:
@@ -50,3 +51,12 @@ class SqsJobQueue:
         self._client.change_message_visibility(
             QueueUrl=self._queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
         )
+
+
+@cache
+def job_queue() -> SqsJobQueue:
+    """The job queue named by JOB_QUEUE_URL, one per process (every function that enqueues)."""
+    queue_url = aws_settings().job_queue_url
+    if not queue_url:
+        raise ConfigurationError("JOB_QUEUE_URL is not set")
+    return SqsJobQueue(queue_url)
