@@ -1,6 +1,6 @@
 """The local stack's command line.
 
-    python -m devstack up                          run everything (Ctrl-C stops it)
+    python -m devstack up                          run everything (Ctrl-C or SIGTERM stops it)
     python -m devstack member alice bug            run /bug as alice, fill the form, see the answer
     python -m devstack member alice case --option number=1
     python -m devstack click alice TOKEN case:show:1   press a button on a reply
@@ -21,9 +21,12 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,10 +113,23 @@ def run_stack(arguments: argparse.Namespace) -> int:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)  # it logs every request at INFO
     ports = StackPorts(
-        moto=arguments.moto_port, discord=arguments.discord_port, gateway=arguments.gateway_port
+        moto=arguments.moto_port,
+        discord=arguments.discord_port,
+        gateway=arguments.gateway_port,
+        twilio=arguments.twilio_port,
     )
-    stack = LocalStack(ports=ports, use_published_test_key=True, studio=arguments.studio)
-    stack.start()
+    stop = _StopSignals()
+    print("starting the Flexcord local stack…", flush=True)
+    try:
+        stack = LocalStack(ports=ports, use_published_test_key=True, studio=arguments.studio)
+        stack.start()
+        stop.started()
+    except _StartInterrupted:
+        # Everything the stack had started lives in this process (daemon threads, moto's memory),
+        # so exiting is the whole clean-up, and nothing was written to the state directory yet.
+        # (LocalStack.stop would hang on a gateway built but not yet serving.)
+        print("\nstopped while starting", flush=True)
+        return 0
     try:
         STATE_DIR.mkdir(parents=True, exist_ok=True)
         description = stack.describe()
@@ -128,15 +144,66 @@ def run_stack(arguments: argparse.Namespace) -> int:
         print("  .venv/bin/python -m devstack channel bug-report")
         print("  .venv/bin/python -m devstack member alice mycases")
         print('  .venv/bin/python -m devstack member alice helpme --option question="my pokéstop is missing"')
-        print("  .venv/bin/python -m devstack agent tasks\n(Ctrl-C stops the stack)")
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        print("\nstopping", flush=True)
+        print("  .venv/bin/python -m devstack agent tasks\n(Ctrl-C stops the stack)", flush=True)
+        stop.wait()
     finally:
-        stack.stop()
+        # The state file goes first: from here on the other commands must not find a stack.
         STATE_FILE.unlink(missing_ok=True)
+        print("\nstopping", flush=True)
+        _stop_within(stack, STOP_DEADLINE_SECONDS)
     return 0
+
+
+class _StartInterrupted(BaseException):
+    """SIGINT or SIGTERM arrived while the stack was still starting."""
+
+
+class _StopSignals:
+    """SIGINT (Ctrl-C) and SIGTERM both stop the stack, promptly, from any point.
+
+    While the stack starts, a signal aborts the start (``_StartInterrupted``); once it runs, a
+    signal only wakes ``wait``, so no exception lands in the middle of the clean-up. A second
+    signal while stopping exits at once.
+    """
+
+    def __init__(self) -> None:
+        self._requested = threading.Event()
+        self._starting = True
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, self._on_signal)
+
+    def started(self) -> None:
+        self._starting = False
+        if self._requested.is_set():
+            # A signal that an over-broad ``except`` inside the start swallowed still counts.
+            raise _StartInterrupted
+
+    def wait(self) -> None:
+        # A bounded wait in a loop: the handler runs between waits whatever the platform does
+        # with signals during a blocking lock acquire.
+        while not self._requested.wait(timeout=1.0):
+            pass
+
+    def _on_signal(self, number: int, frame: FrameType | None) -> None:
+        if self._requested.is_set():
+            STATE_FILE.unlink(missing_ok=True)
+            os._exit(128 + number)  # asked twice: don't wait for anything
+        self._requested.set()
+        if self._starting:
+            raise _StartInterrupted
+
+
+# A worker batch in flight may hold the poller, and a stuck server its thread: past this, the
+# process exits anyway (every part is a daemon thread of this process, moto's state is in memory).
+STOP_DEADLINE_SECONDS = 10.0
+
+
+def _stop_within(stack: Any, seconds: float) -> None:
+    stopper = threading.Thread(target=stack.stop, name="devstack-stop", daemon=True)
+    stopper.start()
+    stopper.join(timeout=seconds)
+    if stopper.is_alive():
+        print(f"the stack did not stop within {seconds:.0f} s; exiting anyway", file=sys.stderr, flush=True)
 
 
 # -- agent ----------------------------------------------------------------------------------------

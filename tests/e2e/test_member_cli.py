@@ -9,28 +9,80 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+PORTS = ["--gateway-port", "0", "--discord-port", "0", "--moto-port", "0", "--twilio-port", "0"]
+# Generous bounds, not timing assertions: they only keep a wedged run from hanging the suite.
+START_TIMEOUT = 120.0
+STOP_TIMEOUT = 60.0
+CLEAN_UP_TIMEOUT = 15.0  # after a failure: SIGTERM, this long, then SIGKILL for the whole group
+
+
+class DevStack:
+    """`python -m devstack up` in its own process group, its output in a file (a pipe nobody
+    reads until the end could fill up and block the stack)."""
+
+    def __init__(self, process: subprocess.Popen[bytes], log: Path) -> None:
+        self.process = process
+        self.log = log
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def wait_for(self, condition: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not condition():
+            assert self.process.poll() is None, (
+                f"the stack exited ({self.process.returncode}):\n{self.output()}"
+            )
+            assert time.monotonic() < deadline, f"{what}:\n{self.output()}"
+            time.sleep(0.2)
+
+    def stop(self, signal_number: int) -> int:
+        """Send the signal and wait (boundedly) for the stack's own exit code."""
+        self.process.send_signal(signal_number)
+        try:
+            return self.process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"the stack ignored signal {signal_number}:\n{self.output()}") from None
+
+
+@contextmanager
+def devstack_up(state_dir: Path) -> Iterator[DevStack]:
+    """Runs the stack; whatever happens in the block, nothing of it survives the block."""
+    log = state_dir / "up.log"
+    environment = {**os.environ, "FLEXCORD_DEVSTACK_DIR": str(state_dir), "PYTHONUNBUFFERED": "1"}
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "devstack", "up", *PORTS],
+            cwd=ROOT,
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, killed as one below
+        )
+    try:
+        yield DevStack(process, log)
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            with suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=CLEAN_UP_TIMEOUT)
+        # Whatever is left of the group (the process, anything it started) goes too, even after
+        # a clean exit of the stack itself.
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def test_a_member_files_a_bug_from_the_command_line_and_sees_it_posted(tmp_path: Path) -> None:
     environment = {**os.environ, "FLEXCORD_DEVSTACK_DIR": str(tmp_path)}
-    ports = ["--gateway-port", "0", "--discord-port", "0", "--moto-port", "0"]
-    stack = subprocess.Popen(
-        [sys.executable, "-m", "devstack", "up", *ports],
-        cwd=ROOT,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while not (tmp_path / "stack.json").exists():
-            assert stack.poll() is None, stack.stdout.read() if stack.stdout else ""
-            assert time.monotonic() < deadline, "the stack did not start"
-            time.sleep(0.2)
+    with devstack_up(tmp_path) as stack:
+        stack.wait_for((tmp_path / "stack.json").exists, "the stack did not start")
         assert json.loads((tmp_path / "env.json").read_text())["Parameters"]["DISCORD_BOT_TOKEN_SECRET_ID"]
 
         def devstack(*arguments: str) -> subprocess.CompletedProcess[str]:
@@ -86,9 +138,24 @@ def test_a_member_files_a_bug_from_the_command_line_and_sees_it_posted(tmp_path:
         incomplete = devstack("member", "alice", "bug")  # no terminal to ask, no fields given
         assert incomplete.returncode == 2
         assert "is required" in incomplete.stderr
-    finally:
-        stack.send_signal(signal.SIGINT)
-        output, _ = stack.communicate(timeout=30)
-    assert stack.returncode == 0, output
-    assert "stopping" in output
+
+        # Ctrl-C: the stack stops by itself (exit code 0), and says so.
+        assert stack.stop(signal.SIGINT) == 0, stack.output()
+        assert "stopping" in stack.output()
+    assert not (tmp_path / "stack.json").exists()
+
+
+def test_sigterm_while_the_stack_starts_stops_it_cleanly(tmp_path: Path) -> None:
+    with devstack_up(tmp_path) as stack:
+        # The signal handlers are in place once this is printed; the start itself takes seconds.
+        stack.wait_for(lambda: "starting the Flexcord local stack" in stack.output(), "no start")
+        assert stack.stop(signal.SIGTERM) == 0, stack.output()
+    assert not (tmp_path / "stack.json").exists()
+
+
+def test_sigterm_stops_a_running_stack_cleanly(tmp_path: Path) -> None:
+    with devstack_up(tmp_path) as stack:
+        stack.wait_for((tmp_path / "stack.json").exists, "the stack did not start")
+        assert stack.stop(signal.SIGTERM) == 0, stack.output()
+        assert "stopping" in stack.output()
     assert not (tmp_path / "stack.json").exists()

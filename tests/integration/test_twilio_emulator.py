@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import threading
 import time
@@ -34,8 +33,8 @@ from devstack.twilio_emulator import (
 )
 from devstack.twilio_emulator.studio import LiquidError, render
 from devstack.twilio_emulator.studio.runner import compare
+from tests.support.spec import TWILIO_SPECS_DIR
 
-SPECS_DIR = Path(os.environ.get("TWILIO_OPENAPI_SPECS", "/work/shared/specs/twilio"))
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
 
 
@@ -127,7 +126,7 @@ def raw(twilio: TwilioEmulator, method: str, path: str, **kwargs: Any) -> reques
 
 
 def load_spec(name: str) -> dict[str, Any]:
-    spec: dict[str, Any] = json.loads((SPECS_DIR / f"twilio_{name}.json").read_text())
+    spec: dict[str, Any] = json.loads((TWILIO_SPECS_DIR / f"twilio_{name}.json").read_text())
     return spec
 
 

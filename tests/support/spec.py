@@ -1,25 +1,22 @@
-"""Matching requests against the official Discord OpenAPI document in ../shared/specs."""
+"""Matching requests against the official Discord and Twilio OpenAPI documents vendored in specs/."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from functools import cache
 from pathlib import Path
 
-SPEC_PATH = Path(
-    os.environ.get(
-        "DISCORD_OPENAPI_SPEC",
-        Path(__file__).resolve().parents[3] / "shared" / "specs" / "discord" / "openapi.json",
-    )
-)
+# The repository's own copies (see specs/README.md), found from this file: no machine path.
+SPECS_DIR = Path(__file__).resolve().parents[2] / "specs"
+DISCORD_SPEC = SPECS_DIR / "discord" / "openapi.json"
+TWILIO_SPECS_DIR = SPECS_DIR / "twilio"
 API_PREFIX = "/api/v10"
 
 
 @cache
 def _operations() -> list[tuple[str, re.Pattern[str]]]:
-    spec = json.loads(SPEC_PATH.read_text())
+    spec = json.loads(DISCORD_SPEC.read_text())
     operations = []
     for template, item in spec["paths"].items():
         # Literal segments such as @me or @original must match exactly; {params} match one segment.
@@ -46,7 +43,7 @@ TWILIO_SPECS = {
 
 @cache
 def _twilio_operations(product: str) -> list[tuple[str, re.Pattern[str]]]:
-    spec = json.loads((SPEC_PATH.parents[1] / "twilio" / TWILIO_SPECS[product]).read_text())
+    spec = json.loads((TWILIO_SPECS_DIR / TWILIO_SPECS[product]).read_text())
     operations = []
     for template, item in spec["paths"].items():
         pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$"

@@ -11,6 +11,7 @@ import pytest
 
 from flexcord.interactions import case_forms
 from flexcord.interactions.endpoint import InteractionsEndpoint
+from flexcord.interactions.signature import MAX_CLOCK_SKEW_SECONDS, SignatureRejected, verify_request
 from flexcord.jobs.model import JobKind
 from tests.support.signing import TEST_PUBLIC_KEY, http_event, signed_headers
 from tests.unit.fakes import RecordingQueue
@@ -82,13 +83,32 @@ def test_a_base64_body_with_upper_case_headers_is_verified_over_its_bytes(queue:
     assert json.loads(make_endpoint(queue).handle(event)["body"]) == {"type": 1}
 
 
-@pytest.mark.parametrize("skew", [-301, 301, -100_000])
+# The freshness window is tested on the endpoint's injected clock (always NOW), so its exact edges
+# are checked: a real clock would move between signing and verifying.
+@pytest.mark.parametrize("skew", [-301, 301, -100_000, 100_000])
 def test_stale_or_future_timestamps_are_refused(queue: RecordingQueue, skew: int) -> None:
     assert call(make_endpoint(queue), {"type": 1}, timestamp=NOW + skew)[0] == 401
 
 
-def test_timestamps_inside_the_window_pass(queue: RecordingQueue) -> None:
-    assert call(make_endpoint(queue), {"type": 1}, timestamp=NOW - 299)[0] == 200
+@pytest.mark.parametrize("skew", [-300, -299, 0, 299, 300])
+def test_timestamps_inside_the_window_pass(queue: RecordingQueue, skew: int) -> None:
+    assert MAX_CLOCK_SKEW_SECONDS == 300
+    assert call(make_endpoint(queue), {"type": 1}, timestamp=NOW + skew)[0] == 200
+
+
+@pytest.mark.parametrize(
+    ("seconds_since_signing", "fresh"),
+    [(-300.0, True), (300.0, True), (300.25, False), (-300.25, False), (-301.0, False), (301.0, False)],
+)
+def test_the_window_edge_is_exact_on_a_fractional_clock(seconds_since_signing: float, fresh: bool) -> None:
+    body = json.dumps({"type": 1}).encode()
+    headers = {name.lower(): value for name, value in signed_headers(body, timestamp=NOW).items()}
+    clock = lambda: NOW + seconds_since_signing  # noqa: E731
+    if fresh:
+        verify_request(headers, body, TEST_PUBLIC_KEY, now=clock)
+    else:
+        with pytest.raises(SignatureRejected, match="freshness window"):
+            verify_request(headers, body, TEST_PUBLIC_KEY, now=clock)
 
 
 @pytest.mark.parametrize(
@@ -339,12 +359,18 @@ def test_a_bug_in_a_route_becomes_an_apology_not_a_500(
 
 
 def test_real_clock_is_used_by_default() -> None:
+    # Far from the window's edges (the exact edges are tested on an injected clock above): signed
+    # just now passes, signed an hour ago or an hour ahead is refused, whatever the machine's load.
     endpoint = InteractionsEndpoint(public_key=TEST_PUBLIC_KEY, queue=RecordingQueue)
     body = json.dumps({"type": 1}).encode()
-    assert (
-        endpoint.handle(http_event(body, signed_headers(body, timestamp=int(time.time()))))["statusCode"]
-        == 200
-    )
+
+    def status(signed_at: int) -> Any:
+        return endpoint.handle(http_event(body, signed_headers(body, timestamp=signed_at)))["statusCode"]
+
+    now = int(time.time())
+    assert status(now) == 200
+    assert status(now - 3600) == 401
+    assert status(now + 3600) == 401
 
 
 def test_absurdly_nested_json_gets_400_not_a_500(queue: RecordingQueue) -> None:
