@@ -6,10 +6,12 @@ PYTHON_VERSION := 3.13
 PYTHON ?= $(shell (python$(PYTHON_VERSION) -c '' >/dev/null 2>&1 && command -v python$(PYTHON_VERSION)) || ls -d $$HOME/.pyenv/versions/$(PYTHON_VERSION)*/bin/python$(PYTHON_VERSION) 2>/dev/null | tail -n 1)
 VENV := .venv
 SAM_VENV := .venv-sam
+CHECKOV_VENV := .venv-checkov
 BIN := $(VENV)/bin
 # sam build runs `python3.13`; the dev venv provides it.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export SAM_CLI := $(CURDIR)/$(SAM_VENV)/bin/sam
+export CHECKOV := $(CURDIR)/$(CHECKOV_VENV)/bin/checkov
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
@@ -18,7 +20,7 @@ CODE := layers/flexcord/flexcord functions devstack scripts tests
 .PHONY: test local lint typecheck unit integration e2e validate build bench bench-kb events register-commands clean
 
 ## test: everything CI runs: lint, types, unit, integration and e2e tests, sam validate --lint, sam build
-test: $(VENV)/.installed $(SAM_VENV)/.installed lint typecheck
+test: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed lint typecheck
 	$(BIN)/python -m pytest
 
 ## local: the whole system on this machine (moto, Discord emulator, gateway, worker poller)
@@ -35,7 +37,7 @@ typecheck: $(VENV)/.installed
 unit: $(VENV)/.installed
 	$(BIN)/python -m pytest tests/unit
 
-integration: $(VENV)/.installed $(SAM_VENV)/.installed
+integration: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(BIN)/python -m pytest tests/integration
 
 e2e: $(VENV)/.installed
@@ -80,5 +82,12 @@ $(SAM_VENV)/.installed: requirements-sam.txt
 	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-sam.txt
 	touch $@
 
+# checkov pins boto3, networkx and packaging exactly, against both venvs above: a third venv.
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	@test -n "$(PYTHON)" || { echo "Python $(PYTHON_VERSION) not found"; exit 1; }
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .devstack .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .devstack .pytest_cache .mypy_cache .ruff_cache

@@ -12,6 +12,7 @@ these tests prepended to PATH, so run them from the project's Python 3.13 venv.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -340,11 +341,11 @@ def test_functions_use_makefile_builds_and_the_layer(template: dict[str, Any]) -
     assert "build-FlexcordLayer:" in (ROOT / "layers" / "flexcord" / "Makefile").read_text()
 
 
-def test_interactions_function_can_only_enqueue(template: dict[str, Any]) -> None:
+def test_interactions_function_can_only_enqueue_and_count_rate_limits(template: dict[str, Any]) -> None:
     function = _resources(template)["InteractionsFunction"]
     statements = _statements(function)
-    assert _actions(statements) == {"sqs:SendMessage"}
-    assert _resources_by_service(statements) == {"sqs": {"JobQueue"}}
+    assert _actions(statements) == {"sqs:SendMessage", "dynamodb:UpdateItem"}
+    assert _resources_by_service(statements) == {"sqs": {"JobQueue"}, "dynamodb": {"FlexcordTable"}}
     event = function["Properties"]["Events"]["DiscordInteractions"]
     assert event["Type"] == "HttpApi"
     assert event["Properties"]["ApiId"] == {"Ref": "HttpApi"}
@@ -353,11 +354,40 @@ def test_interactions_function_can_only_enqueue(template: dict[str, Any]) -> Non
     assert set(variables) == {
         "DISCORD_APPLICATION_ID",
         "DISCORD_PUBLIC_KEY",
+        "DISCORD_GUILD_ID",
+        "DISCORD_ALLOWED_GUILD_IDS",
+        "MEMBER_RATE_LIMIT_PER_MINUTE",
+        "TABLE_NAME",
         "JOB_QUEUE_URL",
         "AWS_ENDPOINT_URL",
     }
     # Declared empty (boto3's default endpoints) only so `sam local invoke --env-vars` can set it.
     assert variables["AWS_ENDPOINT_URL"] == ""
+
+
+def test_interactions_function_may_only_update_rate_limit_items(template: dict[str, Any]) -> None:
+    function = _resources(template)["InteractionsFunction"]
+    table_statements = [
+        s
+        for s in _statements(function)
+        if any(
+            a.startswith("dynamodb:")
+            for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+        )
+    ]
+    (statement,) = table_statements
+    assert statement["Action"] in ("dynamodb:UpdateItem", ["dynamodb:UpdateItem"])
+    # The table only: no index, no wildcard.
+    assert statement["Resource"] == {"Fn::GetAtt": ["FlexcordTable", "Arn"]}
+    # Every partition key the request touches starts with RATE#.
+    assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["RATE#*"]}}
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert variables["TABLE_NAME"] == {"Ref": "FlexcordTable"}
+    assert variables["MEMBER_RATE_LIMIT_PER_MINUTE"] == {"Ref": "MemberRateLimitPerMinute"}
+    parameter = template["Parameters"]["MemberRateLimitPerMinute"]
+    assert parameter["Type"] == "Number"
+    assert parameter["Default"] == 6
+    assert parameter["MinValue"] == 0  # the code reads 0 as "no limit"
 
 
 def test_worker_function_touches_only_the_table_its_secrets_and_its_queue(template: dict[str, Any]) -> None:
@@ -469,3 +499,74 @@ def test_conversation_events_function_queues_jobs_and_reads_only_the_twilio_toke
     variables = function["Properties"]["Environment"]["Variables"]
     assert "TWILIO_AUTH_TOKEN" not in variables
     assert variables["TWILIO_AUTH_TOKEN_SECRET_ID"] == {"Ref": "TwilioAuthTokenSecretName"}
+
+
+# --------------------------------------------------------------------------- limits and settings
+
+
+@pytest.mark.parametrize(
+    ("logical_id", "parameter_name"),
+    [
+        ("ConversationEventsFunction", "ConversationEventsReservedConcurrency"),
+        ("ChatbotFunction", "ChatbotReservedConcurrency"),
+    ],
+)
+def test_public_twilio_functions_have_reserved_concurrency(
+    template: dict[str, Any], logical_id: str, parameter_name: str
+) -> None:
+    properties = _resources(template)[logical_id]["Properties"]
+    assert properties["ReservedConcurrentExecutions"] == {"Ref": parameter_name}
+    parameter = template["Parameters"][parameter_name]
+    assert parameter["Type"] == "Number"
+    assert parameter["Default"] == 10
+    # 0 would stop the function altogether.
+    assert parameter["MinValue"] >= 1
+    # Lambda refuses a reservation that leaves the account fewer than 100 unreserved.
+    assert "100" in parameter["Description"]
+    assert "unreserved" in parameter["Description"]
+
+
+def test_worker_concurrency_is_bounded_and_told_to_the_worker(template: dict[str, Any]) -> None:
+    resources = _resources(template)
+    mapping = resources["WorkerJobsEventSource"]["Properties"]
+    maximum = mapping["ScalingConfig"]["MaximumConcurrency"]
+    variables = resources["WorkerFunction"]["Properties"]["Environment"]["Variables"]
+    # The worker divides Discord's global budget by the same number the event source stops at.
+    assert variables["WORKER_MAX_CONCURRENCY"] == maximum == {"Ref": "WorkerMaxConcurrency"}
+    parameter = template["Parameters"]["WorkerMaxConcurrency"]
+    assert parameter["Type"] == "Number"
+    assert parameter["Default"] == 5
+    assert parameter["MinValue"] >= 2  # the least an SQS event source accepts
+    # 50 requests/s shared by at most 50 instances: each keeps at least 1/s.
+    assert parameter["MaxValue"] <= 50
+
+
+def test_allowed_servers_reach_the_interactions_function_and_the_worker(template: dict[str, Any]) -> None:
+    resources = _resources(template)
+    for logical_id in ("InteractionsFunction", "WorkerFunction"):
+        variables = resources[logical_id]["Properties"]["Environment"]["Variables"]
+        assert variables["DISCORD_ALLOWED_GUILD_IDS"] == {"Ref": "DiscordAllowedGuildIds"}, logical_id
+        # Empty means DiscordGuildId alone, so both need it too.
+        assert variables["DISCORD_GUILD_ID"] == {"Ref": "DiscordGuildId"}, logical_id
+    parameter = template["Parameters"]["DiscordAllowedGuildIds"]
+    assert parameter["Type"] == "String"
+    assert parameter["Default"] == ""
+    pattern = re.compile(parameter["AllowedPattern"])
+    for accepted in ("", "123456789012345678", "123456789012345678,98765432109876543210"):
+        assert pattern.fullmatch(accepted), accepted
+    for refused in ("abc", "123", "123456789012345678,", ",123456789012345678", "123456789012345678 ,1"):
+        assert not pattern.fullmatch(refused), refused
+
+
+def test_every_parameter_is_in_a_console_group_and_in_samconfig(template: dict[str, Any]) -> None:
+    parameters = set(template["Parameters"])
+    groups = template["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+    grouped = [name for group in groups for name in group["Parameters"]]
+    assert sorted(grouped) == sorted(parameters)
+    # samconfig.toml's example parameter_overrides line names every parameter.
+    (line,) = [
+        line
+        for line in (ROOT / "samconfig.toml").read_text().splitlines()
+        if line.startswith("# parameter_overrides = ")
+    ]
+    assert set(re.findall(r'(\w+)=\\"', line)) == parameters
