@@ -18,7 +18,7 @@ from devstack.gateway import LocalGateway, Route
 from devstack.lambda_runtime import LocalLambdaContext, load_handler
 from devstack.moto_server import MotoOnLoopback
 from devstack.poller import SqsPoller
-from devstack.template import function_spec, http_routes, load_template
+from devstack.template import function_spec, http_routes, load_template, parameter_default
 from devstack.twilio_emulator import TwilioEmulator
 
 log = logging.getLogger("devstack")
@@ -208,6 +208,11 @@ class LocalStack:
             # The token is read from Secrets Manager (on moto), as in AWS.
             "DISCORD_BOT_TOKEN_SECRET_ID": BOT_TOKEN_SECRET_NAME,
             "DISCORD_GUILD_ID": "",
+            # The emulated server is the one allowed server: interactions from it are served, and
+            # a DM is served to its members only (the template's DiscordAllowedGuildIds).
+            "DISCORD_ALLOWED_GUILD_IDS": discord.guild_id,
+            "MEMBER_RATE_LIMIT_PER_MINUTE": str(self._parameter("MemberRateLimitPerMinute")),
+            "WORKER_MAX_CONCURRENCY": str(self._parameter("WorkerMaxConcurrency")),
             "DISCORD_BUG_REPORT_CHANNEL_ID": discord.channel_ids["bug-report"],
             "DISCORD_FEATURE_REQUEST_CHANNEL_ID": discord.channel_ids["feature-request"],
             "DISCORD_STAFF_ROLE_ID": discord.staff_role_id,
@@ -225,6 +230,10 @@ class LocalStack:
             "JOB_QUEUE_URL": resources.job_queue_url,
             "JOB_MAX_RECEIVE_COUNT": str(resources.max_receive_count),
         }
+
+    def _parameter(self, name: str) -> Any:
+        """A template parameter's value here: the override given to the stack, else its default."""
+        return self._parameters.get(name, parameter_default(self._template, name))
 
     def function_environment_names(self) -> list[str]:
         names = ["AWS_ENDPOINT_URL", *LOCAL_AWS_ENVIRONMENT]

@@ -128,14 +128,14 @@ def set_up(
 def twilio_client() -> Any:
     from twilio.rest import Client
 
-    from flexcord.adapters.twilio.http import RedirectingHttpClient
+    from flexcord.adapters.twilio.http import http_client
 
     try:
         account_sid, auth_token = os.environ["TWILIO_ACCOUNT_SID"], os.environ["TWILIO_AUTH_TOKEN"]
     except KeyError as missing:
         raise SetupError(f"{missing.args[0]} is not set") from None
     base_url = os.environ.get("TWILIO_API_BASE_URL")
-    return Client(account_sid, auth_token, http_client=RedirectingHttpClient(base_url) if base_url else None)
+    return Client(account_sid, auth_token, http_client=http_client(base_url))
 
 
 def main(argv: list[str] | None = None) -> int:

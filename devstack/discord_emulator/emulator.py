@@ -166,9 +166,13 @@ class DiscordEmulator:
         dms_open: bool = True,
         locale: str = "en-US",
         user_id: str | None = None,
+        in_guild: bool = True,
     ) -> JsonObject:
-        """Add a guild member; ``roles`` are role names (``"staff"``) or ids."""
-        user = self.world.add_user(username, roles=roles, dms_open=dms_open, locale=locale, user_id=user_id)
+        """Add a guild member (``in_guild=False``: a user outside the server, who can still DM the
+        bot); ``roles`` are role names (``"staff"``) or ids."""
+        user = self.world.add_user(
+            username, roles=roles, dms_open=dms_open, locale=locale, user_id=user_id, in_guild=in_guild
+        )
         return user.to_object()
 
     def set_dms_open(self, username: str, dms_open: bool) -> None:

@@ -90,6 +90,7 @@ ROUTES: tuple[Route, ...] = (
     Route("PUT", "/channels/{channel_id}/thread-members/@me", "join_thread"),
     Route("PUT", "/channels/{channel_id}/thread-members/{user_id}", "add_thread_member"),
     Route("POST", "/users/@me/channels", "open_dm"),
+    Route("GET", "/guilds/{guild_id}/members/{user_id}", "get_guild_member"),
     Route("GET", f"{WEBHOOK}/messages/@original", "get_original", bot_auth=False),
     Route("PATCH", f"{WEBHOOK}/messages/@original", "edit_original", bot_auth=False),
     Route("DELETE", f"{WEBHOOK}/messages/@original", "delete_original", bot_auth=False),
@@ -265,6 +266,30 @@ class RestApi:
             if user is None or user.is_bot:
                 raise DiscordApiError.invalid_recipient()
             return RestResponse(200, self.world.channel_object(self.world.dm_channel(user)))
+
+    def get_guild_member(self, request: RestRequest) -> RestResponse:
+        """Get Guild Member: the member object, or 10007 for someone not in the server."""
+        if request.params["guild_id"] != self.world.guild_id:
+            raise DiscordApiError.missing_access()
+        with self.world.lock:
+            user = self.world.users.get(request.params["user_id"])
+            if user is None or not user.in_guild:
+                raise DiscordApiError.unknown_member()
+            member = {
+                "avatar": None,
+                "banner": None,
+                "communication_disabled_until": None,
+                "deaf": False,
+                "flags": 0,
+                "joined_at": user.joined_at,
+                "mute": False,
+                "nick": user.nick,
+                "pending": False,
+                "premium_since": None,
+                "roles": list(user.role_ids),
+                "user": user.to_object(),
+            }
+            return RestResponse(200, member)
 
     # -- threads -------------------------------------------------------------------------------
 

@@ -142,6 +142,9 @@ class User:
     locale: str = "en-US"
     joined_at: str = ""
     nick: str | None = None
+    #: False for someone who shares no server with the bot's (e.g. left it): their DMs with
+    #: the bot still work, but Get Guild Member answers 10007.
+    in_guild: bool = True
 
     def to_object(self) -> JsonObject:
         user: JsonObject = {
@@ -355,8 +358,10 @@ class World:
         dms_open: bool = True,
         locale: str = "en-US",
         user_id: str | None = None,
+        in_guild: bool = True,
     ) -> User:
-        """``user_id`` pins the id (sample events name fixed users); by default one is generated."""
+        """``user_id`` pins the id (sample events name fixed users); by default one is generated.
+        ``in_guild=False``: a user outside the server (only the bot's DMs reach them)."""
         with self.lock:
             if self.user_by_name(username) is not None:
                 raise ValueError(f"user {username!r} already exists")
@@ -370,6 +375,7 @@ class World:
                 dms_open=dms_open,
                 locale=locale,
                 joined_at=utc_now_iso(),
+                in_guild=in_guild,
             )
             self.users[user.id] = user
             return user

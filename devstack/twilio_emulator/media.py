@@ -17,11 +17,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import time
 from email.message import Message as MimeMessage
 from email.parser import BytesParser
 from email.policy import HTTP
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from .errors import TwilioApiError
 from .sids import new_sid
@@ -47,6 +48,11 @@ def parse_upload(
 def _disposition_filename(header: str | None) -> str | None:
     if not header:
         return None
+    # RFC 6266: an extended ``filename*`` (any script, percent-encoded) wins over ``filename``.
+    extended = re.search(r"filename\*\s*=\s*([^;]+)", header)
+    if extended:
+        charset, _, encoded = extended.group(1).strip().partition("''")
+        return unquote(encoded, encoding=charset or "utf-8")
     holder = MimeMessage()
     holder["Content-Disposition"] = header
     return holder.get_filename()

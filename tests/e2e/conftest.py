@@ -1,8 +1,10 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import boto3
 import pytest
 
 from devstack.discord_emulator import DiscordEmulator
@@ -51,3 +53,42 @@ def recorded_metrics(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(metrics, "add_metric", recording)
     return names
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 20.0) -> Any:
+    """The predicate's first truthy value; fails the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting")
+
+
+def dm_texts(discord: DiscordEmulator, user: str) -> list[str]:
+    return [str(message.get("content", "")) for message in discord.messages(discord.dm_channel_id(user))]
+
+
+def table_item(stack: LocalStack, pk: str, sk: str) -> dict[str, Any] | None:
+    """An item of Flexcord's table, as Python values (read consistently)."""
+    from boto3.dynamodb.types import TypeDeserializer
+
+    assert stack.resources is not None
+    found = boto3.client("dynamodb").get_item(
+        TableName=stack.resources.table_name, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True
+    )
+    if "Item" not in found:
+        return None
+    return {key: TypeDeserializer().deserialize(value) for key, value in found["Item"].items()}
+
+
+def session_item(stack: LocalStack, user_id: str) -> dict[str, Any] | None:
+    """A member's open support session."""
+    return table_item(stack, f"USER#{user_id}", "SESSION")
+
+
+def stored_case(stack: LocalStack, number: int) -> dict[str, Any]:
+    case = table_item(stack, f"CASE#{number}", "CASE")
+    assert case is not None, f"no case #{number}"
+    return case

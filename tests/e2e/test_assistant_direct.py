@@ -3,7 +3,6 @@ help centre in the member's chat, and hands the chat to Flex when it cannot help
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,23 +10,13 @@ import pytest
 
 from devstack.discord_emulator import DiscordEmulator
 from devstack.stack import LocalStack
-from tests.e2e.conftest import final_reply
+from tests.e2e.conftest import final_reply, wait_until
 
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
     with LocalStack() as running:
         yield running
-
-
-def wait_until(predicate: Any, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting")
 
 
 def chat(discord: DiscordEmulator, user: str) -> list[dict[str, Any]]:

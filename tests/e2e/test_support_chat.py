@@ -3,13 +3,11 @@ emulator) through the real functions, with every Twilio webhook delivered twice.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
-import boto3
 import pytest
 import requests
 from twilio.request_validator import RequestValidator
@@ -17,7 +15,7 @@ from twilio.request_validator import RequestValidator
 from devstack.discord_emulator import DiscordEmulator
 from devstack.stack import LocalStack
 from devstack.twilio_emulator import TwilioEmulator
-from tests.e2e.conftest import final_reply
+from tests.e2e.conftest import dm_texts, final_reply, session_item, stored_case, wait_until
 from tests.support.spec import spec_operation_exists, twilio_operation_exists
 
 MEDIA_PRODUCTS = {"mcs", "media"}  # the Media Content Service is not in twilio-oai's documents
@@ -40,42 +38,6 @@ def discord(stack: LocalStack) -> DiscordEmulator:
 def twilio(stack: LocalStack) -> TwilioEmulator:
     assert stack.twilio is not None
     return stack.twilio
-
-
-def dm_texts(discord: DiscordEmulator, user: str) -> list[str]:
-    return [str(message.get("content", "")) for message in discord.messages(discord.dm_channel_id(user))]
-
-
-def wait_until(predicate: Any, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting")
-
-
-def session_item(stack: LocalStack, user_id: str) -> dict[str, Any] | None:
-    assert stack.resources is not None
-    item = (
-        boto3.client("dynamodb")
-        .get_item(
-            TableName=stack.resources.table_name, Key={"pk": {"S": f"USER#{user_id}"}, "sk": {"S": "SESSION"}}
-        )
-        .get("Item")
-    )
-    return {key: next(iter(value.values())) for key, value in item.items()} if item else None
-
-
-def stored_case(stack: LocalStack, number: int) -> dict[str, Any]:
-    from boto3.dynamodb.types import TypeDeserializer
-
-    assert stack.resources is not None
-    item = boto3.client("dynamodb").get_item(
-        TableName=stack.resources.table_name, Key={"pk": {"S": f"CASE#{number}"}, "sk": {"S": "CASE"}}
-    )["Item"]
-    return {key: TypeDeserializer().deserialize(value) for key, value in item.items()}
 
 
 def open_chat(discord: DiscordEmulator, user: str, question: str | None = None) -> dict[str, Any]:
@@ -204,11 +166,10 @@ def test_two_helpme_at_once_open_one_chat(
     assert answers[1].startswith("✅ Your support chat is open")
     session = session_item(stack, discord.user_id("erin"))
     assert session is not None
-    erin = discord.user_id("erin")
+    # Conversations are named after the /helpme that opened them (Twilio gets no Discord ids).
+    names = {f"discord-{r.interaction['id']}" for r in (first, second)}
     open_for_erin = [
-        c["sid"]
-        for c in twilio.conversations()
-        if json.loads(c["attributes"]).get("discord_user_id") == erin and c["state"] != "closed"
+        c["sid"] for c in twilio.conversations() if c["unique_name"] in names and c["state"] != "closed"
     ]
     assert open_for_erin == [session["conversation_sid"]]
 

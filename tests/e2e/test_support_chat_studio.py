@@ -14,7 +14,7 @@ from devstack.discord_emulator import DiscordEmulator
 from devstack.stack import LocalStack
 from devstack.twilio_emulator import TwilioEmulator
 from scripts.setup_twilio import set_up
-from tests.e2e.conftest import final_reply
+from tests.e2e.conftest import final_reply, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -35,28 +35,15 @@ def twilio(stack: LocalStack) -> TwilioEmulator:
     return stack.twilio
 
 
-def wait_until(predicate: Any, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting")
-
-
 def chat(discord: DiscordEmulator, user: str) -> list[dict[str, Any]]:
     return discord.messages(discord.dm_channel_id(user))
 
 
-def conversation_of(twilio: TwilioEmulator, discord: DiscordEmulator, user: str) -> str:
-    import json
-
-    user_id = discord.user_id(user)
+def conversation_of(twilio: TwilioEmulator, helpme: Any) -> str:
+    """The conversation a /helpme opened (named after its interaction: Twilio gets no Discord
+    user ids)."""
     return next(
-        c["sid"]
-        for c in twilio.conversations()
-        if json.loads(c["attributes"]).get("discord_user_id") == user_id
+        c["sid"] for c in twilio.conversations() if c["unique_name"] == f"discord-{helpme.interaction['id']}"
     )
 
 
@@ -100,12 +87,11 @@ def test_the_setup_command_changes_nothing_the_second_time(stack: LocalStack, tw
 def test_a_question_is_answered_through_the_flow_and_this_helped_is_counted(
     discord: DiscordEmulator, twilio: TwilioEmulator, recorded_metrics: list[str]
 ) -> None:
-    final_reply(
-        discord, discord.run_command("alice", "helpme", {"question": "my raid pass disappeared"}).token
-    )
+    helpme = discord.run_command("alice", "helpme", {"question": "my raid pass disappeared"})
+    final_reply(discord, helpme.token)
     answer = wait_until(lambda: next((m for m in chat(discord, "alice") if m.get("embeds")), None))
     assert any("raid" in field["name"].lower() for field in answer["embeds"][0]["fields"])
-    sid = conversation_of(twilio, discord, "alice")
+    sid = conversation_of(twilio, helpme)
     [execution] = wait_until(lambda: [e for e in twilio.studio_executions if e.conversation_sid == sid])
     assert [step.widget for step in execution.steps][:3] == ["Trigger", "ask_assistant", "route"]
     assert tasks_for(twilio, sid) == []  # answered: nothing for Flex
@@ -118,13 +104,12 @@ def test_two_misses_go_to_flex_through_the_flow_with_the_case(
     discord: DiscordEmulator, twilio: TwilioEmulator
 ) -> None:
     discord.add_user("kim")
-    final_reply(
-        discord, discord.run_command("kim", "helpme", {"question": "what is the capital of peru"}).token
-    )
+    helpme = discord.run_command("kim", "helpme", {"question": "what is the capital of peru"})
+    final_reply(discord, helpme.token)
     wait_until(lambda: any("say it another way" in m["content"] for m in chat(discord, "kim")))
     sent = discord.run_command("kim", "reply", {"message": "who won the football yesterday"}, channel="dm")
     final_reply(discord, sent.token)
-    sid = conversation_of(twilio, discord, "kim")
+    sid = conversation_of(twilio, helpme)
     [task] = wait_until(lambda: tasks_for(twilio, sid))
     notice = wait_until(
         lambda: next(
@@ -143,11 +128,12 @@ def test_talk_to_a_human_goes_through_the_flow_and_studio_stops_with_the_agent(
     discord: DiscordEmulator, twilio: TwilioEmulator
 ) -> None:
     discord.add_user("lee")
-    final_reply(discord, discord.run_command("lee", "helpme").token)
+    helpme = discord.run_command("lee", "helpme")
+    final_reply(discord, helpme.token)
     welcome = chat(discord, "lee")[0]
     told = final_reply(discord, discord.click("lee", welcome, "chat:human").token)["content"]
     number = told.split("#")[1].split(" ")[0]
-    sid = conversation_of(twilio, discord, "lee")
+    sid = conversation_of(twilio, helpme)
     [task] = wait_until(lambda: tasks_for(twilio, sid))
     assert task["attributes"]["case_number"] == number
     twilio.accept(task["sid"], agent="sam", friendly_name="Sam")

@@ -30,6 +30,28 @@ def _optional(name: str) -> str | None:
     return value or None
 
 
+def _natural(name: str, default: int) -> int:
+    """A whole number, 0 or more."""
+    raw = _optional(name) or str(default)
+    try:
+        value = int(raw)
+    except ValueError as error:
+        raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from error
+    if value < 0:
+        raise ConfigurationError(f"{name} must be 0 or more, got {value}")
+    return value
+
+
+def _snowflakes(name: str) -> tuple[str, ...]:
+    """A comma-separated list of Discord ids. A typo fails loudly rather than locking out (or
+    letting in) a server silently."""
+    ids = tuple(part.strip() for part in os.environ.get(name, "").split(",") if part.strip())
+    for snowflake in ids:
+        if not snowflake.isdigit():
+            raise ConfigurationError(f"{name} lists {snowflake!r}, which is not a Discord id")
+    return ids
+
+
 @dataclass(frozen=True)
 class DiscordSettings:
     application_id: str
@@ -41,18 +63,28 @@ class DiscordSettings:
     staff_role_id: str | None
     #: Where a member's chat becomes a private thread when their DMs are closed.
     support_channel_id: str | None = None
+    #: The servers Flexcord answers in (DISCORD_ALLOWED_GUILD_IDS, else DISCORD_GUILD_ID). Empty
+    #: when neither is set: every server is answered, with a warning logged (the local stack and
+    #: tests run without either).
+    allowed_guild_ids: tuple[str, ...] = ()
+    #: Queue-bound requests (/helpme, /reply, Reply, /bug and /new_feature submits) a member may
+    #: make per minute (MEMBER_RATE_LIMIT_PER_MINUTE, default 6); 0 switches the limit off.
+    member_rate_limit_per_minute: int = 6
 
     @classmethod
     def from_env(cls) -> DiscordSettings:
+        guild_id = _optional("DISCORD_GUILD_ID")
         return cls(
             application_id=_required("DISCORD_APPLICATION_ID"),
             public_key=_optional("DISCORD_PUBLIC_KEY") or "",
             api_base_url=(_optional("DISCORD_API_BASE_URL") or DEFAULT_DISCORD_API_BASE_URL).rstrip("/"),
-            guild_id=_optional("DISCORD_GUILD_ID"),
+            guild_id=guild_id,
             bug_report_channel_id=_optional("DISCORD_BUG_REPORT_CHANNEL_ID"),
             feature_request_channel_id=_optional("DISCORD_FEATURE_REQUEST_CHANNEL_ID"),
             staff_role_id=_optional("DISCORD_STAFF_ROLE_ID"),
             support_channel_id=_optional("DISCORD_SUPPORT_CHANNEL_ID"),
+            allowed_guild_ids=_snowflakes("DISCORD_ALLOWED_GUILD_IDS") or ((guild_id,) if guild_id else ()),
+            member_rate_limit_per_minute=_natural("MEMBER_RATE_LIMIT_PER_MINUTE", 6),
         )
 
 

@@ -8,9 +8,11 @@ from functools import cache
 from pathlib import Path
 
 from flexcord.adapters.discord import DiscordClient
+from flexcord.adapters.discord.ratelimit import GLOBAL_REQUESTS_PER_SECOND, RateLimiter
 from flexcord.adapters.queue.job_queue import job_queue
 from flexcord.adapters.storage.case_repository import DynamoCaseRepository
 from flexcord.adapters.storage.dynamodb import dynamodb_client
+from flexcord.adapters.storage.membership_cache import DynamoMembershipCache
 from flexcord.adapters.storage.session_repository import DynamoSessionRepository
 from flexcord.adapters.twilio import TwilioGateway
 from flexcord.assistant.decide import KnowledgeBase
@@ -23,6 +25,7 @@ from flexcord.config import (
     discord_settings,
     twilio_settings,
 )
+from flexcord.jobs.access import DmAccess
 from flexcord.jobs.case_jobs import CaseJobs
 from flexcord.jobs.model import JobKind
 from flexcord.jobs.support_jobs import SupportChat
@@ -31,28 +34,45 @@ from flexcord.secrets import get_secret
 
 
 def discord_client(
-    settings: DiscordSettings, *, max_attempts: int = 3, read_timeout: float = 6.0
+    settings: DiscordSettings,
+    *,
+    max_attempts: int = 3,
+    read_timeout: float = 6.0,
+    global_limit: int = GLOBAL_REQUESTS_PER_SECOND,
 ) -> DiscordClient:
     """The bot's Discord client. The defaults bound one request to about 30 s of retries inside
     the worker's 60 s; the token is read when the first request needs it (and cached by
-    Powertools parameters), so building the client costs no Secrets Manager call."""
+    Powertools parameters), so building the client costs no Secrets Manager call.
+    ``global_limit``: this process's share of Discord's per-bot limit of requests a second."""
     return DiscordClient(
         base_url=settings.api_base_url,
         application_id=settings.application_id,
         bot_token=lambda: get_secret("DISCORD_BOT_TOKEN"),
         max_attempts=max_attempts,
         timeout=(3.05, read_timeout),
+        rate_limiter=RateLimiter(global_limit=global_limit),
     )
+
+
+def worker_share_of_global_limit() -> int:
+    """Discord allows a bot 50 requests a second in all, and each process limits only itself:
+    with at most WORKER_MAX_CONCURRENCY workers at once (the event source mapping's
+    MaximumConcurrency), each takes an equal share, so together they never pass the limit."""
+    raw = os.environ.get("WORKER_MAX_CONCURRENCY", "").strip() or "1"
+    try:
+        workers = max(1, int(raw))
+    except ValueError as error:
+        raise ConfigurationError(f"WORKER_MAX_CONCURRENCY must be an integer, got {raw!r}") from error
+    return max(1, GLOBAL_REQUESTS_PER_SECOND // workers)
 
 
 def twilio_gateway(settings: TwilioSettings) -> TwilioGateway:
     from twilio.rest import Client
 
-    from flexcord.adapters.twilio.http import RedirectingHttpClient
+    from flexcord.adapters.twilio.http import http_client
 
     auth_token = get_secret("TWILIO_AUTH_TOKEN")
-    http_client = RedirectingHttpClient(settings.api_base_url, timeout=10) if settings.api_base_url else None
-    client = Client(settings.account_sid, auth_token, http_client=http_client)
+    client = Client(settings.account_sid, auth_token, http_client=http_client(settings.api_base_url))
     return TwilioGateway(
         client,
         account_sid=settings.account_sid,
@@ -100,13 +120,14 @@ def build_worker() -> JobWorker:
 
     settings = discord_settings()
     table_name = _table_name()
-    discord = discord_client(settings)
+    discord = discord_client(settings, global_limit=worker_share_of_global_limit())
     cases = CaseJobs(case_service(), discord, settings)
     executors: dict[JobKind, Executor] = {
         JobKind.CREATE_CASE: cases.create_case,
         JobKind.SHOW_CASE: cases.show_case,
         JobKind.LIST_CASES: cases.list_cases,
     }
+    chat: SupportChat | None = None
     if os.environ.get("TWILIO_ACCOUNT_SID"):
         chat = SupportChat(
             sessions=session_repository(),
@@ -142,4 +163,10 @@ def build_worker() -> JobWorker:
         persistence=persistence,
         max_receive_count=aws_settings().job_max_receive_count,
         queue=job_queue() if aws_settings().job_queue_url else None,
+        report_undelivered=chat.report_undelivered if chat else None,
+        dm_access=DmAccess(
+            allowed_guild_ids=settings.allowed_guild_ids,
+            discord=discord,
+            cache=DynamoMembershipCache(dynamodb_client(), table_name),
+        ),
     )

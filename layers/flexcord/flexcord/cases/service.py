@@ -70,6 +70,16 @@ class CaseService:
         self._repository.save(updated)
         return updated
 
+    def note_once(self, number: int, action: str, *, note: str = "") -> Case:
+        """Record ``action`` in the case's history unless it is there already (a repeated
+        event must not add history twice)."""
+        case = self._repository.get(number)
+        if case is None:
+            raise CaseNotFound(number)
+        if any(event.action == action for event in case.history):
+            return case
+        return self.record_event(case, action, note=note)
+
     def link_conversation(self, case: Case, conversation_sid: str) -> Case:
         updated = replace(case, conversation_sid=conversation_sid, updated_at=self._clock())
         self._repository.save(updated)
@@ -98,6 +108,9 @@ class CaseService:
         )
         self._repository.save(updated)
         return updated
+
+    def find(self, number: int) -> Case | None:
+        return self._repository.get(number)
 
     def case_for(self, number: int, viewer: Viewer) -> Case:
         case = self._repository.get(number)

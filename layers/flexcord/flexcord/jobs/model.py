@@ -53,6 +53,8 @@ class Job:
     it is the FIFO deduplication id and the idempotency key, so one request is acted on once.
     ``group`` is the FIFO message group: jobs in one group run in order, groups run side by side.
     ``context`` is set when a member's interaction asked for the job, so the worker can answer.
+    ``attempt`` is which delivery this is (SQS's receive count): set by the worker, never queued.
+    A job on a later attempt may find its earlier attempt's writes done, and must not redo them.
     """
 
     kind: JobKind
@@ -60,6 +62,11 @@ class Job:
     group: str
     context: InteractionContext | None = None
     payload: dict[str, Any] = field(default_factory=dict)
+    attempt: int = 1
+
+    @property
+    def is_retry(self) -> bool:
+        return self.attempt > 1
 
     @classmethod
     def for_interaction(
@@ -78,7 +85,9 @@ class Job:
         return self.context
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"))
+        document = asdict(self)
+        del document["attempt"]
+        return json.dumps(document, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, body: str) -> Job:
@@ -93,4 +102,5 @@ class Job:
             group=str(data["group"]),
             context=InteractionContext.from_dict(context) if context else None,
             payload=dict(data.get("payload") or {}),
+            attempt=int(data.get("attempt") or 1),
         )

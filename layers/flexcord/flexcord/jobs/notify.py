@@ -17,15 +17,16 @@ def tell_member(
     content: str | None = None,
     embeds: Sequence[dict[str, Any]] = (),
     components: Sequence[dict[str, Any]] = (),
-) -> None:
+) -> bool:
     """Edit the deferred reply the member is looking at. Its token lives 15 minutes; a job retried
-    later than that falls back to a DM, so the answer still reaches the member."""
+    later than that falls back to a DM, so the answer still reaches the member. False when there
+    was nowhere to say it (the token expired and the member's DMs are closed)."""
     try:
         # Every deferred reply is ephemeral: content that overflows into follow-ups stays so.
         discord.edit_original_response(
             context.token, content=content, embeds=list(embeds), components=list(components), ephemeral=True
         )
-        return
+        return True
     except (UnknownWebhook, UnknownInteraction):
         logger.info(
             "interaction token expired; answering by DM", extra={"interaction_id": context.interaction_id}
@@ -33,9 +34,11 @@ def tell_member(
     try:
         channel = discord.open_dm(context.user_id)
         discord.create_message(channel["id"], content=content, embeds=embeds, components=components)
+        return True
     except DiscordApiError as refusal:
         # 50007 DMs closed, 50278 no mutual server...: nowhere left to say it.
         logger.warning(
             "answer not delivered: Discord refused the DM",
             extra={"user_id": context.user_id, "code": refusal.code},
         )
+        return False

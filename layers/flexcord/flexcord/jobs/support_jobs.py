@@ -4,14 +4,18 @@ end it, and act on the Twilio conversation's events (agent joined, agent message
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-import requests
-
-from flexcord.adapters.discord import CannotMessageUser, DiscordClient, DiscordError, FileUpload
-from flexcord.adapters.twilio import FlexHandoff, TwilioError, TwilioGateway
+from flexcord.adapters.discord import (
+    CannotMessageUser,
+    DiscordApiError,
+    DiscordClient,
+    FileUpload,
+)
+from flexcord.adapters.twilio import FlexHandoff, MediaTooLarge, TwilioError, TwilioGateway
 from flexcord.assistant.decide import Decision, KnowledgeBase, Suggestion, decide
 from flexcord.cases import CaseService, CaseStatus
 from flexcord.cases.model import ATTACHMENT_MAX_BYTES
@@ -35,6 +39,12 @@ from flexcord.sessions.repository import SessionRepository
 FLEXCORD_AUTHOR = "flexcord"
 EVENTS_PATH = "/twilio/conversation-events"
 NO_SESSION_HINT = "You have no open support chat. Use `/helpme` to start one."
+#: Shown for an agent whose name Flex does not give: never their identity (often an e-mail).
+AGENT_FALLBACK_NAME = "Support agent"
+#: What one Discord message may carry: 10 files, and a bot's upload limit (10 MiB, for the
+#: whole request) without server boosts.
+DISCORD_MAX_FILES = 10
+DISCORD_UPLOAD_MAX_BYTES = 10 * 1024 * 1024
 
 CHAT_BUTTONS = [
     {
@@ -95,7 +105,7 @@ class SupportChat:
             )
         question = str(job.payload.get("question") or "").strip()
         if question:
-            self._relay(session, member, question, attachment=None)
+            self._relay(session, member, question, attachment=None, retry=job.is_retry)
         return {"conversation": session.conversation_sid, "channel": session.channel_id}
 
     def member_message(self, job: Job) -> dict[str, Any]:
@@ -105,10 +115,15 @@ class SupportChat:
         if session is None:
             tell_member(self._discord, member, content=NO_SESSION_HINT)
             return {"relayed": False}
-        self._relay(
-            session, member, str(job.payload.get("text") or ""), attachment=job.payload.get("attachment")
+        unattached = self._relay(
+            session,
+            member,
+            str(job.payload.get("text") or ""),
+            attachment=job.payload.get("attachment"),
+            retry=job.is_retry,
         )
-        tell_member(self._discord, member, content="✓ Sent.")
+        note = " Your file could not be attached, so it was sent as a link." if unattached else ""
+        tell_member(self._discord, member, content=f"✓ Sent.{note}")
         return {"relayed": True}
 
     def request_agent(self, job: Job) -> dict[str, Any]:
@@ -118,13 +133,18 @@ class SupportChat:
         if session is None:
             tell_member(self._discord, member, content=NO_SESSION_HINT)
             return {"queued": False}
-        if session.mode is not SessionMode.ASSISTANT:
+        if session.mode is SessionMode.AGENT or (
+            session.mode is SessionMode.QUEUED and session.handed_to_flex
+        ):
             waiting = "an agent has your chat" if session.mode is SessionMode.AGENT else "you're in the queue"
             tell_member(
                 self._discord, member, content=f"Already on it: {waiting} (case #{session.case_number})."
             )
             return {"queued": False, "case": session.case_number}
-        case = self._hand_off(session, source_id=member.interaction_id, asked_by_member=True)
+        # Still with the assistant, or queued by an attempt that never reached Flex: do it now.
+        case = self._hand_off(
+            session, source_id=member.interaction_id, asked_by_member=True, retry=job.is_retry
+        )
         tell_member(self._discord, member, content=_queued_notice(case))
         return {"queued": True, "case": case}
 
@@ -135,44 +155,62 @@ class SupportChat:
         if session is None:
             tell_member(self._discord, member, content=NO_SESSION_HINT)
             return {"ended": False}
-        self._close(session, actor_id=member.user_id, note="ended by the member")
-        self._post(session.channel_id, "👋 You ended the chat. `/helpme` opens a new one any time.")
+        self._close(
+            session,
+            actor_id=member.user_id,
+            note="ended by the member",
+            notice="👋 You ended the chat. `/helpme` opens a new one any time.",
+        )
         tell_member(self._discord, member, content="Your support chat is closed.")
         return {"ended": True}
 
-    def _hand_off(self, session: SupportSession, *, source_id: str, asked_by_member: bool) -> int:
+    def _hand_off(
+        self, session: SupportSession, *, source_id: str, asked_by_member: bool, retry: bool
+    ) -> int:
         """Open the support case and send the chat to Flex; returns the case number.
 
         On the Studio path, a member's explicit request is passed to the flow (a marked message
         that runs its webhook) and the flow sends the chat to Flex; when the flow itself decided
         (the assistant could not help), Flexcord only opens the case. On the direct path Flexcord
         asks Flex itself with the Interactions API.
+
+        The session is queued first (ChatbotFunction must see it when the flow asks), but it is
+        marked ``handed_to_flex`` only once Flex has been asked: a failure in between leaves a
+        queued session that the retry, or the member's next request, hands off for real.
         """
-        # The session is saved as queued before the flow is told, so ChatbotFunction sees it.
         session, case = record_handoff(
             session, cases=self._cases, sessions=self._sessions, source_id=source_id
         )
-        attributes = task_attributes(session)
-        if self._twilio_settings.studio_flow_sid:
-            self._twilio.update_attributes(session.conversation_sid, {"handoff": True, **attributes})
-            if asked_by_member:
-                self._twilio.add_message(
-                    session.conversation_sid,
-                    author=FLEXCORD_AUTHOR,
-                    body="The member asked to talk to a human.",
-                    attributes={"handoff": True},
-                    trigger_webhooks=True,
-                )
-        elif session.interaction_sid is None:
-            handoff = self._hand_off_directly(session, attributes)
-            self._sessions.save(session.with_interaction(handoff.interaction_sid, handoff.channel_sid))
+        if not session.handed_to_flex:
+            attributes = task_attributes(session)
+            if self._twilio_settings.studio_flow_sid:
+                self._twilio.update_attributes(session.conversation_sid, {"handoff": True, **attributes})
+                if asked_by_member:
+                    self._twilio.add_message(
+                        session.conversation_sid,
+                        author=FLEXCORD_AUTHOR,
+                        body="The member asked to talk to a human.",
+                        attributes={"handoff": True},
+                        trigger_webhooks=True,
+                        key=f"handoff:{source_id}",
+                        may_exist=retry,
+                    )
+                session = session.handed_off()
+            elif session.interaction_sid is None:
+                handoff = self._hand_off_directly(session, attributes)
+                session = session.with_interaction(handoff.interaction_sid, handoff.channel_sid)
+            else:
+                session = session.handed_off()
+            self._sessions.save(session)
+            metrics.add_metric(name="HandedOff", unit="Count", value=1)
         self._post(session.channel_id, _queued_notice(case.number), nonce=f"queued-{case.number}")
-        metrics.add_metric(name="HandedOff", unit="Count", value=1)
         return case.number
 
     # -- the assistant --------------------------------------------------------------------------
 
-    def _assist(self, session: SupportSession, text: str, *, message_key: str) -> Decision | None:
+    def _assist(
+        self, session: SupportSession, text: str, *, message_key: str, retry: bool
+    ) -> Decision | None:
         """The direct path's assistant: answer from the knowledge base in the chat, record the
         answer in the conversation for the agent, and hand off when it cannot help. (On the
         Studio path the flow calls ChatbotFunction instead.)"""
@@ -181,14 +219,16 @@ class SupportChat:
         if session.mode is not SessionMode.ASSISTANT:
             return None
         decision = decide(text, knowledge_base=self._knowledge_base, misses=session.assistant_misses)
-        self.deliver_answer(session, decision, message_key=message_key)
+        self.deliver_answer(session, decision, message_key=message_key, retry=retry)
         if decision.handoff:
-            self._hand_off(session, source_id=message_key, asked_by_member=False)
+            self._hand_off(session, source_id=message_key, asked_by_member=False, retry=retry)
         else:
             self._sessions.save(replace(session, assistant_misses=decision.misses))
         return decision
 
-    def deliver_answer(self, session: SupportSession, decision: Decision, *, message_key: str) -> None:
+    def deliver_answer(
+        self, session: SupportSession, decision: Decision, *, message_key: str, retry: bool = False
+    ) -> None:
         """Show the assistant's answer in the member's chat and add it to the conversation
         without the webhook header (the transcript for the agent; Studio must not run again)."""
         embeds, components = answer_view(decision)
@@ -206,6 +246,8 @@ class SupportChat:
             body="\n".join(lines),
             attributes={"assistant": True, "articles": [a.stem for a in decision.articles]},
             trigger_webhooks=False,
+            key=f"assistant:{message_key}",
+            may_exist=retry,
         )
         metrics.add_metric(
             name="AssistantAnswered" if decision.answered else "AssistantAbstained", unit="Count", value=1
@@ -218,9 +260,9 @@ class SupportChat:
         if session is None or session.mode is SessionMode.AGENT:
             return {"shown": False}
         decision = decision_from_payload(job.payload["decision"])
-        self.deliver_answer(session, decision, message_key=job.key)
+        self.deliver_answer(session, decision, message_key=job.key, retry=job.is_retry)
         if decision.handoff:
-            self._hand_off(session, source_id=job.key, asked_by_member=False)
+            self._hand_off(session, source_id=job.key, asked_by_member=False, retry=job.is_retry)
         elif session.mode is SessionMode.ASSISTANT:
             self._sessions.save(replace(session, assistant_misses=decision.misses))
         return {"shown": True, "handoff": decision.handoff}
@@ -237,6 +279,8 @@ class SupportChat:
                 body="The member said the suggested articles helped.",
                 attributes={"assistant": True, "helped": True},
                 trigger_webhooks=False,
+                key=f"helped:{member.interaction_id}",
+                may_exist=job.is_retry,
             )
         tell_member(
             self._discord, member, content="Glad that helped! `/endchat` closes the chat when you're done."
@@ -271,15 +315,23 @@ class SupportChat:
         author = str(event.get("Author", ""))
         if author in (session.member_identity, FLEXCORD_AUTHOR):
             return {"acted": False}  # our own messages echoing back
-        name = session.agent_name or author
-        files = self._agent_media(event)
+        name = session.agent_name or self._agent_name(author, event)
         body = str(event.get("Body") or "")
-        self._post(
-            session.channel_id,
-            f"**{name}:** {body}" if body else f"**{name}** sent a file.",
-            files=files,
-            nonce=_nonce("msg", str(event.get("MessageSid", ""))),
-        )
+        files, missing = self._agent_media(event)
+        content = f"**{name}:** {body}" if body else f"**{name}** sent a file."
+        nonce = _nonce("msg", str(event.get("MessageSid", "")))
+        try:
+            self._post(session.channel_id, _with_notes(content, missing), files=files, nonce=nonce)
+        except DiscordApiError as refusal:
+            if not files:
+                raise
+            # Discord refused the files (too large, too many, a type it rejects): the words still
+            # go, and the member learns which files did not.
+            logger.warning("agent files refused by Discord; sent without them", extra={"code": refusal.code})
+            missing += [f"{f.filename} (Discord refused it)" for f in files]
+            self._post(session.channel_id, _with_notes(content, missing), nonce=_nonce("msgf", nonce))
+        if missing:
+            metrics.add_metric(name="AgentMediaNotCopied", unit="Count", value=len(missing))
         metrics.add_metric(name="AgentMessagesRelayed", unit="Count", value=1)
         return {"acted": True}
 
@@ -287,7 +339,7 @@ class SupportChat:
         identity = str(event.get("Identity") or "")
         if not identity or identity in (session.member_identity, FLEXCORD_AUTHOR):
             return {"acted": False}
-        name = _participant_name(event) or identity
+        name = self._agent_name(identity, event)
         self._sessions.save(session.with_agent(name))
         if session.case_number is not None:
             self._cases.move(
@@ -299,27 +351,83 @@ class SupportChat:
     def _state_updated(self, session: SupportSession, event: dict[str, Any]) -> dict[str, Any]:
         if event.get("StateTo") != "closed":
             return {"acted": False}
-        self._close(
-            session, actor_id=session.agent_name or "flex", note="closed in Flex", conversation_closed=True
+        if str(event.get("Reason") or "").upper() != "TIMER":
+            # Closed in Flex: the agent completed the task.
+            suffix = f" Case #{session.case_number} is resolved." if session.case_number else ""
+            self._close(
+                session,
+                actor_id=session.agent_name or "flex",
+                note="closed in Flex",
+                notice=f"✅ The chat has ended.{suffix} Thanks for reaching out!",
+                conversation_closed=True,
+            )
+            return {"acted": True}
+        # Twilio's inactivity timer closed it. Flex does not close its side for a timer, and a
+        # chat that no agent ever took was not resolved: its case stays open for staff.
+        self._close_interaction(session)
+        if session.mode is SessionMode.AGENT:
+            self._close(
+                session,
+                actor_id="flexcord",
+                note="closed after inactivity",
+                notice="⌛ The chat was closed after a period of inactivity. `/helpme` opens a new one.",
+                conversation_closed=True,
+            )
+            return {"acted": True, "expired": True}
+        if session.case_number is not None:
+            self._cases.note_once(
+                session.case_number, "chat_expired", note="no agent joined before it timed out"
+            )
+        waiting = (
+            f" Case #{session.case_number} stays open: our team will follow up."
+            if session.case_number
+            else ""
         )
-        suffix = f" Case #{session.case_number} is resolved." if session.case_number else ""
-        self._post(session.channel_id, f"✅ The chat has ended.{suffix} Thanks for reaching out!")
-        return {"acted": True}
+        self._post(
+            session.channel_id,
+            f"⌛ Your chat expired before an agent could join.{waiting} `/helpme` opens a new one.",
+            nonce=_nonce("end", session.conversation_sid),
+        )
+        self._sessions.end(session)
+        return {"acted": True, "expired": True}
+
+    def report_undelivered(self, job: Job) -> bool:
+        """Tell the member (and the agent, in the conversation) that a job nobody in Discord
+        asked for, an agent's message or an event, could not be delivered. False when there
+        is no open chat to tell."""
+        payload = job.payload
+        conversation_sid = str(payload.get("ConversationSid") or payload.get("conversation_sid") or "")
+        session = self._sessions.for_conversation(conversation_sid) if conversation_sid else None
+        if session is None:
+            return False
+        what = "A message from the agent" if job.payload.get("EventType") == "onMessageAdded" else "An update"
+        self._post(
+            session.channel_id,
+            f"⚠️ {what} could not be delivered here. Our team has been alerted.",
+            nonce=_nonce("lost", job.key),
+        )
+        if job.payload.get("EventType") == "onMessageAdded":
+            self._twilio.add_message(
+                session.conversation_sid,
+                author=FLEXCORD_AUTHOR,
+                body="⚠️ Flexcord could not deliver your last message to the member in Discord.",
+                attributes={"undelivered": job.payload.get("MessageSid")},
+                trigger_webhooks=False,
+                key=f"lost:{job.key}",
+                may_exist=True,
+            )
+        return True
 
     # -- helpers --------------------------------------------------------------------------------
 
     def _open(self, member: InteractionContext) -> SupportSession:
         channel_id, place = self._open_chat_place(member)
+        # Nothing that identifies the member: Flexcord finds the member of a conversation in its
+        # own table, so Twilio gets only what the agent's side uses (see README, "Privacy").
         conversation_sid = self._twilio.open_conversation(
             unique_name=f"discord-{member.interaction_id}",
-            friendly_name=f"Discord support: {member.display_name}",
-            attributes={
-                "source": "discord",
-                "discord_user_id": member.user_id,
-                "discord_channel_id": channel_id,
-                "discord_guild_id": member.guild_id,
-                "locale": member.locale,
-            },
+            friendly_name="Discord support chat",
+            attributes={"source": "discord", "locale": member.locale},
             inactive_after="PT1H",
             close_after="P1D",
         )
@@ -384,10 +492,17 @@ class SupportChat:
         text: str,
         *,
         attachment: dict[str, Any] | None,
-    ) -> None:
+        retry: bool,
+    ) -> bool:
+        """Add the member's message to the conversation and echo it in their chat. Returns True
+        when their file could not be attached and went as a link instead."""
         media_sid = None
+        unattached = False
         if attachment:
-            media_sid, text = self._attach(attachment, text)
+            media_sid = self._attach(attachment)
+            if media_sid is None:
+                unattached = True
+                text = f"{text}\n{attachment.get('url', '')}".strip()
         self._twilio.add_message(
             session.conversation_sid,
             author=session.member_identity,
@@ -396,6 +511,8 @@ class SupportChat:
             # While the assistant (Studio) has the chat, the message must run its webhook; once an
             # agent has it, Studio must not run again.
             trigger_webhooks=session.webhooks_run,
+            key=f"member:{member.interaction_id}",
+            may_exist=retry,
         )
         shown = text if text else "(a file)"
         self._post(
@@ -404,46 +521,65 @@ class SupportChat:
             nonce=_nonce("me", member.interaction_id),
         )
         if text:
-            self._assist(session, text, message_key=member.interaction_id)
+            self._assist(session, text, message_key=member.interaction_id, retry=retry)
+        return unattached
 
-    def _attach(self, attachment: dict[str, Any], text: str) -> tuple[str | None, str]:
-        """Upload the member's file to Twilio Media; if that fails, link it in the text instead."""
+    def _attach(self, attachment: dict[str, Any]) -> str | None:
+        """Upload the member's file to Twilio Media; None when it cannot be (the caller links it
+        instead). Any failure here is the file's, not the message's: the message still goes."""
         try:
             content = self._discord.download_attachment(
                 str(attachment["url"]), max_bytes=ATTACHMENT_MAX_BYTES
             )
-            media_sid = self._twilio.upload_media(
+            return self._twilio.upload_media(
                 filename=str(attachment.get("filename") or "attachment"),
                 content_type=str(attachment.get("content_type") or "application/octet-stream"),
                 content=content,
             )
-            return media_sid, text
-        except (DiscordError, TwilioError, requests.RequestException, KeyError) as problem:
-            logger.warning("attachment not uploaded to Twilio; linking it", extra={"reason": str(problem)})
-            return None, f"{text}\n{attachment.get('url', '')}".strip()
+        except Exception as problem:
+            logger.warning("attachment not uploaded to Twilio; linking it", extra={"reason": repr(problem)})
+            metrics.add_metric(name="MemberMediaLinked", unit="Count", value=1)
+            return None
 
-    def _agent_media(self, event: dict[str, Any]) -> list[FileUpload]:
-        import json
-
+    def _agent_media(self, event: dict[str, Any]) -> tuple[list[FileUpload], list[str]]:
+        """The agent's files, copied for Discord within what one message can carry, and a line
+        for each file that could not be (so the member knows it exists)."""
         try:
             media = json.loads(str(event.get("Media") or "[]"))
         except ValueError:
-            return []
-        files = []
+            media = []
+        files: list[FileUpload] = []
+        missing: list[str] = []
+        budget = DISCORD_UPLOAD_MAX_BYTES
         for item in media if isinstance(media, list) else []:
-            try:
-                content = self._twilio.download_media(str(item["Sid"]))
-            except (TwilioError, requests.RequestException, KeyError):
-                logger.warning("agent media not copied", extra={"media": item})
+            if not isinstance(item, dict):
                 continue
+            filename = str(item.get("Filename") or "file")
+            if len(files) == DISCORD_MAX_FILES:
+                missing.append(f"{filename} (too many files for one message)")
+                continue
+            try:
+                content = self._twilio.download_media(str(item["Sid"]), max_bytes=budget)
+            except MediaTooLarge:
+                missing.append(f"{filename} (too large to show here)")
+                continue
+            except Exception as problem:
+                logger.warning("agent media not copied", extra={"media": item, "reason": repr(problem)})
+                missing.append(f"{filename} (could not be copied)")
+                continue
+            budget -= len(content)
             files.append(
                 FileUpload(
-                    filename=str(item.get("Filename") or "file"),
+                    filename=filename,
                     content=content,
                     content_type=str(item.get("ContentType") or "application/octet-stream"),
                 )
             )
-        return files
+        return files, missing
+
+    def _agent_name(self, identity: str, event: dict[str, Any]) -> str:
+        """How the member sees the agent: the name Flex gives them, never their identity."""
+        return _participant_name(event) or self._twilio.user_friendly_name(identity) or AGENT_FALLBACK_NAME
 
     def _hand_off_directly(self, session: SupportSession, attributes: dict[str, Any]) -> FlexHandoff:
         workspace, workflow = (
@@ -462,18 +598,31 @@ class SupportChat:
         )
 
     def _close(
-        self, session: SupportSession, *, actor_id: str, note: str, conversation_closed: bool = False
+        self,
+        session: SupportSession,
+        *,
+        actor_id: str,
+        note: str,
+        notice: str,
+        conversation_closed: bool = False,
     ) -> None:
+        """End the chat: Twilio's side, the case, the member's notice, and only then the session,
+        so a retry after any failure still finds the session and finishes (each step repeats
+        harmlessly: closing is idempotent, the case moves once, the notice has a nonce)."""
         if not conversation_closed:
             self._twilio.close_conversation(session.conversation_sid)
-            if session.interaction_sid and session.interaction_channel_sid:
-                self._twilio.close_interaction_channel(
-                    FlexHandoff(session.interaction_sid, session.interaction_channel_sid)
-                )
+            self._close_interaction(session)
         if session.case_number is not None:
             case = self._cases.move(session.case_number, CaseStatus.RESOLVED, actor_id=actor_id, note=note)
             logger.info("case resolved", extra={"case": case.number})
+        self._post(session.channel_id, notice, nonce=_nonce("end", session.conversation_sid))
         self._sessions.end(session)
+
+    def _close_interaction(self, session: SupportSession) -> None:
+        if session.interaction_sid and session.interaction_channel_sid:
+            self._twilio.close_interaction_channel(
+                FlexHandoff(session.interaction_sid, session.interaction_channel_sid)
+            )
 
     def _post(
         self,
@@ -534,9 +683,13 @@ def answer_view(decision: Decision) -> tuple[list[dict[str, Any]], list[dict[str
     return [embed], [buttons]
 
 
-def _participant_name(event: dict[str, Any]) -> str | None:
-    import json
+def _with_notes(content: str, missing: list[str]) -> str:
+    if not missing:
+        return content
+    return content + "\n" + "\n".join(f"📎 {line}" for line in missing)
 
+
+def _participant_name(event: dict[str, Any]) -> str | None:
     try:
         attributes = json.loads(str(event.get("Attributes") or "{}"))
     except ValueError:

@@ -1,20 +1,25 @@
-"""The worker: runs each queued job once, in order per member, and tells the member when a job
-is about to be dead-lettered.
+"""The worker: runs each queued job once, in order per member, and makes sure that a job which
+cannot be done is reported to the member rather than lost.
 
 Two layers keep a redelivered job from acting twice. Powertools idempotency records each finished
 job (keyed by its interaction id) and replays the stored result instead of running it again; and
-each step is idempotent on its own (the case is keyed by the interaction, the post carries a
-nonce), for a job that failed half-way and is retried.
+each step is idempotent on its own (the case is keyed by the interaction, Discord posts carry a
+nonce, Twilio messages a key that a retry looks for), for a job that failed half-way.
 
-A job goes to the dead-letter queue after its queue's maxReceiveCount deliveries, so its last
-delivery is known from ApproximateReceiveCount. On that delivery the member is told when the job
-fails, and also when it is skipped: in a FIFO batch, the member's later jobs wait (and fail
-unrun) behind a failed one, and they are dead-lettered with it.
+Delivery schedule. SQS hands a job over at most ``max_receive_count`` times (the queue's
+maxReceiveCount) before moving it to the dead-letter queue. The worker runs the job on every
+delivery but the last, and keeps the last for the notice: it tells the member their request could
+not be done and lets the message go to the dead-letter queue. So a member hears about a job that
+kept failing, one cut short by the Lambda timeout or a crash on its final run, and one that was
+never started for lack of time. In a FIFO batch a member's later jobs are skipped behind a failed
+one; they are retried with it (the same delay, so they never hold the member's group back) and
+told about with it.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -26,8 +31,9 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idemp
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from flexcord.adapters.discord import DiscordClient
+from flexcord.adapters.discord import DiscordClient, RateLimited
 from flexcord.adapters.queue.job_queue import SqsJobQueue
+from flexcord.jobs.access import NOT_A_MEMBER, DmAccess
 from flexcord.jobs.model import Job, JobKind
 from flexcord.jobs.notify import tell_member
 from flexcord.observability import logger, metrics
@@ -39,9 +45,13 @@ IDEMPOTENCY_TTL_SECONDS = 4 * 24 * 3600
 # A job is not started with less time than this left: one that the Lambda timeout cuts short
 # fails the whole batch, unreported.
 MIN_SECONDS_TO_START_A_JOB = 15
-# A failed job comes back after 30 s, 60 s, 120 s... (at most 5 minutes).
+# A failed job comes back after 30 s, 60 s, 120 s... (at most 5 minutes), or after Discord's
+# retry_after when a rate limit stopped it, if that is longer.
 RETRY_BASE_SECONDS = 30
 RETRY_MAX_SECONDS = 300
+# A job not started for lack of time did nothing wrong: it comes back at once.
+NOT_STARTED_RETRY_SECONDS = 0
+SQS_MAX_VISIBILITY_SECONDS = 12 * 3600
 
 WHAT_FAILED: dict[JobKind, str] = {
     JobKind.CREATE_CASE: "finish filing your report",
@@ -64,6 +74,11 @@ class NotEnoughTimeLeft(RuntimeError):
     """Not started: the invocation is about to time out. SQS delivers the job again."""
 
 
+class DeliveriesExhausted(RuntimeError):
+    """The job's last delivery: the member has been told, and SQS moves it to the dead-letter
+    queue."""
+
+
 class JobWorker:
     def __init__(
         self,
@@ -73,12 +88,22 @@ class JobWorker:
         persistence: BasePersistenceLayer,
         max_receive_count: int,
         queue: SqsJobQueue | None = None,
+        report_undelivered: Callable[[Job], bool] | None = None,
+        dm_access: DmAccess | None = None,
     ) -> None:
+        """``report_undelivered`` tells the member about a failed job that no interaction of
+        theirs asked for (an agent's message): it finds them from the job itself. ``dm_access``
+        refuses members who write from the bot's DMs without belonging to an allowed server."""
         self._executors = executors
+        self._persistence = persistence
+        self._report_undelivered = report_undelivered
+        self._dm_access = dm_access
         self._discord = discord
         self._queue = queue
         self._max_receive_count = max_receive_count
         self._context: LambdaContext | None = None
+        #: The retry delay given to each member's failed job in the current batch.
+        self._group_delays: dict[str, int] = {}
         self.idempotency_config = IdempotencyConfig(
             event_key_jmespath="key",
             raise_on_no_idempotency_key=True,
@@ -94,6 +119,7 @@ class JobWorker:
         from aws_lambda_powertools.utilities.batch import process_partial_response
 
         self._context = context
+        self._group_delays = {}
         # Lets an in-progress record expire with the invocation if the Lambda is killed mid-job.
         self.idempotency_config.register_lambda_context(context)
         return process_partial_response(
@@ -101,8 +127,7 @@ class JobWorker:
         )
 
     def process_record(self, record: SQSRecord) -> dict[str, Any]:
-        if self._context and self._context.get_remaining_time_in_millis() < MIN_SECONDS_TO_START_A_JOB * 1000:
-            raise NotEnoughTimeLeft(record.message_id)
+        attempt = self._attempt(record)
         try:
             document = json.loads(record.body)
             job = Job.from_dict(document)
@@ -110,17 +135,20 @@ class JobWorker:
             # Nobody to tell: the message names no member. It is retried, then dead-lettered.
             logger.exception("unreadable job message", extra={"message_id": record.message_id})
             raise
+        if self._is_last(record):
+            if self._completed_earlier(document):
+                return {"completed_earlier": True}  # an earlier delivery did it; only the delete was lost
+            self._give_up(job, record)
+        if self._context and self._context.get_remaining_time_in_millis() < MIN_SECONDS_TO_START_A_JOB * 1000:
+            self._retry_soon(record, job.group, NOT_STARTED_RETRY_SECONDS)
+            raise NotEnoughTimeLeft(record.message_id)
         logger.append_keys(job_kind=job.kind.value, job_key=job.key)
         try:
-            result: dict[str, Any] = self._run_once(job=document)
-        except Exception:
-            attempt = self._attempt(record)
-            logger.exception("job failed", extra={"attempt": attempt, "final_attempt": self._is_last(record)})
+            result: dict[str, Any] = self._run_once(job={**document, "attempt": attempt})
+        except Exception as failure:
+            logger.exception("job failed", extra={"attempt": attempt})
             metrics.add_metric(name="JobFailures", unit="Count", value=1)
-            if self._is_last(record):
-                self._tell_member_it_failed(job)
-            else:
-                self._retry_soon(record, attempt)
+            self._retry_soon(record, job.group, retry_delay(attempt, failure))
             raise
         finally:
             logger.remove_keys(["job_kind", "job_key"])
@@ -128,27 +156,65 @@ class JobWorker:
         return result
 
     def record_skipped(self, record: SQSRecord) -> None:
-        """A job not run because an earlier job of the same member failed in this batch."""
-        if not self._is_last(record):
-            return
+        """A job not run because an earlier job of the same member failed in this batch: it
+        comes back with that job, and on its last delivery the member is told."""
         try:
             job = Job.from_json(record.body)
         except (ValueError, KeyError, TypeError):
             return
-        logger.warning("job dead-lettered behind a failed one", extra={"job_key": job.key})
+        if self._is_last(record):
+            logger.warning("job dead-lettered behind a failed one", extra={"job_key": job.key})
+            self._tell_member_it_failed(job)
+            return
+        self._retry_soon(record, job.group, self._group_delays.get(job.group, RETRY_BASE_SECONDS))
+
+    def _completed_earlier(self, document: dict[str, Any]) -> bool:
+        """Whether the idempotency store holds this job as done (a delivery ran it, but the
+        message came back: a lost delete, or a redelivery while it ran)."""
+        from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyItemNotFoundError
+
+        # The name the idempotent wrapper records it under.
+        self._persistence.configure(
+            config=self.idempotency_config, function_name=f"{self._run.__module__}.{self._run.__qualname__}"
+        )
+        try:
+            record = self._persistence.get_record(document)
+        except IdempotencyItemNotFoundError:
+            return False
+        except Exception:
+            logger.warning("could not read the job's idempotency record", exc_info=True)
+            return False
+        return record is not None and record.status == "COMPLETED"
+
+    def _give_up(self, job: Job, record: SQSRecord) -> None:
+        logger.error(
+            "job's last delivery: not run, the member is told",
+            extra={"job_kind": job.kind.value, "job_key": job.key, "attempt": self._attempt(record)},
+        )
         self._tell_member_it_failed(job)
+        # The member's later jobs in this batch are skipped; on the next delivery they run.
+        self._group_delays[job.group] = 0
+        raise DeliveriesExhausted(job.key)
 
     def _run(self, job: dict[str, Any]) -> dict[str, Any]:
         parsed = Job.from_dict(job)
         executor = self._executors.get(parsed.kind)
         if executor is None:
             raise UnknownJobKind(parsed.kind)
+        member = parsed.context
+        if member is not None and self._dm_access is not None and not self._dm_access.allows(member):
+            tell_member(self._discord, member, content=NOT_A_MEMBER)
+            return {"refused": "not in an allowed server"}
         return executor(parsed)
 
-    def _retry_soon(self, record: SQSRecord, attempt: int) -> None:
+    def _retry_soon(self, record: SQSRecord, group: str, delay: int) -> None:
+        """Make the job visible again after ``delay`` seconds instead of the queue's visibility
+        timeout (sized for the worst-case batch). Its group's skipped jobs get the same delay:
+        a FIFO group waits for every message in flight, so one left at the long timeout would
+        hold the member's chat back for minutes."""
+        self._group_delays[group] = delay
         if self._queue is None:
             return
-        delay = min(RETRY_BASE_SECONDS * 2 ** (attempt - 1), RETRY_MAX_SECONDS)
         try:
             self._queue.retry_after(record.receipt_handle, delay)
         except Exception:
@@ -164,18 +230,43 @@ class JobWorker:
 
     def _tell_member_it_failed(self, job: Job) -> None:
         metrics.add_metric(name="JobsDeadLettered", unit="Count", value=1)
-        if job.context is None:
-            return  # not asked for by a member (e.g. a Twilio event): the alarm is the signal
-        what = WHAT_FAILED.get(job.kind, "finish your request")
         try:
-            tell_member(
-                self._discord,
-                job.context,
-                content=f"⚠️ Sorry, Flexcord couldn't {what} after several tries. "
-                "Our team has been alerted and will follow up; please don't resend it yet.",
-            )
+            if job.context is None:
+                told = self._report_undelivered is not None and self._report_undelivered(job)
+            else:
+                what = WHAT_FAILED.get(job.kind, "finish your request")
+                told = tell_member(
+                    self._discord,
+                    job.context,
+                    content=f"⚠️ Sorry, Flexcord couldn't {what} after several tries. "
+                    "Our team has been alerted and will follow up; please don't resend it yet.",
+                )
         except Exception:
             logger.exception("could not tell the member their job failed")
+            told = False
+        # The dead-letter queue's alarm is the operator's signal either way; this counts the
+        # members who heard nothing.
+        metrics.add_metric(name="MembersTold" if told else "MembersNotTold", unit="Count", value=1)
+
+
+def retry_delay(attempt: int, failure: BaseException) -> int:
+    """Seconds before the next delivery: exponential in the attempt, capped, and never sooner
+    than a Discord rate limit allows."""
+    delay: int = min(RETRY_BASE_SECONDS * 2 ** (attempt - 1), RETRY_MAX_SECONDS)
+    limit = _rate_limit(failure)
+    if limit is not None:
+        delay = max(delay, math.ceil(limit.retry_after))
+    return min(delay, SQS_MAX_VISIBILITY_SECONDS)
+
+
+def _rate_limit(failure: BaseException | None) -> RateLimited | None:
+    seen: set[int] = set()
+    while failure is not None and id(failure) not in seen:
+        if isinstance(failure, RateLimited):
+            return failure
+        seen.add(id(failure))
+        failure = failure.__cause__ or failure.__context__
+    return None
 
 
 class _FifoProcessor(SqsFifoPartialProcessor):

@@ -1,5 +1,8 @@
 """Recording that a chat goes to a human: the support case, linked to the conversation, and the
-session queued. Shared by the worker (button, direct path) and ChatbotFunction (Studio path)."""
+session queued. Shared by the worker (button, direct path) and ChatbotFunction (Studio path).
+
+Queuing the session is not the hand-off itself: the caller asks Flex next and then marks the
+session ``handed_to_flex``, so a failure in between leaves a hand-off that a retry completes."""
 
 from __future__ import annotations
 
@@ -11,10 +14,18 @@ from flexcord.sessions.repository import SessionRepository
 
 
 def record_handoff(
-    session: SupportSession, *, cases: CaseService, sessions: SessionRepository, source_id: str
+    session: SupportSession,
+    *,
+    cases: CaseService,
+    sessions: SessionRepository,
+    source_id: str,
+    flow_hands_off: bool = False,
 ) -> tuple[SupportSession, Case]:
-    """Idempotent on ``source_id`` (what asked for the hand-off): a retry finds the same case."""
-    case = cases.open_case(
+    """Idempotent on ``source_id`` (what asked for the hand-off): a retry finds the same case, and
+    a session already queued keeps its case. ``flow_hands_off``: the caller's answer is what
+    sends the chat to Flex (ChatbotFunction answering the Studio flow), so nothing is left to do."""
+    existing = cases.find(session.case_number) if session.case_number is not None else None
+    case = existing or cases.open_case(
         CaseDraft(
             kind=CaseKind.SUPPORT,
             title=f"Support chat with {session.display_name}",
@@ -28,7 +39,10 @@ def record_handoff(
     if case.conversation_sid is None:
         case = cases.link_conversation(case, session.conversation_sid)
     queued = session.queued(case.number)
-    sessions.save(queued)
+    if flow_hands_off:
+        queued = queued.handed_off()
+    if queued != session:
+        sessions.save(queued)
     return queued, case
 
 

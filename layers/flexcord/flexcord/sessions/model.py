@@ -9,7 +9,7 @@ from enum import StrEnum
 
 class SessionMode(StrEnum):
     ASSISTANT = "assistant"  # the assistant (Studio) answers
-    QUEUED = "queued"  # waiting for an agent
+    QUEUED = "queued"  # waiting for an agent (see ``SupportSession.handed_to_flex``)
     AGENT = "agent"  # an agent has the chat
 
 
@@ -37,12 +37,26 @@ class SupportSession:
     agent_name: str | None = None
     #: Questions in a row the assistant could not answer (two send the chat to a human).
     assistant_misses: int = 0
+    #: Flex has been asked for an agent (the Interactions API answered, or the Studio flow was
+    #: told). A QUEUED session without it is a hand-off still to do: a retried job, or the
+    #: member's next "Talk to a human", finishes it instead of answering "already on it".
+    handed_to_flex: bool = False
 
     def queued(self, case_number: int) -> SupportSession:
         return replace(self, mode=SessionMode.QUEUED, case_number=case_number)
 
+    def handed_off(self) -> SupportSession:
+        return replace(self, handed_to_flex=True)
+
     def with_interaction(self, interaction_sid: str, channel_sid: str) -> SupportSession:
-        return replace(self, interaction_sid=interaction_sid, interaction_channel_sid=channel_sid)
+        return replace(
+            self, interaction_sid=interaction_sid, interaction_channel_sid=channel_sid, handed_to_flex=True
+        )
+
+    @property
+    def handoff_pending(self) -> bool:
+        """Queued for an agent, but Flex was never reached (an earlier attempt failed)."""
+        return self.mode is SessionMode.QUEUED and not self.handed_to_flex
 
     def with_agent(self, agent_name: str) -> SupportSession:
         return replace(self, mode=SessionMode.AGENT, agent_name=agent_name)

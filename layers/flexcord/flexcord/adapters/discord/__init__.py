@@ -23,6 +23,8 @@ from flexcord.adapters.discord.errors import (
     RateLimited,
     UnknownChannel,
     UnknownInteraction,
+    UnknownMember,
+    UnknownUser,
     UnknownWebhook,
 )
 from flexcord.adapters.discord.ratelimit import RateLimiter, Route
@@ -47,6 +49,8 @@ __all__ = [
     "Route",
     "UnknownChannel",
     "UnknownInteraction",
+    "UnknownMember",
+    "UnknownUser",
     "UnknownWebhook",
     "redact_tokens",
     "split_message",

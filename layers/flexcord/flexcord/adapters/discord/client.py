@@ -36,6 +36,8 @@ from flexcord.adapters.discord.errors import (
     DiscordError,
     DiscordUnavailable,
     RateLimited,
+    UnknownMember,
+    UnknownUser,
     api_error_from_body,
 )
 from flexcord.adapters.discord.ratelimit import REDACTED, RateLimiter, Route, parse_rate_limit_hit
@@ -217,6 +219,14 @@ class DiscordClient:
         """The DM channel with a user (Discord returns the existing one if there is one)."""
         route = Route("POST", "/users/@me/channels")
         return _as_object(self._send(route, {"recipient_id": user_id}))
+
+    def get_guild_member(self, guild_id: str, user_id: str) -> JsonObject | None:
+        """The user's member object in a server, or None when they are not in it."""
+        route = Route("GET", "/guilds/{guild_id}/members/{user_id}", guild_id=guild_id, user_id=user_id)
+        try:
+            return _as_object(self._send(route))
+        except (UnknownMember, UnknownUser):
+            return None
 
     def create_private_thread(self, channel_id: str, *, name: str) -> JsonObject:
         """A private thread (type 12) in a text channel: only its members, and those who may

@@ -38,6 +38,18 @@ class UnknownChannel(DiscordApiError):
     error_code = 10003
 
 
+class UnknownMember(DiscordApiError):
+    """10007: the user is not a member of that server."""
+
+    error_code = 10007
+
+
+class UnknownUser(DiscordApiError):
+    """10013: there is no such user."""
+
+    error_code = 10013
+
+
 class UnknownWebhook(DiscordApiError):
     """10015: for an interaction, the 15-minute token has expired."""
 
@@ -66,6 +78,8 @@ _ERROR_CLASS_BY_CODE: dict[int, type[DiscordApiError]] = {
     error_class.error_code: error_class
     for error_class in (
         UnknownChannel,
+        UnknownMember,
+        UnknownUser,
         UnknownWebhook,
         UnknownInteraction,
         CannotMessageUser,

@@ -110,6 +110,8 @@ class DynamoSessionRepository:
             interaction_channel_sid=data.get("interaction_channel_sid"),
             agent_name=data.get("agent_name"),
             assistant_misses=int(data.get("assistant_misses") or 0),
+            # Sessions stored before the field existed were handed off when they were queued.
+            handed_to_flex=bool(data.get("handed_to_flex", data["mode"] != SessionMode.ASSISTANT)),
         )
 
     def _write(self, items: list[dict[str, Any]]) -> None:

@@ -4,6 +4,12 @@ Only the worker and the Twilio webhook functions import this package: twilio and
 ~150 ms to import, which the Discord interactions endpoint must not pay.
 """
 
-from flexcord.adapters.twilio.gateway import ConversationClosed, FlexHandoff, TwilioError, TwilioGateway
+from flexcord.adapters.twilio.gateway import (
+    ConversationClosed,
+    FlexHandoff,
+    MediaTooLarge,
+    TwilioError,
+    TwilioGateway,
+)
 
-__all__ = ["ConversationClosed", "FlexHandoff", "TwilioError", "TwilioGateway"]
+__all__ = ["ConversationClosed", "FlexHandoff", "MediaTooLarge", "TwilioError", "TwilioGateway"]

@@ -9,6 +9,7 @@ import contextlib
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import requests
 from twilio.base.exceptions import TwilioRestException
@@ -20,6 +21,13 @@ from flexcord.adapters.twilio.http import redirect
 CONVERSATION_CLOSED_CODES = {50377, 50431}
 UNIQUE_NAME_TAKEN = 50353
 WEBHOOK_FILTERS = ["onMessageAdded", "onParticipantAdded", "onConversationStateUpdated"]
+#: The message attribute that carries Flexcord's own key for a message it adds, so a retried
+#: job can tell whether its earlier attempt's write went through.
+MESSAGE_KEY_ATTRIBUTE = "flexcord_key"
+#: How far back a retry looks for its earlier write: a member's chat gains a few messages a
+#: minute, and retries come within minutes.
+RECENT_MESSAGES_CHECKED = 50
+_DOWNLOAD_CHUNK_BYTES = 64 * 1024
 
 
 class TwilioError(RuntimeError):
@@ -31,6 +39,10 @@ class TwilioError(RuntimeError):
 
 class ConversationClosed(TwilioError):
     """The conversation is closed; closed conversations cannot be reopened."""
+
+
+class MediaTooLarge(TwilioError):
+    """A media file is larger than the caller can pass on; it was not read whole."""
 
 
 @dataclass(frozen=True)
@@ -119,19 +131,41 @@ class TwilioGateway:
         attributes: dict[str, Any] | None = None,
         media_sid: str | None = None,
         trigger_webhooks: bool,
+        key: str | None = None,
+        may_exist: bool = False,
     ) -> str:
         """Add a message. ``trigger_webhooks`` sets X-Twilio-Webhook-Enabled: REST messages run
-        the conversation's webhooks (Studio included) only with it."""
+        the conversation's webhooks (Studio included) only with it.
+
+        Twilio takes no idempotency key for messages, so ``key`` goes into the message's
+        attributes; with ``may_exist`` (a retry, whose earlier attempt may have written it) the
+        recent messages are searched for it first and the write is not repeated."""
+        messages = self._client.conversations.v1.conversations(conversation_sid).messages
+        if key is not None:
+            attributes = {**(attributes or {}), MESSAGE_KEY_ATTRIBUTE: key}
+            if may_exist:
+                written = self._find_message(messages, key)
+                if written is not None:
+                    return written
         arguments: dict[str, Any] = {"author": author, "body": body}
         if attributes:
             arguments["attributes"] = json.dumps(attributes)
         if media_sid:
             arguments["media_sid"] = media_sid
-        messages = self._client.conversations.v1.conversations(conversation_sid).messages
         message = self._call(
             messages.create, x_twilio_webhook_enabled="true" if trigger_webhooks else "false", **arguments
         )
         return str(message.sid)
+
+    def _find_message(self, messages: Any, key: str) -> str | None:
+        for message in self._call(messages.list, order="desc", limit=RECENT_MESSAGES_CHECKED):
+            try:
+                attributes = json.loads(message.attributes or "{}")
+            except ValueError:
+                continue
+            if isinstance(attributes, dict) and attributes.get(MESSAGE_KEY_ATTRIBUTE) == key:
+                return str(message.sid)
+        return None
 
     def update_attributes(self, conversation_sid: str, attributes: dict[str, Any]) -> None:
         conversation = self._client.conversations.v1.conversations(conversation_sid)
@@ -156,10 +190,7 @@ class TwilioGateway:
         response = requests.post(
             url,
             data=content,
-            headers={
-                "Content-Type": content_type,
-                "Content-Disposition": f'attachment; filename="{filename}"',
-            },
+            headers={"Content-Type": content_type, "Content-Disposition": content_disposition(filename)},
             auth=(self._account_sid, self._auth_token),
             timeout=(3.05, 20),
         )
@@ -169,8 +200,9 @@ class TwilioGateway:
             )
         return str(response.json()["sid"])
 
-    def download_media(self, media_sid: str) -> bytes:
-        """The content of a media item (an agent's attachment), through its temporary link."""
+    def download_media(self, media_sid: str, *, max_bytes: int) -> bytes:
+        """The content of a media item (an agent's attachment), through its temporary link.
+        Larger than ``max_bytes``: :class:`MediaTooLarge`, without reading it whole."""
         if not self._chat_service_sid:
             raise TwilioError("no Conversations service SID is configured for media")
         url = f"https://mcs.us1.twilio.com/v1/Services/{self._chat_service_sid}/Media/{media_sid}"
@@ -185,12 +217,31 @@ class TwilioGateway:
         link = str(described.json()["links"]["content_direct_temporary"])
         if self._api_base_url:
             link = redirect(link, self._api_base_url)
-        content = requests.get(link, timeout=(3.05, 20))
-        if content.status_code >= 400:
-            raise TwilioError(
-                f"media download failed: HTTP {content.status_code}", status=content.status_code
-            )
-        return content.content
+        with requests.get(link, timeout=(3.05, 20), stream=True) as content:
+            if content.status_code >= 400:
+                raise TwilioError(
+                    f"media download failed: HTTP {content.status_code}", status=content.status_code
+                )
+            announced = content.headers.get("Content-Length", "")
+            if announced.isdigit() and int(announced) > max_bytes:
+                raise MediaTooLarge(f"media {media_sid} has {announced} bytes, over {max_bytes}")
+            body = bytearray()
+            for chunk in content.iter_content(_DOWNLOAD_CHUNK_BYTES):
+                body += chunk
+                if len(body) > max_bytes:
+                    raise MediaTooLarge(f"media {media_sid} is over {max_bytes} bytes")
+        return bytes(body)
+
+    def user_friendly_name(self, identity: str) -> str | None:
+        """The display name Flex gives an agent's Conversations user (their full name), or None
+        when there is no such user or it has none. Never the identity itself: Flex identities
+        are often the agent's e-mail address, encoded."""
+        try:
+            user = self._call(self._client.conversations.v1.users(identity).fetch)
+        except TwilioError:
+            return None
+        name = str(getattr(user, "friendly_name", None) or "").strip()
+        return name or None
 
     # -- Flex -----------------------------------------------------------------------------------
 
@@ -229,6 +280,14 @@ class TwilioGateway:
             return operation(*args, **kwargs)
         except TwilioRestException as error:
             raise _translate(error) from error
+
+
+def content_disposition(filename: str) -> str:
+    """``Content-Disposition`` for any file name: HTTP headers are Latin-1, so the name goes as
+    RFC 6266's ``filename*`` (UTF-8, percent-encoded), with an ASCII fallback for old parsers;
+    quotes and backslashes, which would end or escape the quoted name, are replaced."""
+    fallback = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in filename) or "file"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def _translate(error: TwilioRestException) -> TwilioError:

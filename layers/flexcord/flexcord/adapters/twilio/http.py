@@ -13,6 +13,11 @@ from typing import Any
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 
+#: Seconds one Twilio REST call may take. twilio's own HTTP client waits for ever by default, and
+#: a stalled call would run into the Lambda timeout and fail the whole batch; with a timeout it
+#: fails the one job instead, which the queue retries.
+TIMEOUT_SECONDS = 10.0
+
 _TWILIO_HOST = re.compile(r"^https://(?P<product>[a-z0-9-]+)(?:\.[a-z0-9-]+)*\.twilio\.com(?P<path>/.*)?$")
 
 
@@ -30,3 +35,11 @@ class RedirectingHttpClient(TwilioHttpClient):  # type: ignore[misc]  # twilio s
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
         return super().request(method, redirect(url, self._base_url), *args, **kwargs)
+
+
+def http_client(api_base_url: str | None, *, timeout: float = TIMEOUT_SECONDS) -> TwilioHttpClient:
+    """twilio's HTTP client, always with a timeout; sending everything to ``api_base_url`` (the
+    local emulator) when it is set."""
+    if api_base_url:
+        return RedirectingHttpClient(api_base_url, timeout=timeout)
+    return TwilioHttpClient(timeout=timeout)

@@ -1,0 +1,258 @@
+"""The worker's delivery schedule, on in-memory fakes: when a job runs, when it is retried, and
+that the member hears about every job that will not be done (issue 7's defects 7, 8 and 13)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyItemNotFoundError
+from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer, DataRecord
+
+from flexcord.adapters.discord import RateLimited
+from flexcord.jobs.model import InteractionContext, Job, JobKind
+from flexcord.jobs.worker import (
+    NOT_STARTED_RETRY_SECONDS,
+    RETRY_BASE_SECONDS,
+    JobWorker,
+    retry_delay,
+)
+
+MAX_RECEIVES = 3
+
+
+class InMemoryPersistence(BasePersistenceLayer):  # type: ignore[misc]
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: dict[str, DataRecord] = {}
+
+    def _get_record(self, idempotency_key: str) -> DataRecord:
+        if idempotency_key not in self.records:
+            raise IdempotencyItemNotFoundError
+        return self.records[idempotency_key]
+
+    def _put_record(self, data_record: DataRecord) -> None:
+        self.records[data_record.idempotency_key] = data_record
+
+    def _update_record(self, data_record: DataRecord) -> None:
+        self.records[data_record.idempotency_key] = data_record
+
+    def _delete_record(self, data_record: DataRecord) -> None:
+        self.records.pop(data_record.idempotency_key, None)
+
+
+class RecordingQueue:
+    def __init__(self) -> None:
+        self.delays: dict[str, int] = {}
+
+    def retry_after(self, receipt_handle: str, seconds: int) -> None:
+        self.delays[receipt_handle] = seconds
+
+
+class RecordingDiscord:
+    """Only what ``tell_member`` uses: editing the deferred reply."""
+
+    def __init__(self) -> None:
+        self.told: list[tuple[str, str]] = []
+
+    def edit_original_response(self, token: str, *, content: str | None = None, **_: Any) -> dict[str, Any]:
+        self.told.append((token, content or ""))
+        return {}
+
+
+class Context:
+    def __init__(self, remaining_ms: int = 60_000) -> None:
+        self.remaining_ms = remaining_ms
+        self.function_name = "WorkerFunction"
+        self.memory_limit_in_mb = 512
+        self.invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:WorkerFunction"
+        self.aws_request_id = "request"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+def member_job(user: str, number: int, kind: JobKind = JobKind.SHOW_CASE) -> Job:
+    context = InteractionContext(
+        interaction_id=f"{user}-{number}",
+        application_id="app",
+        token=f"token-{user}-{number}",
+        user_id=user,
+        username=user,
+        display_name=user.title(),
+        roles=(),
+        guild_id="guild",
+        channel_id="channel",
+        locale="en-US",
+    )
+    return Job.for_interaction(kind, context, {"number": number})
+
+
+def record(job: Job, receive_count: int) -> dict[str, Any]:
+    return {
+        "messageId": job.key,
+        "receiptHandle": f"receipt-{job.key}",
+        "body": job.to_json(),
+        "attributes": {
+            "ApproximateReceiveCount": str(receive_count),
+            "SentTimestamp": "0",
+            "SenderId": "x",
+            "ApproximateFirstReceiveTimestamp": "0",
+            "MessageGroupId": job.group,
+            "MessageDeduplicationId": job.key,
+        },
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:jobs.fifo",
+        "awsRegion": "us-east-1",
+    }
+
+
+def make_worker(
+    executor: Callable[[Job], dict[str, Any]],
+    *,
+    report_undelivered: Callable[[Job], bool] | None = None,
+) -> tuple[JobWorker, RecordingQueue, RecordingDiscord]:
+    queue, discord = RecordingQueue(), RecordingDiscord()
+    worker = JobWorker(
+        executors={JobKind.SHOW_CASE: executor, JobKind.CONVERSATION_EVENT: executor},
+        discord=discord,  # type: ignore[arg-type]
+        persistence=InMemoryPersistence(),
+        max_receive_count=MAX_RECEIVES,
+        queue=queue,  # type: ignore[arg-type]
+        report_undelivered=report_undelivered,
+    )
+    return worker, queue, discord
+
+
+def failed_ids(response: dict[str, Any]) -> set[str]:
+    return {item["itemIdentifier"] for item in response["batchItemFailures"]}
+
+
+def run(worker: JobWorker, records: list[dict[str, Any]], context: Context | None = None) -> set[str]:
+    """The ids SQS keeps (reported failures; all of them when the whole batch failed)."""
+    try:
+        return failed_ids(dict(worker.handle_batch({"Records": records}, context or Context())))  # type: ignore[arg-type]
+    except BatchProcessingError:
+        return {str(r["messageId"]) for r in records}
+
+
+def test_a_members_jobs_skipped_behind_a_failure_come_back_with_it() -> None:
+    """Defect 8: the skipped jobs kept the queue's 360 s visibility and held the group back."""
+
+    def fail_first(job: Job) -> dict[str, Any]:
+        if job.payload["number"] == 1:
+            raise RuntimeError("Twilio is down")
+        return {}
+
+    worker, queue, _ = make_worker(fail_first)
+    first, second, third = (member_job("ann", n) for n in (1, 2, 3))
+    other = member_job("bob", 4)
+    failed = run(worker, [record(first, 1), record(second, 1), record(third, 1), record(other, 1)])
+    assert failed == {first.key, second.key, third.key}
+    assert queue.delays == {f"receipt-{job.key}": RETRY_BASE_SECONDS for job in (first, second, third)}
+
+
+def test_the_retry_schedule_grows_and_honours_discords_retry_after() -> None:
+    """Defect 13: retries ignored Discord's retry_after."""
+    assert [retry_delay(attempt, RuntimeError()) for attempt in (1, 2, 3, 4, 5, 6)] == [
+        30,
+        60,
+        120,
+        240,
+        300,
+        300,
+    ]
+    limited = RateLimited(retry_after=900.2, is_global=True)
+    assert retry_delay(1, limited) == 901
+    wrapped = RuntimeError("job failed")
+    wrapped.__cause__ = limited
+    assert retry_delay(2, wrapped) == 901
+    assert retry_delay(4, RateLimited(retry_after=3, is_global=False)) == 240
+
+
+def test_a_rate_limited_job_and_its_group_wait_out_retry_after() -> None:
+    def rate_limited(job: Job) -> dict[str, Any]:
+        raise RateLimited(retry_after=600, is_global=True)
+
+    worker, queue, _ = make_worker(rate_limited)
+    first, second = member_job("ann", 1), member_job("ann", 2)
+    run(worker, [record(first, 1), record(second, 1)])
+    assert set(queue.delays.values()) == {600}
+
+
+def test_the_last_delivery_tells_the_member_instead_of_running() -> None:
+    """Defect 7: a crash or timeout on the last run left nobody to tell the member; now the last
+    delivery is kept for the notice."""
+    ran: list[str] = []
+
+    def executor(job: Job) -> dict[str, Any]:
+        ran.append(job.key)
+        return {}
+
+    worker, _, discord = make_worker(executor)
+    job, later = member_job("ann", 1), member_job("ann", 2)
+    failed = run(worker, [record(job, MAX_RECEIVES), record(later, 1)])
+    assert ran == []
+    assert failed == {job.key, later.key}
+    [(token, text)] = discord.told
+    assert token == job.interaction.token
+    assert text.startswith("⚠️ Sorry, Flexcord couldn't load that case")
+
+
+def test_a_job_done_by_an_earlier_delivery_is_not_reported_as_failed() -> None:
+    worker, _, discord = make_worker(lambda job: {"shown": True})
+    job = member_job("ann", 1)
+    assert run(worker, [record(job, 1)]) == set()
+    assert run(worker, [record(job, MAX_RECEIVES)]) == set()  # a redelivery after a lost delete
+    assert discord.told == []
+
+
+def test_a_job_not_started_for_lack_of_time_comes_back_at_once_and_is_told_on_its_last_delivery() -> None:
+    """Defect 7: the "not enough time left" guard dead-lettered jobs without a word."""
+    ran: list[str] = []
+    worker, queue, discord = make_worker(lambda job: ran.append(job.key) or {})
+    job = member_job("ann", 1)
+    assert run(worker, [record(job, 1)], Context(remaining_ms=5_000)) == {job.key}
+    assert ran == []
+    assert queue.delays[f"receipt-{job.key}"] == NOT_STARTED_RETRY_SECONDS
+    assert run(worker, [record(job, MAX_RECEIVES)], Context(remaining_ms=5_000)) == {job.key}
+    assert [text for _, text in discord.told] == [
+        "⚠️ Sorry, Flexcord couldn't load that case after several tries. Our team has been alerted and "
+        "will follow up; please don't resend it yet."
+    ]
+
+
+def test_a_failed_job_no_member_asked_for_is_reported_through_the_chat() -> None:
+    """Defect 7: an agent's message dead-lettered told nobody."""
+    reported: list[str] = []
+    worker, _, _ = make_worker(
+        lambda job: {}, report_undelivered=lambda job: reported.append(job.key) or True
+    )
+    event = Job(
+        JobKind.CONVERSATION_EVENT, key="message:IM1", group="CH1", payload={"ConversationSid": "CH1"}
+    )
+    assert run(worker, [record(event, MAX_RECEIVES)]) == {"message:IM1"}
+    assert reported == ["message:IM1"]
+
+
+def test_an_unreadable_job_is_retried_then_dead_lettered() -> None:
+    worker, _, discord = make_worker(lambda job: {})
+    broken = record(member_job("ann", 1), 1)
+    broken["body"] = json.dumps({"kind": "no.such.kind"})
+    assert run(worker, [broken]) == {broken["messageId"]}
+    assert discord.told == []
+
+
+@pytest.mark.parametrize("attempt", [1, 2])
+def test_the_attempt_reaches_the_job_but_never_the_queue(attempt: int) -> None:
+    seen: list[int] = []
+    worker, _, _ = make_worker(lambda job: seen.append(job.attempt) or {})
+    job = member_job("ann", attempt)
+    run(worker, [record(job, attempt)])
+    assert seen == [attempt]
+    assert "attempt" not in json.loads(job.to_json())
