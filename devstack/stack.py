@@ -22,6 +22,7 @@ from devstack.template import function_spec, http_routes, load_template, paramet
 from devstack.twilio_emulator import TwilioEmulator
 
 log = logging.getLogger("devstack")
+EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
 
 LOCAL_AWS_ENVIRONMENT = {
     "AWS_DEFAULT_REGION": "us-east-1",
@@ -210,7 +211,7 @@ class LocalStack:
             "DISCORD_GUILD_ID": "",
             # The emulated server is the one allowed server: interactions from it are served, and
             # a DM is served to its members only (the template's DiscordAllowedGuildIds).
-            "DISCORD_ALLOWED_GUILD_IDS": discord.guild_id,
+            "DISCORD_ALLOWED_GUILD_IDS": ",".join(self._allowed_guild_ids(discord)),
             "MEMBER_RATE_LIMIT_PER_MINUTE": str(self._parameter("MemberRateLimitPerMinute")),
             "WORKER_MAX_CONCURRENCY": str(self._parameter("WorkerMaxConcurrency")),
             "DISCORD_BUG_REPORT_CHANNEL_ID": discord.channel_ids["bug-report"],
@@ -231,6 +232,15 @@ class LocalStack:
             "JOB_MAX_RECEIVE_COUNT": str(resources.max_receive_count),
         }
 
+    def _allowed_guild_ids(self, discord: DiscordEmulator) -> list[str]:
+        """The emulated server; with the published test key, also the server the sample events in
+        events/ name (as events/env.json allows it), so they are served too."""
+        allowed = [discord.guild_id]
+        if self._use_published_test_key:
+            sample_env = json.loads((EVENTS_DIR / "env.json").read_text())["Parameters"]
+            allowed += [g for g in sample_env["DISCORD_ALLOWED_GUILD_IDS"].split(",") if g not in allowed]
+        return allowed
+
     def _parameter(self, name: str) -> Any:
         """A template parameter's value here: the override given to the stack, else its default."""
         return self._parameters.get(name, parameter_default(self._template, name))
@@ -250,9 +260,7 @@ class LocalStack:
 
     @staticmethod
     def _published_keys() -> dict[str, str]:
-        keys: dict[str, str] = json.loads(
-            (Path(__file__).resolve().parent.parent / "events" / "test-signing-key.json").read_text()
-        )
+        keys: dict[str, str] = json.loads((EVENTS_DIR / "test-signing-key.json").read_text())
         return keys
 
     def _set_environment(self, values: dict[str, str]) -> None:

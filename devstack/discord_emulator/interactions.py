@@ -211,22 +211,8 @@ class InteractionClient:
     # -- payloads ------------------------------------------------------------------------------
 
     def member_object(self, user: User) -> JsonObject:
-        return {
-            "avatar": None,
-            "banner": None,
-            "communication_disabled_until": None,
-            "deaf": False,
-            "flags": 0,
-            "joined_at": user.joined_at,
-            "mute": False,
-            "nick": user.nick,
-            "pending": False,
-            "permissions": str(self.world.member_permissions(user)),
-            "premium_since": None,
-            "roles": list(user.role_ids),
-            "unusual_dm_activity_until": None,
-            "user": user.to_object(),
-        }
+        member = self.world.guild_member_object(user)
+        return {**member, "permissions": str(self.world.member_permissions(user))}
 
     def _base_payload(
         self, user: User, channel: Channel, interaction_type: int, data: JsonObject

@@ -275,21 +275,7 @@ class RestApi:
             user = self.world.users.get(request.params["user_id"])
             if user is None or not user.in_guild:
                 raise DiscordApiError.unknown_member()
-            member = {
-                "avatar": None,
-                "banner": None,
-                "communication_disabled_until": None,
-                "deaf": False,
-                "flags": 0,
-                "joined_at": user.joined_at,
-                "mute": False,
-                "nick": user.nick,
-                "pending": False,
-                "premium_since": None,
-                "roles": list(user.role_ids),
-                "user": user.to_object(),
-            }
-            return RestResponse(200, member)
+            return RestResponse(200, self.world.guild_member_object(user))
 
     # -- threads -------------------------------------------------------------------------------
 

@@ -510,6 +510,25 @@ class World:
                 if channel.thread is not None and (parent_id is None or channel.parent_id == parent_id)
             ]
 
+    def guild_member_object(self, user: User) -> JsonObject:
+        """A guild member object, as Get Guild Member returns it (an interaction's ``member`` adds
+        ``permissions``)."""
+        return {
+            "avatar": None,
+            "banner": None,
+            "communication_disabled_until": None,
+            "deaf": False,
+            "flags": 0,
+            "joined_at": user.joined_at,
+            "mute": False,
+            "nick": user.nick,
+            "pending": False,
+            "premium_since": None,
+            "roles": list(user.role_ids),
+            "unusual_dm_activity_until": None,
+            "user": user.to_object(),
+        }
+
     def thread_member_object(self, thread: Channel, user_id: str, *, own: bool = False) -> JsonObject:
         """A thread member object; ``own``: the current user's, which also carries mute settings."""
         with self.lock:

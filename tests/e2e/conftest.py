@@ -9,6 +9,7 @@ import pytest
 
 from devstack.discord_emulator import DiscordEmulator
 from devstack.stack import LocalStack
+from devstack.twilio_emulator import TwilioEmulator
 
 LOADING = 1 << 7
 
@@ -17,15 +18,28 @@ LOADING = 1 << 7
 def stack() -> Iterator[LocalStack]:
     # Two deliveries before the dead-letter queue keeps the failure tests short; the template's
     # default (5) is what deploys use.
-    with LocalStack(parameters={"JobMaxReceiveCount": 2}) as running:
+    # The cases tests file many reports as one member within a minute: the per-member rate limit
+    # is off here (tests/e2e/test_hostile_members.py runs it at the template's default).
+    with LocalStack(parameters={"JobMaxReceiveCount": 2, "MemberRateLimitPerMinute": 0}) as running:
         yield running
 
 
 @pytest.fixture
-def discord(stack: LocalStack) -> DiscordEmulator:
+def discord(stack: LocalStack) -> Iterator[DiscordEmulator]:
+    """The stack's Discord, with no injected fault left over from another test, nor after this one."""
     assert stack.discord is not None
     stack.discord.clear_faults()
-    return stack.discord
+    yield stack.discord
+    stack.discord.clear_faults()
+
+
+@pytest.fixture
+def twilio(stack: LocalStack) -> Iterator[TwilioEmulator]:
+    """The stack's Twilio, with no injected fault left over from another test, nor after this one."""
+    assert stack.twilio is not None
+    stack.twilio.clear_faults()
+    yield stack.twilio
+    stack.twilio.clear_faults()
 
 
 def final_reply(discord: DiscordEmulator, token: str, timeout: float = 20.0) -> dict[str, Any]:

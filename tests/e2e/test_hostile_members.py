@@ -22,18 +22,6 @@ def stack() -> Iterator[LocalStack]:
         yield running
 
 
-@pytest.fixture
-def discord(stack: LocalStack) -> DiscordEmulator:
-    assert stack.discord is not None
-    return stack.discord
-
-
-@pytest.fixture
-def twilio(stack: LocalStack) -> TwilioEmulator:
-    assert stack.twilio is not None
-    return stack.twilio
-
-
 def queue_is_empty(stack: LocalStack) -> bool:
     assert stack.resources is not None
     attributes = boto3.client("sqs").get_queue_attributes(
@@ -121,3 +109,17 @@ def test_someone_in_no_allowed_server_is_refused_in_dms_and_asked_once(
     discord.add_user("val")
     served = final_reply(discord, discord.run_command("val", "helpme", channel="dm").token)
     assert served["content"].startswith("✅ Your support chat is open")
+
+
+def test_a_flood_of_helpme_is_refused_politely_past_the_limit(
+    stack: LocalStack, discord: DiscordEmulator
+) -> None:
+    """The template's default: 6 queue-bound commands a member a minute. The windows are whole
+    minutes, so 13 quick commands span at most two: at least 7 fall in one, and one is refused."""
+    discord.add_user("wes")
+    answers = [discord.run_command("wes", "helpme", channel="dm") for _ in range(13)]
+    refused = [a for a in answers if a.response and a.response.get("type") == 4]
+    assert 1 <= len(refused) <= 13 - 6
+    for answer in refused:
+        assert answer.response["data"]["flags"] & 64  # only wes sees it
+        assert "taking a short breather" in answer.response["data"]["content"]

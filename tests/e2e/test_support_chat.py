@@ -27,19 +27,6 @@ def stack() -> Iterator[LocalStack]:
         yield running
 
 
-@pytest.fixture
-def discord(stack: LocalStack) -> DiscordEmulator:
-    assert stack.discord is not None
-    stack.discord.clear_faults()
-    return stack.discord
-
-
-@pytest.fixture
-def twilio(stack: LocalStack) -> TwilioEmulator:
-    assert stack.twilio is not None
-    return stack.twilio
-
-
 def open_chat(discord: DiscordEmulator, user: str, question: str | None = None) -> dict[str, Any]:
     result = discord.run_command(user, "helpme", {"question": question} if question else None)
     assert result.response == {"type": 5, "data": {"flags": 64}}, result.error

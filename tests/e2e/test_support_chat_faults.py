@@ -27,22 +27,6 @@ def stack() -> Iterator[LocalStack]:
         yield running
 
 
-@pytest.fixture
-def discord(stack: LocalStack) -> Iterator[DiscordEmulator]:
-    assert stack.discord is not None
-    stack.discord.clear_faults()
-    yield stack.discord
-    stack.discord.clear_faults()
-
-
-@pytest.fixture
-def twilio(stack: LocalStack) -> Iterator[TwilioEmulator]:
-    assert stack.twilio is not None
-    stack.twilio.clear_faults()
-    yield stack.twilio
-    stack.twilio.clear_faults()
-
-
 def session_of(stack: LocalStack, discord: DiscordEmulator, user: str) -> dict[str, Any] | None:
     return session_item(stack, discord.user_id(user))
 

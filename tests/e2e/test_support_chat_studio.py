@@ -23,18 +23,6 @@ def stack() -> Iterator[LocalStack]:
         yield running
 
 
-@pytest.fixture
-def discord(stack: LocalStack) -> DiscordEmulator:
-    assert stack.discord is not None
-    return stack.discord
-
-
-@pytest.fixture
-def twilio(stack: LocalStack) -> TwilioEmulator:
-    assert stack.twilio is not None
-    return stack.twilio
-
-
 def chat(discord: DiscordEmulator, user: str) -> list[dict[str, Any]]:
     return discord.messages(discord.dm_channel_id(user))
 

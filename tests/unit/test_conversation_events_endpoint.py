@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import pytest
 from twilio.request_validator import RequestValidator
 
+from flexcord import apigateway
+from flexcord.config import ConfigurationError, TwilioSettings
 from flexcord.jobs.model import JobKind
+from flexcord.twilio_webhooks import signature as twilio_signature
 from flexcord.twilio_webhooks.conversation_events import ConversationEventsEndpoint
 from tests.unit.fakes import RecordingQueue
 
@@ -32,12 +35,18 @@ MESSAGE = {
 
 
 def event(
-    params: dict[str, str], *, signature: str | None = None, url: str = URL, **headers: str
+    params: dict[str, str],
+    *,
+    signature: str | None = None,
+    url: str = URL,
+    path: str = "/twilio/conversation-events",
+    body: str | None = None,
+    **headers: str,
 ) -> dict[str, Any]:
-    body = urlencode(params)
+    body = urlencode(params) if body is None else body
     return {
         "version": "2.0",
-        "rawPath": "/twilio/conversation-events",
+        "rawPath": path,
         "headers": {
             "content-type": "application/x-www-form-urlencoded",
             "x-twilio-signature": signature
@@ -121,3 +130,146 @@ def test_a_signed_post_that_is_not_a_conversation_event_gets_400() -> None:
     queue = RecordingQueue()
     assert endpoint(queue).handle(event({"Hello": "world"}))["statusCode"] == 400
     assert queue.jobs == []
+
+
+class RecordingValidator:
+    """Stands in for RequestValidator to show whether the signature was ever looked at."""
+
+    calls: ClassVar[list[str]] = []
+
+    def __init__(self, token: str) -> None:
+        pass
+
+    def validate(self, url: str, params: Any, signature: str) -> bool:
+        RecordingValidator.calls.append(url)
+        return False
+
+
+@pytest.fixture
+def validator_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    RecordingValidator.calls = []
+    monkeypatch.setattr(twilio_signature, "RequestValidator", RecordingValidator)
+    return RecordingValidator.calls
+
+
+def test_an_oversized_body_gets_413_before_anything_else_even_when_signed() -> None:
+    queue = RecordingQueue()
+    huge = {**MESSAGE, "Body": "x" * (300 * 1024)}
+    assert endpoint(queue).handle(event(huge))["statusCode"] == 413
+    assert queue.jobs == []
+
+
+def test_700k_empty_parameters_are_refused_unparsed_and_unverified(
+    monkeypatch: pytest.MonkeyPatch, validator_calls: list[str]
+) -> None:
+    parsed: list[str] = []
+    monkeypatch.setattr(apigateway, "parse_qsl", lambda *args, **kwargs: parsed.append("called") or [])
+    queue = RecordingQueue()
+    flood = "&".join(f"p{i}=" for i in range(700_000))  # 6 MB: 7 s to parse and verify before
+    assert endpoint(queue).handle(event({}, body=flood, signature="x"))["statusCode"] == 413
+    assert (parsed, validator_calls, queue.jobs) == ([], [], [])
+
+
+def test_too_many_fields_in_a_small_body_get_400_without_a_signature_check(
+    validator_calls: list[str],
+) -> None:
+    queue = RecordingQueue()
+    many = "a=&" * 20_000  # 60 KB: under the size limit, far over any event's field count
+    assert endpoint(queue).handle(event({}, body=many, signature="x"))["statusCode"] == 400
+    assert (validator_calls, queue.jobs) == ([], [])
+
+
+def test_a_real_sized_event_with_a_long_message_is_accepted() -> None:
+    # A chat message may be 32 KB; percent-encoded non-ASCII triples it.
+    queue = RecordingQueue()
+    long_message = {**MESSAGE, "Body": "é" * 16_000}
+    assert endpoint(queue).handle(event(long_message))["statusCode"] == 200
+    assert queue.jobs[0].payload["Body"] == "é" * 16_000
+
+
+CUSTOM = "https://support.example.com/flexcord"
+
+
+@pytest.mark.parametrize(
+    ("signed_for", "status"),
+    [
+        (CUSTOM + "/twilio/conversation-events", 200),  # the URL Twilio called
+        (CUSTOM + "/flexcord/twilio/conversation-events", 403),  # the base path doubled
+        ("https://support.example.com/twilio/conversation-events", 403),  # the base path dropped
+        ("https://elsewhere.example/flexcord/twilio/conversation-events", 403),
+    ],
+)
+def test_a_custom_domain_with_a_base_path_is_verified_against_the_url_twilio_called(
+    signed_for: str, status: int
+) -> None:
+    # HTTP API keeps the API mapping key in rawPath: the route is /twilio/conversation-events.
+    queue = RecordingQueue()
+    result = endpoint(queue, base=CUSTOM).handle(
+        event(MESSAGE, url=signed_for, path="/flexcord/twilio/conversation-events")
+    )
+    assert result["statusCode"] == status
+    assert len(queue.jobs) == (1 if status == 200 else 0)
+
+
+def test_the_query_string_twilio_called_is_part_of_the_signed_url() -> None:
+    queue = RecordingQueue()
+    url = URL + "?tenant=brand"
+    request = event(MESSAGE, url=url)
+    request["rawQueryString"] = "tenant=brand"
+    assert endpoint(queue).handle(request)["statusCode"] == 200
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda e: e.update(headers=["x-twilio-signature", "abc"]),
+        lambda e: e.update(requestContext="nope"),
+        lambda e: e.update(body="Body=\ud800", isBase64Encoded=False),  # a lone surrogate
+        lambda e: e.update(body=base64.b64encode(b"Body=\xff").decode()),  # not UTF-8
+        lambda e: e.update(body=b"bytes"),
+    ],
+)
+def test_an_unreadable_event_gets_400(mangle: Any) -> None:
+    request = event(MESSAGE)
+    mangle(request)
+    assert endpoint(RecordingQueue()).handle(request)["statusCode"] == 400
+
+
+def test_a_signed_event_whose_conversation_sid_is_not_a_sid_gets_400() -> None:
+    queue = RecordingQueue()
+    odd = {**MESSAGE, "ConversationSid": "CH" + "x" * 500}
+    assert endpoint(queue).handle(event(odd))["statusCode"] == 400
+    assert queue.jobs == []
+
+
+def test_an_idempotency_token_sqs_would_refuse_becomes_a_hash() -> None:
+    queue = RecordingQueue()
+    joined = {**MESSAGE, "EventType": "onParticipantAdded", "ParticipantSid": "MB1"}
+    endpoint(queue).handle(event(joined, **{"i-twilio-idempotency-token": "t o k" * 100}))
+    [job] = queue.jobs
+    assert job.key.startswith("sha256:")
+    assert len(job.key) <= 128
+
+
+@pytest.mark.parametrize(
+    ("configured", "expected"),
+    [
+        ("https://support.example.com/flexcord/", "https://support.example.com/flexcord"),
+        ("http://127.0.0.1:8787", "http://127.0.0.1:8787"),
+        ("", None),
+    ],
+)
+def test_the_public_base_url_setting_is_an_absolute_url(
+    monkeypatch: pytest.MonkeyPatch, configured: str, expected: str | None
+) -> None:
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", "AC" + "0" * 32)
+    monkeypatch.setenv("PUBLIC_BASE_URL", configured)
+    assert TwilioSettings.from_env().public_base_url == expected
+
+
+@pytest.mark.parametrize("configured", ["support.example.com/flexcord", "https://", "https://x.example/?a=1"])
+def test_a_malformed_public_base_url_fails_loudly(monkeypatch: pytest.MonkeyPatch, configured: str) -> None:
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", "AC" + "0" * 32)
+    monkeypatch.setenv("PUBLIC_BASE_URL", configured)
+    with pytest.raises(ConfigurationError):
+        TwilioSettings.from_env()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import cache
+from urllib.parse import urlsplit
 
 DEFAULT_DISCORD_API_BASE_URL = "https://discord.com/api/v10"
 
@@ -39,6 +40,18 @@ def _natural(name: str, default: int) -> int:
         raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from error
     if value < 0:
         raise ConfigurationError(f"{name} must be 0 or more, got {value}")
+    return value
+
+
+def _base_url(name: str) -> str | None:
+    """An absolute http(s) URL without a trailing slash: Twilio's signatures are checked against
+    its scheme and host, so a malformed one would refuse every webhook silently."""
+    value = (_optional(name) or "").rstrip("/")
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigurationError(f"{name} must be an https URL without a query, got {value!r}")
     return value
 
 
@@ -134,7 +147,7 @@ class TwilioSettings:
             account_sid=_required("TWILIO_ACCOUNT_SID"),
             api_base_url=(_optional("TWILIO_API_BASE_URL") or "").rstrip("/") or None,
             chat_service_sid=_optional("TWILIO_CONVERSATIONS_SERVICE_SID"),
-            public_base_url=(_optional("PUBLIC_BASE_URL") or "").rstrip("/") or None,
+            public_base_url=_base_url("PUBLIC_BASE_URL"),
             studio_flow_sid=_optional("TWILIO_STUDIO_FLOW_SID"),
             flex_workspace_sid=_optional("TWILIO_FLEX_WORKSPACE_SID"),
             flex_workflow_sid=_optional("TWILIO_FLEX_WORKFLOW_SID"),

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flexcord.cases.model import ATTACHMENT_MAX_BYTES, Attachment, CaseDraft, CaseKind, CaseSection, Reporter
-from flexcord.interactions.model import Interaction
+from flexcord.interactions.model import Interaction, as_list, attachment_size
 
 # https://discord.com/developers/docs/components/reference
 LABEL, TEXT_INPUT, FILE_UPLOAD, ACTION_ROW = 18, 4, 19, 1
@@ -109,15 +109,15 @@ def submitted_values(data: Mapping[str, Any]) -> dict[str, Any]:
     """custom_id → value (text inputs) or list of attachment ids (file uploads), from the
     Label (type 18) layout or the older action-row layout."""
     values: dict[str, Any] = {}
-    for top in data.get("components") or []:
+    for top in as_list(data.get("components")):
         if not isinstance(top, dict):
             continue
-        inner = [top.get("component")] if top.get("type") == LABEL else top.get("components") or []
+        inner = [top.get("component")] if top.get("type") == LABEL else as_list(top.get("components"))
         for component in inner:
             if not isinstance(component, dict) or not isinstance(component.get("custom_id"), str):
                 continue
             if component.get("type") == FILE_UPLOAD:
-                values[component["custom_id"]] = list(component.get("values") or [])
+                values[component["custom_id"]] = as_list(component.get("values"))
             else:
                 values[component["custom_id"]] = component.get("value")
     return values
@@ -146,23 +146,20 @@ def draft_from_submission(form: CaseForm, interaction: Interaction) -> CaseDraft
         reporter=Reporter(sender.user_id, sender.username, sender.display_name),
         guild_id=sender.guild_id,
         channel_id=sender.channel_id,
-        attachments=_screenshots(values.get("screenshot"), interaction.data),
+        attachments=_screenshots(values.get("screenshot"), interaction),
     )
 
 
-def _screenshots(attachment_ids: Any, data: Mapping[str, Any]) -> tuple[Attachment, ...]:
-    if not attachment_ids:
-        return ()
-    resolved = (data.get("resolved") or {}).get("attachments") or {}
+def _screenshots(attachment_ids: Any, interaction: Interaction) -> tuple[Attachment, ...]:
     attachments = []
-    for attachment_id in attachment_ids:
-        found = resolved.get(str(attachment_id))
-        if not isinstance(found, dict) or not found.get("url"):
+    for attachment_id in as_list(attachment_ids):
+        found = interaction.resolved_attachment(attachment_id)
+        if not found or not found.get("url"):
             raise InvalidSubmission("The screenshot did not come through; please attach it again.")
         content_type = str(found.get("content_type") or "")
         if not content_type.startswith("image/"):
             raise InvalidSubmission("The screenshot must be an image (PNG, JPEG, GIF or WebP).")
-        size = int(found.get("size") or 0)
+        size = attachment_size(found)
         if size > ATTACHMENT_MAX_BYTES:
             raise InvalidSubmission("The screenshot is larger than 10 MB; please attach a smaller one.")
         attachments.append(

@@ -54,10 +54,35 @@ class Interaction:
         return str(self.data.get("custom_id", ""))
 
     def option(self, name: str) -> Any:
-        for option in self.data.get("options") or []:
+        for option in as_list(self.data.get("options")):
             if isinstance(option, dict) and option.get("name") == name:
                 return option.get("value")
         return None
+
+    def resolved_attachment(self, attachment_id: object) -> Mapping[str, Any] | None:
+        """An uploaded file's details (``data.resolved.attachments``), if Discord sent them."""
+        resolved = as_mapping(as_mapping(self.data.get("resolved")).get("attachments"))
+        found = resolved.get(str(attachment_id))
+        return found if isinstance(found, dict) else None
+
+
+def as_list(value: Any) -> list[Any]:
+    """``value`` if it is a JSON array, else empty: a field of the wrong type is a field absent."""
+    return value if isinstance(value, list) else []
+
+
+def as_mapping(value: Any) -> Mapping[str, Any]:
+    """``value`` if it is a JSON object, else empty."""
+    return value if isinstance(value, dict) else {}
+
+
+def attachment_size(found: Mapping[str, Any]) -> int:
+    """An attachment's size in bytes as Discord states it; 0 when it is missing or not a count
+    (as before: the size only guards the 10 MB limit early, the worker downloads the file)."""
+    size = found.get("size")
+    if isinstance(size, str) and size.isdecimal() and len(size) <= 20:
+        size = int(size)
+    return size if isinstance(size, int) and not isinstance(size, bool) and size > 0 else 0
 
 
 def _context(payload: dict[str, Any]) -> InteractionContext:

@@ -4,11 +4,18 @@ answer with a deferred reply that the worker edits.
 Buttons carry data in their ``custom_id`` (``case:show:12``), which the client can forge: the
 worker re-checks that the member may see the case, so the id only says what was asked, never
 who may have it.
+
+Before any route, the server must be on the allow list; and what a member sends to the support
+chat or files as a case (/helpme, /reply, Reply, the /bug and /new_feature submits) is counted
+against their per-minute limit just before it is queued. Opening a form is not counted: it
+queues nothing, and counting it would load boto3 on a modal that must open at once.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from discord_interactions import InteractionType
 
@@ -17,143 +24,172 @@ from flexcord.cases.model import ATTACHMENT_MAX_BYTES
 from flexcord.interactions import case_forms
 from flexcord.interactions import custom_ids as ids
 from flexcord.interactions import responses as reply
+from flexcord.interactions.access import MemberRateLimiter, NoRateLimit, ServerAllowList
 from flexcord.interactions.commands import MESSAGE_MAX
-from flexcord.interactions.model import Interaction
+from flexcord.interactions.model import Interaction, attachment_size
 from flexcord.interactions.responses import InteractionResponse
 from flexcord.jobs.model import Job, JobKind
 from flexcord.jobs.payloads import draft_to_payload
 from flexcord.observability import logger
 
 STALE_BUTTON = "This button no longer does anything. Please run the command again."
+NOT_THIS_SERVER = "Flexcord isn't set up for this server."
+_CASE_NUMBER = re.compile(r"[0-9]{1,12}")
 
 QueueProvider = Callable[[], JobQueue]
-Route = Callable[[Interaction, QueueProvider], InteractionResponse]
 
 
-def route(interaction: Interaction, queue: QueueProvider) -> InteractionResponse:
+@dataclass(frozen=True)
+class Services:
+    """What the routes need: the queue (created on first use), and who may use it how often."""
+
+    queue: QueueProvider
+    servers: ServerAllowList = field(default_factory=ServerAllowList)
+    rate_limiter: MemberRateLimiter = field(default_factory=NoRateLimit)
+
+
+Route = Callable[[Interaction, Services], InteractionResponse]
+
+
+def route(interaction: Interaction, services: Services) -> InteractionResponse:
+    if not services.servers.allows(interaction.context.guild_id):
+        return _not_this_server(interaction)
     by_type = _ROUTES_BY_TYPE.get(interaction.type)
     if by_type is None:
         return reply.ephemeral_message("Flexcord can't handle that kind of interaction.")
-    return by_type(interaction, queue)
+    return by_type(interaction, services)
 
 
-def _command(interaction: Interaction, queue: QueueProvider) -> InteractionResponse:
+def _not_this_server(interaction: Interaction) -> InteractionResponse:
+    logger.info("interaction from a server not allowed", extra={"guild_id": interaction.context.guild_id})
+    if interaction.type == InteractionType.APPLICATION_COMMAND_AUTOCOMPLETE:
+        return reply.autocomplete_choices([])  # an autocomplete cannot carry a message
+    return reply.ephemeral_message(NOT_THIS_SERVER)
+
+
+def _command(interaction: Interaction, services: Services) -> InteractionResponse:
     command = COMMAND_ROUTES.get(interaction.command_name)
     if command is None:
         known = ", ".join(f"`/{name}`" for name in COMMAND_ROUTES)
+        # Discord's names are at most 32 characters; a longer one would push the answer past
+        # 2,000 and Discord would refuse it.
         return reply.ephemeral_message(
-            f"I don't know the command `/{interaction.command_name}`. Try {known}."
+            f"I don't know the command `/{interaction.command_name[:32]}`. Try {known}."
         )
-    return command(interaction, queue)
+    return command(interaction, services)
 
 
-def _modal_submit(interaction: Interaction, queue: QueueProvider) -> InteractionResponse:
+def _modal_submit(interaction: Interaction, services: Services) -> InteractionResponse:
     if interaction.custom_id == ids.REPLY_MODAL:
         return _chat_message(
-            interaction, queue, case_forms.submitted_values(interaction.data).get("message"), None
+            interaction, services, case_forms.submitted_values(interaction.data).get("message"), None
         )
     form = case_forms.FORMS.get(interaction.custom_id)
     if form is None:
         return reply.ephemeral_message("That form has expired. Please run the command again.")
-    return _submit_case(form, interaction, queue)
+    return _submit_case(form, interaction, services)
 
 
-def _component(interaction: Interaction, queue: QueueProvider) -> InteractionResponse:
+def _component(interaction: Interaction, services: Services) -> InteractionResponse:
     if interaction.custom_id.startswith(ids.SHOW_CASE_BUTTON_PREFIX):
-        return _show_case_button(interaction, queue)
+        return _show_case_button(interaction, services)
     button = COMPONENT_ROUTES.get(interaction.custom_id)
-    return button(interaction, queue) if button else reply.ephemeral_message(STALE_BUTTON)
+    return button(interaction, services) if button else reply.ephemeral_message(STALE_BUTTON)
 
 
-def _reply_form(interaction: Interaction, queue: QueueProvider) -> InteractionResponse:
+def _reply_form(interaction: Interaction, services: Services) -> InteractionResponse:
     return reply.modal(ids.REPLY_MODAL, "Reply", [_message_input()])
 
 
-def _confirm_end(interaction: Interaction, queue: QueueProvider) -> InteractionResponse:
+def _confirm_end(interaction: Interaction, services: Services) -> InteractionResponse:
     return reply.ephemeral_message(
         "End your support chat? The conversation closes for you and the agent.",
         components=[_END_CHAT_CONFIRMATION],
     )
 
 
-def _end_confirmed(interaction: Interaction, queue: QueueProvider) -> InteractionResponse:
+def _end_confirmed(interaction: Interaction, services: Services) -> InteractionResponse:
     # The worker edits the confirmation itself into the outcome.
     return _enqueue(
-        Job.for_interaction(JobKind.END_CHAT, interaction.context), queue, answer=reply.deferred_update
+        Job.for_interaction(JobKind.END_CHAT, interaction.context), services, answer=reply.deferred_update
     )
 
 
-def _keep_chat(interaction: Interaction, queue: QueueProvider) -> InteractionResponse:
+def _keep_chat(interaction: Interaction, services: Services) -> InteractionResponse:
     return reply.update_message("OK, your chat stays open.")
 
 
-def _autocomplete(interaction: Interaction, queue: QueueProvider) -> InteractionResponse:
+def _autocomplete(interaction: Interaction, services: Services) -> InteractionResponse:
     return reply.autocomplete_choices([])
 
 
 def _open_form(form: case_forms.CaseForm) -> Route:
-    def open_form(interaction: Interaction, queue: QueueProvider) -> InteractionResponse:
+    def open_form(interaction: Interaction, services: Services) -> InteractionResponse:
         return reply.modal(form.custom_id, form.title, form.modal_components())
 
     return open_form
 
 
 def _submit_case(
-    form: case_forms.CaseForm, interaction: Interaction, queue: QueueProvider
+    form: case_forms.CaseForm, interaction: Interaction, services: Services
 ) -> InteractionResponse:
     try:
         draft = case_forms.draft_from_submission(form, interaction)
     except case_forms.InvalidSubmission as problem:
         return reply.ephemeral_message(f"Your {form.kind.label.lower()} was not filed: {problem}")
     return _enqueue(
-        Job.for_interaction(JobKind.CREATE_CASE, interaction.context, draft_to_payload(draft)), queue
+        Job.for_interaction(JobKind.CREATE_CASE, interaction.context, draft_to_payload(draft)),
+        services,
+        limited=True,
     )
 
 
-def _list_cases(interaction: Interaction, queue: QueueProvider) -> InteractionResponse:
-    return _enqueue(Job.for_interaction(JobKind.LIST_CASES, interaction.context), queue)
+def _list_cases(interaction: Interaction, services: Services) -> InteractionResponse:
+    return _enqueue(Job.for_interaction(JobKind.LIST_CASES, interaction.context), services)
 
 
-def _show_case(interaction: Interaction, queue: QueueProvider) -> InteractionResponse:
+def _show_case(interaction: Interaction, services: Services) -> InteractionResponse:
     number = interaction.option("number")
     if not isinstance(number, int) or isinstance(number, bool) or number < 1:
         return reply.ephemeral_message("Give a case number, like `/case number:12`.")
-    return _enqueue(Job.for_interaction(JobKind.SHOW_CASE, interaction.context, {"number": number}), queue)
+    job = Job.for_interaction(JobKind.SHOW_CASE, interaction.context, {"number": number})
+    return _enqueue(job, services)
 
 
-def _show_case_button(interaction: Interaction, queue: QueueProvider) -> InteractionResponse:
+def _show_case_button(interaction: Interaction, services: Services) -> InteractionResponse:
     raw_number = interaction.custom_id.removeprefix(ids.SHOW_CASE_BUTTON_PREFIX)
-    if not raw_number.isdigit() or int(raw_number) < 1:
+    # ASCII digits only: isdigit() also accepts "²", which int() refuses.
+    if not _CASE_NUMBER.fullmatch(raw_number) or int(raw_number) < 1:
         return reply.ephemeral_message(STALE_BUTTON)
     return _enqueue(
-        Job.for_interaction(JobKind.SHOW_CASE, interaction.context, {"number": int(raw_number)}), queue
+        Job.for_interaction(JobKind.SHOW_CASE, interaction.context, {"number": int(raw_number)}), services
     )
 
 
-def _open_chat(interaction: Interaction, queue: QueueProvider) -> InteractionResponse:
+def _open_chat(interaction: Interaction, services: Services) -> InteractionResponse:
     question = interaction.option("question")
     payload = (
         {"question": question.strip()[:MESSAGE_MAX]} if isinstance(question, str) and question.strip() else {}
     )
-    return _enqueue(Job.for_interaction(JobKind.OPEN_CHAT, interaction.context, payload), queue)
+    job = Job.for_interaction(JobKind.OPEN_CHAT, interaction.context, payload)
+    return _enqueue(job, services, limited=True)
 
 
-def _reply_command(interaction: Interaction, queue: QueueProvider) -> InteractionResponse:
+def _reply_command(interaction: Interaction, services: Services) -> InteractionResponse:
     attachment_id = interaction.option("attachment")
     attachment = None
     if attachment_id is not None:
-        resolved = (interaction.data.get("resolved") or {}).get("attachments") or {}
-        found = resolved.get(str(attachment_id))
-        if not isinstance(found, dict) or not found.get("url"):
+        found = interaction.resolved_attachment(attachment_id)
+        if not found or not found.get("url"):
             return reply.ephemeral_message("The attachment did not come through; please attach it again.")
-        if int(found.get("size") or 0) > ATTACHMENT_MAX_BYTES:
+        if attachment_size(found) > ATTACHMENT_MAX_BYTES:
             return reply.ephemeral_message("That file is larger than 10 MB; please send a smaller one.")
         attachment = {key: found.get(key) for key in ("url", "filename", "content_type", "size")}
-    return _chat_message(interaction, queue, interaction.option("message"), attachment)
+    return _chat_message(interaction, services, interaction.option("message"), attachment)
 
 
 def _chat_message(
-    interaction: Interaction, queue: QueueProvider, text: object, attachment: dict[str, object] | None
+    interaction: Interaction, services: Services, text: object, attachment: dict[str, object] | None
 ) -> InteractionResponse:
     message = text.strip() if isinstance(text, str) else ""
     if not message and not attachment:
@@ -163,12 +199,13 @@ def _chat_message(
     payload: dict[str, object] = {"text": message}
     if attachment:
         payload["attachment"] = attachment
-    return _enqueue(Job.for_interaction(JobKind.MEMBER_MESSAGE, interaction.context, payload), queue)
+    job = Job.for_interaction(JobKind.MEMBER_MESSAGE, interaction.context, payload)
+    return _enqueue(job, services, limited=True)
 
 
 def _simple(kind: JobKind) -> Route:
-    def enqueue(interaction: Interaction, queue: QueueProvider) -> InteractionResponse:
-        return _enqueue(Job.for_interaction(kind, interaction.context), queue)
+    def enqueue(interaction: Interaction, services: Services) -> InteractionResponse:
+        return _enqueue(Job.for_interaction(kind, interaction.context), services)
 
     return enqueue
 
@@ -198,14 +235,34 @@ _END_CHAT_CONFIRMATION = {
 
 
 def _enqueue(
-    job: Job, queue: QueueProvider, *, answer: Callable[[], InteractionResponse] = reply.deferred_ephemeral
+    job: Job,
+    services: Services,
+    *,
+    limited: bool = False,
+    answer: Callable[[], InteractionResponse] = reply.deferred_ephemeral,
 ) -> InteractionResponse:
+    """Queue the job and answer; ``limited`` jobs count against the member's per-minute limit
+    first (only now, once the request is known to be valid, so a mistake costs no attempt)."""
+    if limited:
+        member = job.interaction.user_id
+        decision = services.rate_limiter.attempt(member)
+        if not decision.allowed:
+            logger.info("member rate-limited", extra={"job_kind": job.kind, "user_id": member})
+            return reply.ephemeral_message(_slow_down(decision.retry_after_seconds))
     try:
-        queue().enqueue(job)
+        services.queue().enqueue(job)
     except QueueUnavailable:
         logger.exception("job not queued", extra={"job_kind": job.kind, "job_key": job.key})
         return reply.ephemeral_message("Flexcord couldn't take that just now. Please try again in a minute.")
     return answer()
+
+
+def _slow_down(seconds: int) -> str:
+    when = "a second" if seconds <= 1 else f"{seconds} seconds"
+    return (
+        "You've sent Flexcord a lot in the last minute, so it's taking a short breather. "
+        f"Please try again in {when}."
+    )
 
 
 COMMAND_ROUTES: dict[str, Route] = {

@@ -13,12 +13,9 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from typing import Any
-from urllib.parse import parse_qsl
-
-from twilio.request_validator import RequestValidator
 
 from flexcord.adapters.queue.job_queue import JobQueue, QueueUnavailable
-from flexcord.apigateway import BadRequestBody, HttpRequest, error_response, json_response
+from flexcord.apigateway import HttpRequest, RequestRejected, error_response, json_response, public_url
 from flexcord.assistant.decide import KnowledgeBase, decide
 from flexcord.cases import CaseService
 from flexcord.jobs.model import Job, JobKind
@@ -26,6 +23,13 @@ from flexcord.observability import logger, metrics
 from flexcord.sessions.handoff import record_handoff, task_attributes
 from flexcord.sessions.model import SessionMode
 from flexcord.sessions.repository import SessionRepository
+from flexcord.twilio_webhooks import is_sid
+from flexcord.twilio_webhooks.signature import (
+    MAX_BODY_BYTES,
+    MAX_FORM_FIELDS,
+    SIGNATURE_HEADER,
+    signed_by_twilio,
+)
 
 FLEXCORD_AUTHOR = "flexcord"
 NOTHING_TO_DO: dict[str, Any] = {"handoff": False, "reply": "", "articles": []}
@@ -51,27 +55,34 @@ class ChatbotEndpoint:
 
     def handle(self, event: Mapping[str, Any]) -> dict[str, Any]:
         try:
-            request = HttpRequest.from_event(event)
-            text = request.raw_body.decode("utf-8")
-        except (BadRequestBody, UnicodeDecodeError) as problem:
-            return error_response(400, f"unreadable request: {problem}")
-        url = self._public_url(event, request.path)
-        is_json = (request.header("content-type") or "").startswith("application/json")
-        signed: Any = text if is_json else dict(parse_qsl(text, keep_blank_values=True))
-        if not RequestValidator(self._auth_token()).validate(
-            url, signed, request.header("x-twilio-signature") or ""
-        ):
+            request = HttpRequest.from_event(event, max_body_bytes=MAX_BODY_BYTES)
+            is_json = (request.header("content-type") or "").lower().startswith("application/json")
+            signed: dict[str, str] | str = (
+                request.text() if is_json else request.form(max_fields=MAX_FORM_FIELDS)
+            )
+        except RequestRejected as rejection:
+            return rejection.response()
+        url = public_url(request, self._public_base_url)
+        if not signed_by_twilio(url, signed, request.header(SIGNATURE_HEADER), self._auth_token()):
+            logger.warning("Twilio signature rejected", extra={"url": url})
             metrics.add_metric(name="TwilioSignatureRejected", unit="Count", value=1)
             return error_response(403, "invalid Twilio signature")
         try:
-            data = json.loads(text) if is_json else signed
-        except ValueError:
+            data = json.loads(signed) if isinstance(signed, str) else signed
+        # JSONDecodeError is a ValueError; absurdly deep nesting raises RecursionError.
+        except (ValueError, RecursionError):
             return error_response(400, "the body is not JSON")
-        if not isinstance(data, dict) or not data.get("conversation_sid"):
+        if not isinstance(data, dict) or not is_sid(data.get("conversation_sid"), "CH"):
             return error_response(400, "conversation_sid is required")
-        return json_response(200, self._answer(data))
+        answer = self._answer(data)
+        if answer is None:
+            # The member's answer cannot reach Discord. A 5xx takes the flow's "failed" transition,
+            # which sends the chat to Flex: an agent answers instead of nobody.
+            return error_response(503, "the answer could not be queued; hand the chat to an agent")
+        return json_response(200, answer)
 
-    def _answer(self, data: dict[str, Any]) -> dict[str, Any]:
+    def _answer(self, data: dict[str, Any]) -> dict[str, Any] | None:
+        """The flow's answer, or None when the member's copy of it could not be queued."""
         session = self._sessions().for_conversation(str(data["conversation_sid"]))
         if session is None or session.mode is SessionMode.AGENT:
             return NOTHING_TO_DO  # no chat, or an agent has it: the assistant stays out
@@ -90,11 +101,13 @@ class ChatbotEndpoint:
             misses=session.assistant_misses,
         )
         message_sid = str(data.get("message_sid") or "")
+        message_sid = message_sid if is_sid(message_sid, "IM") else ""
         key = f"assistant:{message_sid or data['conversation_sid']}"
         if decision.handoff:
             # Open the case now, so the flow's Send to Flex carries its number.
+            # The flow's Send to Flex, on this answer, is the hand-off itself.
             session, _ = record_handoff(
-                session, cases=self._cases(), sessions=self._sessions(), source_id=key
+                session, cases=self._cases(), sessions=self._sessions(), source_id=key, flow_hands_off=True
             )
         job = Job(
             kind=JobKind.ASSISTANT_REPLY,
@@ -109,7 +122,9 @@ class ChatbotEndpoint:
         try:
             self._queue().enqueue(job)
         except QueueUnavailable:
-            logger.exception("assistant answer not queued")
+            logger.exception("assistant answer not queued; the flow hands the chat to an agent")
+            metrics.add_metric(name="AssistantAnswerNotQueued", unit="Count", value=1)
+            return None
         metrics.add_metric(
             name="AssistantHandedOff" if decision.handoff else "AssistantQueried", unit="Count", value=1
         )
@@ -123,11 +138,6 @@ class ChatbotEndpoint:
         if decision.handoff:
             reply["task"] = task_attributes(session)  # for the flow's Send to Flex
         return reply
-
-    def _public_url(self, event: Mapping[str, Any], path: str) -> str:
-        base = self._public_base_url or f"https://{(event.get('requestContext') or {}).get('domainName', '')}"
-        query = str(event.get("rawQueryString") or "")
-        return f"{base}{path}" + (f"?{query}" if query else "")
 
 
 def _attributes(data: dict[str, Any]) -> dict[str, Any]:

@@ -8,16 +8,22 @@ message from being relayed twice however it comes back (key = MessageSid).
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import parse_qsl
-
-from twilio.request_validator import RequestValidator
 
 from flexcord.adapters.queue.job_queue import JobQueue, QueueUnavailable
-from flexcord.apigateway import BadRequestBody, HttpRequest, error_response, json_response
+from flexcord.apigateway import HttpRequest, RequestRejected, error_response, json_response, public_url
 from flexcord.jobs.model import Job, JobKind
 from flexcord.observability import logger, metrics
+from flexcord.twilio_webhooks import is_sid
+from flexcord.twilio_webhooks.signature import (
+    MAX_BODY_BYTES,
+    MAX_FORM_FIELDS,
+    SIGNATURE_HEADER,
+    signed_by_twilio,
+)
 
 # What the worker reads of an event (Twilio sends more; nothing else is kept).
 EVENT_FIELDS = (
@@ -38,6 +44,9 @@ EVENT_FIELDS = (
     "DateCreated",
 )
 
+# What SQS accepts as a FIFO deduplication id: 1-128 printable ASCII characters, no space.
+_DEDUPLICATION_ID = re.compile(r"[!-~]{1,128}")
+
 
 class ConversationEventsEndpoint:
     def __init__(
@@ -48,19 +57,20 @@ class ConversationEventsEndpoint:
         self._queue = queue
 
     def handle(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        # Bounded before anything else: the size, then the field count, then the signature.
         try:
-            request = HttpRequest.from_event(event)
-            params = dict(parse_qsl(request.raw_body.decode("utf-8"), keep_blank_values=True))
-        except (BadRequestBody, UnicodeDecodeError, ValueError, TypeError) as problem:
-            return error_response(400, f"unreadable request: {problem}")
-        url = self._public_url(event, request.path)
-        signature = request.header("x-twilio-signature") or ""
-        if not RequestValidator(self._auth_token()).validate(url, params, signature):
+            request = HttpRequest.from_event(event, max_body_bytes=MAX_BODY_BYTES)
+            params = request.form(max_fields=MAX_FORM_FIELDS)
+        except RequestRejected as rejection:
+            return rejection.response()
+        url = public_url(request, self._public_base_url)
+        if not signed_by_twilio(url, params, request.header(SIGNATURE_HEADER), self._auth_token()):
             logger.warning("Twilio signature rejected", extra={"url": url})
             metrics.add_metric(name="TwilioSignatureRejected", unit="Count", value=1)
             return error_response(403, "invalid Twilio signature")
         conversation_sid = params.get("ConversationSid", "")
-        if not conversation_sid or not params.get("EventType"):
+        # The SID becomes the FIFO group id: one SQS would refuse is not an event (400, not 503).
+        if not is_sid(conversation_sid, "CH") or not params.get("EventType"):
             return error_response(400, "not a conversation event")
         job = Job(
             kind=JobKind.CONVERSATION_EVENT,
@@ -77,20 +87,18 @@ class ConversationEventsEndpoint:
         metrics.add_metric(name="ConversationEventsQueued", unit="Count", value=1)
         return json_response(200, {"queued": True})
 
-    def _public_url(self, event: Mapping[str, Any], path: str) -> str:
-        """The exact URL Twilio signed: the configured public base URL, or else the host API
-        Gateway was called on (the execute-api default endpoint)."""
-        if self._public_base_url:
-            return self._public_base_url + path
-        domain = ((event.get("requestContext") or {}).get("domainName")) or ""
-        return f"https://{domain}{path}"
-
 
 def _delivery_key(params: Mapping[str, str], idempotency_token: str | None) -> str:
     # A message is relayed once whatever delivers it; other events once per delivery.
     if params.get("EventType") == "onMessageAdded" and params.get("MessageSid"):
-        return f"message:{params['MessageSid']}"
-    if idempotency_token:
-        return f"delivery:{idempotency_token}"
-    parts = [params.get(name, "") for name in ("EventType", "ConversationSid", "ParticipantSid", "StateTo")]
-    return "event:" + ":".join(parts)
+        key = f"message:{params['MessageSid']}"
+    elif idempotency_token:
+        key = f"delivery:{idempotency_token}"
+    else:
+        names = ("EventType", "ConversationSid", "ParticipantSid", "StateTo")
+        key = "event:" + ":".join(params.get(name, "") for name in names)
+    # The token header is not covered by the signature and the fields are free text: a key SQS
+    # would refuse as a deduplication id is replaced by its hash, which deduplicates the same.
+    if _DEDUPLICATION_ID.fullmatch(key):
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()

@@ -11,9 +11,9 @@
 | member's attempts, a minute | RATE#<user id>           | <minute>   |               |                   |
 | member of an allowed server | MEMBER#<user id>         | ACCESS     |               |                   |
 
-Idempotency records, rate-limit counters, membership answers (``<minute>``: minutes since the epoch) carry
-``expires_at`` (epoch seconds, the table's TTL). Case-source markers are kept: they tie a case
-to the interaction that filed it.
+``<minute>`` is whole minutes since the epoch. Idempotency records, rate-limit counters and
+membership answers carry ``expires_at`` (epoch seconds, the table's TTL). Case-source markers are
+kept: they tie a case to the interaction that filed it.
 """
 
 CASE_SORT_KEY = "CASE"
