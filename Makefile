@@ -48,6 +48,11 @@ e2e: $(VENV)/.installed
 fuzz: $(VENV)/.installed
 	FLEXCORD_FUZZ_EXAMPLES=10000 $(BIN)/python -m pytest tests/fuzz -q
 
+## chaos: seeded chaos through the local stack (50 members, 1,000 messages both ways, every fault);
+## prints the figures and fails if a goal is missed. SEED=n picks another seed.
+chaos: $(VENV)/.installed
+	$(BIN)/python scripts/chaos.py --seed $(or $(SEED),1) --members 50 --messages-per-member 10
+
 validate: $(SAM_VENV)/.installed
 	$(SAM_CLI) validate --lint
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -54,13 +55,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
             body=raw,
         )
         response = self.server.app(request)
-        self.send_response(response.status)
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        if self.command != "HEAD" and response.body:
-            self.wfile.write(response.body)
+        try:
+            self.send_response(response.status)
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(response.body)))
+            self.end_headers()
+            if self.command != "HEAD" and response.body:
+                self.wfile.write(response.body)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up first (its read timeout, e.g. against a held response): what a
+            # real server sees as a reset connection, not an error of the emulator.
+            self.close_connection = True
 
     # BaseHTTPRequestHandler dispatches to do_<METHOD>.
     def do_GET(self) -> None:
@@ -124,6 +130,9 @@ class Fault:
     body: dict[str, Any] | None
     remaining: int
     delay: float
+    #: Process the request normally, then hold the answer for ``delay`` seconds: the client's
+    #: read timeout fires although the write happened (a lost response). ``status`` is unused.
+    hold: bool = False
 
     def response(self) -> HttpResponse:
         raise NotImplementedError
@@ -136,6 +145,7 @@ class FaultInjector[F: Fault]:
         self._fault_type = fault_type
         self._lock = threading.Lock()
         self._faults: list[F] = []
+        self._policy: Callable[[HttpRequest], F | None] | None = None
 
     def add(
         self,
@@ -146,12 +156,32 @@ class FaultInjector[F: Fault]:
         *,
         times: int = 1,
         delay: float = 0.0,
+        hold: bool = False,
     ) -> None:
-        fault = self._fault_type(method.upper(), re.compile(path_pattern), status, body, times, delay)
+        fault = self.make(status, body, delay=delay, hold=hold, method=method, path_pattern=path_pattern)
+        fault.remaining = times
         with self._lock:
             self._faults.append(fault)
 
-    def take(self, method: str, path: str) -> F | None:
+    def make(
+        self,
+        status: int,
+        body: dict[str, Any] | None = None,
+        *,
+        delay: float = 0.0,
+        hold: bool = False,
+        method: str = "*",
+        path_pattern: str = "",
+    ) -> F:
+        """A one-off fault of this emulator's kind (what a policy returns)."""
+        return self._fault_type(method.upper(), re.compile(path_pattern), status, body, 1, delay, hold)
+
+    def set_policy(self, policy: Callable[[HttpRequest], F | None] | None) -> None:
+        """Consulted for every request no scripted fault matches (``None`` removes it)."""
+        with self._lock:
+            self._policy = policy
+
+    def take(self, method: str, path: str, request: HttpRequest | None = None) -> F | None:
         with self._lock:
             for fault in self._faults:
                 if fault.method in (method, "*") and fault.pattern.search(path):
@@ -159,8 +189,30 @@ class FaultInjector[F: Fault]:
                     if fault.remaining <= 0:
                         self._faults.remove(fault)
                     return fault
-            return None
+            policy = self._policy
+        return policy(request) if policy is not None and request is not None else None
 
     def clear(self) -> None:
+        """Forget scripted faults (a policy stays until ``set_policy(None)``)."""
         with self._lock:
             self._faults.clear()
+
+
+def serve_with_faults[F: Fault](
+    faults: FaultInjector[F], request: HttpRequest, serve: Callable[[], HttpResponse]
+) -> HttpResponse:
+    """Answer ``request`` with ``serve``, unless a fault applies: sleep ``delay`` then answer the
+    fault (``status`` 0: answer normally after the delay), or with ``hold`` serve first and hold
+    the answer back for ``delay``."""
+    fault = faults.take(request.method, request.path, request)
+    if fault is None:
+        return serve()
+    if fault.hold:
+        response = serve()
+        time.sleep(fault.delay)
+        return response
+    if fault.delay > 0:
+        time.sleep(fault.delay)
+    if fault.status > 0:  # status 0: only delay, then answer normally
+        return fault.response()
+    return serve()

@@ -4,6 +4,8 @@ boto3's standard AWS_ENDPOINT_URL."""
 from __future__ import annotations
 
 import logging
+import threading
+from typing import Any
 
 import requests
 
@@ -12,6 +14,7 @@ class MotoOnLoopback:
     def __init__(self, port: int = 0) -> None:
         from moto.server import ThreadedMotoServer
 
+        patch_sqs_fifo()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request log
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         self.endpoint_url = ""
@@ -26,3 +29,113 @@ class MotoOnLoopback:
 
     def stop(self) -> None:
         self._server.stop()
+
+
+_RECEIVE_LOCK = threading.Lock()
+
+
+def patch_sqs_fifo() -> None:
+    """Make moto's FIFO queues keep SQS's promises, which the worker's ordering relies on.
+
+    - A receive is atomic, and a group with a message in flight (received, still invisible) hands
+      out nothing until that message is deleted or visible again, as in SQS. moto decides from a
+      set of "pending" messages snapshotted at the start of each receive, so two receives at
+      once, or a message that came back visible ahead of an in-flight one of its group, can hand
+      a member's later job out while an earlier one is still in flight or waiting to be retried.
+    - Deduplication lasts five minutes from the send, whether or not the first message was
+      already deleted (moto only compares with messages still in the queue).
+    """
+    from moto.sqs import models
+
+    if getattr(models.SQSBackend, "_devstack_fifo_patched", False):
+        return
+    original_receive = models.SQSBackend.receive_message
+    original_add = models.Queue.add_message
+
+    def receive_message(self: Any, queue_name: str, count: int, *args: Any, **kwargs: Any) -> list[Any]:
+        queue = self.get_queue(queue_name)
+        if not queue.fifo_queue:
+            return original_receive(self, queue_name, count, *args, **kwargs)
+        return _receive_fifo(queue, count, *args, **kwargs)
+
+    def add_message(self: Any, message: Any) -> None:
+        if self.fifo_queue and not _first_in_five_minutes(self, message):
+            return  # a duplicate: SQS accepts the send and drops the message
+        original_add(self, message)
+
+    models.SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
+    models.Queue.add_message = add_message  # type: ignore[method-assign]
+    models.SQSBackend._devstack_fifo_patched = True  # type: ignore[attr-defined]
+
+
+def _first_in_five_minutes(queue: Any, message: Any) -> bool:
+    from moto.sqs.models import DEDUPLICATION_TIME_IN_SECONDS
+
+    dedup_id = message.deduplication_id
+    if not dedup_id:
+        return True
+    sent: dict[str, float] = queue.__dict__.setdefault("_devstack_dedup_sent", {})
+    now = float(message.sent_timestamp or 0)
+    first = sent.get(dedup_id)
+    if first is not None and (now - first) / 1000 < DEDUPLICATION_TIME_IN_SECONDS:
+        return False
+    sent[dedup_id] = now
+    return True
+
+
+def _receive_fifo(
+    queue: Any,
+    count: int,
+    wait_seconds_timeout: int,
+    visibility_timeout: int,
+    message_attribute_names: list[str] | None = None,
+) -> list[Any]:
+    from moto.core.utils import unix_time
+
+    polling_end = unix_time() + wait_seconds_timeout
+    while True:
+        with _RECEIVE_LOCK:
+            result = _take_fifo(queue, count, visibility_timeout, message_attribute_names or [])
+        if result or not wait_seconds_timeout or unix_time() > polling_end:
+            return result
+        # Not moto's wait_for_messages: it returns at once while any message is visible, so a
+        # receive would spin while every visible message waits behind one in flight. A new
+        # message wakes this wait; a visibility running out is seen on the next tick.
+        with queue._messages_lock:
+            queue._messages_lock.wait(timeout=0.2)
+
+
+def _take_fifo(queue: Any, count: int, visibility_timeout: int, names: list[str]) -> list[Any]:
+    from copy import deepcopy
+
+    from moto.sqs.models import _filter_message_attributes
+
+    result: list[Any] = []
+    messages = list(queue._messages)
+    # A group with a message in flight (received, still invisible) hands out nothing else until
+    # that message is deleted or visible again.
+    blocked = {message.group_id for message in messages if message.delayed or not message.visible}
+    to_dead_letter: list[Any] = []
+    redrive = queue.redrive_policy
+    for message in messages:
+        if message.group_id in blocked:
+            continue
+        queue.pending_messages.discard(message)
+        if (
+            queue.dead_letter_queue is not None
+            and redrive
+            and message.approximate_receive_count >= redrive["maxReceiveCount"]
+        ):
+            to_dead_letter.append(message)
+            continue
+        queue.pending_messages.add(message)
+        message.mark_received(visibility_timeout=visibility_timeout)
+        copied = deepcopy(message)
+        _filter_message_attributes(copied, names)
+        result.append(copied)
+        if len(result) >= count:
+            break
+    for message in to_dead_letter:
+        queue._messages.remove(message)
+        queue.dead_letter_queue.add_message(message)
+    return result

@@ -52,6 +52,7 @@ class LocalStack:
         parameters: dict[str, Any] | None = None,
         duplicate_webhooks: bool = False,
         studio: bool = False,
+        poller_options: dict[str, Any] | None = None,
     ) -> None:
         """``use_published_test_key`` makes the Discord emulator sign with the key in events/, so
         the sample events (re-signed) and the emulator are both accepted by the one endpoint;
@@ -67,6 +68,9 @@ class LocalStack:
         self._ports = ports
         self._use_published_test_key = use_published_test_key
         self._retry_delay_seconds = retry_delay_seconds
+        #: More ``SqsPoller`` arguments (chaos runs: ``concurrency``, ``retry_delay``, ``faults``,
+        #: ``crash_visibility_seconds``, ``batch_size``, ``timeout_seconds``).
+        self._poller_options = dict(poller_options or {})
         self._template = load_template()
         self._moto: MotoOnLoopback | None = None
         self.discord: DiscordEmulator | None = None
@@ -122,8 +126,11 @@ class LocalStack:
             queue_arn=self.resources.job_queue_arn,
             handler=self.worker_handler,
             function_name="WorkerFunction",
-            timeout_seconds=worker.timeout_seconds,
-            retry_delay_seconds=self._retry_delay_seconds,
+            **{
+                "timeout_seconds": worker.timeout_seconds,
+                "retry_delay_seconds": self._retry_delay_seconds,
+                **self._poller_options,
+            },
         )
         self.poller.start()
         return self

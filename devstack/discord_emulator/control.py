@@ -129,6 +129,7 @@ class EmulatorControl(ControlClient):
         body: Mapping[str, Any] | None = None,
         times: int = 1,
         delay: float = 0,
+        hold: bool = False,
     ) -> None:
         self._call(
             "POST",
@@ -140,6 +141,7 @@ class EmulatorControl(ControlClient):
                 "body": body,
                 "times": times,
                 "delay": delay,
+                "hold": hold,
             },
         )
 

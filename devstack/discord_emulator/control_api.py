@@ -174,5 +174,6 @@ class ControlApi:
             payload.get("body"),
             times=int(payload.get("times", 1)),
             delay=float(payload.get("delay", 0)),
+            hold=bool(payload.get("hold", False)),
         )
         return {"ok": True}

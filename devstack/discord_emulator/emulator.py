@@ -11,7 +11,7 @@ from nacl.signing import SigningKey
 from requests import Response
 
 from devstack.control_client import wait_for
-from devstack.http_server import EmulatorHttpServer, FaultInjector, RequestLog
+from devstack.http_server import EmulatorHttpServer, FaultInjector, HttpRequest, RequestLog
 
 from .cdn import DEFAULT_URL_TTL_SECONDS, UrlSigner
 from .control_api import ControlApi
@@ -265,14 +265,29 @@ class DiscordEmulator:
         body: dict[str, Any] | None = None,
         times: int = 1,
         delay: float = 0,
+        hold: bool = False,
     ) -> None:
         """Fail the next ``times`` requests whose method matches (``"*"``: any) and whose path
         matches the regex ``path_pattern`` (searched in e.g. ``/api/v10/channels/1/messages``),
-        after sleeping ``delay`` seconds. ``status=0`` only delays and then answers normally."""
-        self._faults.add(method, path_pattern, status, body, times=times, delay=delay)
+        after sleeping ``delay`` seconds. ``status=0`` only delays and then answers normally.
+        ``hold=True`` instead serves the request and then holds the answer back ``delay`` seconds
+        (a response lost to the client's read timeout although the write happened)."""
+        self._faults.add(method, path_pattern, status, body, times=times, delay=delay, hold=hold)
 
     def clear_faults(self) -> None:
+        """Forget the injected faults (a fault policy stays until ``set_fault_policy(None)``)."""
         self._faults.clear()
+
+    def set_fault_policy(self, policy: Callable[[HttpRequest], DiscordFault | None] | None) -> None:
+        """Ask ``policy`` about every request no injected fault matches: it returns a fault made
+        with :meth:`make_fault` (seeded chaos), or ``None`` to let the request through."""
+        self._faults.set_policy(policy)
+
+    def make_fault(
+        self, status: int, body: dict[str, Any] | None = None, *, delay: float = 0.0, hold: bool = False
+    ) -> DiscordFault:
+        """A fault for a policy to return (same meaning as :meth:`inject_fault`'s arguments)."""
+        return self._faults.make(status, body, delay=delay, hold=hold)
 
     def reset_rate_limits(self) -> None:
         self.rate_limiter.reset()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 import traceback
@@ -11,7 +12,14 @@ from dataclasses import asdict, dataclass
 from http import HTTPStatus
 from typing import Any
 
-from devstack.http_server import Fault, FaultInjector, HttpRequest, HttpResponse, RequestLog
+from devstack.http_server import (
+    Fault,
+    FaultInjector,
+    HttpRequest,
+    HttpResponse,
+    RequestLog,
+    serve_with_faults,
+)
 
 from .bodies import RequestBody, parse_body, parse_body_for_log
 from .cdn import ATTACHMENTS_PREFIX, EPHEMERAL_ATTACHMENTS_PREFIX, UrlSigner
@@ -44,17 +52,34 @@ class RecordedRequest:
 
 class DiscordFault(Fault):
     def response(self) -> HttpResponse:
-        if self.status == HTTPStatus.TOO_MANY_REQUESTS and self.body is None:
-            return HttpResponse.json(
-                429,
-                {"message": "You are being rate limited.", "retry_after": 1.0, "global": False},
-                {"Retry-After": "1", "X-RateLimit-Scope": "user"},
-            )
+        if self.status == HTTPStatus.TOO_MANY_REQUESTS:
+            return rate_limited_response(self.body)
         try:
             reason = HTTPStatus(self.status).phrase
         except ValueError:
             reason = "Error"
         return HttpResponse.json(self.status, self.body or {"message": f"{self.status}: {reason}", "code": 0})
+
+
+def rate_limited_response(body: dict[str, Any] | None) -> HttpResponse:
+    """A 429 as Discord words it (developers/topics/rate-limits): ``retry_after`` (seconds, a
+    float) and ``global`` in the body, ``Retry-After`` (whole seconds, rounded up) in the headers,
+    and for a global limit ``X-RateLimit-Global: true`` with ``X-RateLimit-Scope: global``. An
+    injected body may give just ``retry_after``, ``global`` and ``scope`` ("user" or "shared")."""
+    given = dict(body or {})
+    retry_after = float(given.get("retry_after", 1.0))
+    is_global = bool(given.get("global", False))
+    scope = "global" if is_global else str(given.pop("scope", "user"))
+    payload = {
+        "message": given.get("message", "You are being rate limited."),
+        "retry_after": round(retry_after, 3),
+        "global": is_global,
+        **{key: value for key, value in given.items() if key == "code"},
+    }
+    headers = {"Retry-After": str(max(1, math.ceil(retry_after))), "X-RateLimit-Scope": scope}
+    if is_global:
+        headers["X-RateLimit-Global"] = "true"
+    return HttpResponse.json(429, payload, headers)
 
 
 ControlHandler = Callable[[HttpRequest], HttpResponse]
@@ -110,12 +135,9 @@ class EmulatorApp:
         return response
 
     def _serve(self, request: HttpRequest, route_key: list[str | None]) -> HttpResponse:
-        fault = self.faults.take(request.method, request.path)
-        if fault is not None:
-            if fault.delay > 0:
-                time.sleep(fault.delay)
-            if fault.status > 0:  # status 0: only delay, then answer normally
-                return fault.response()
+        return serve_with_faults(self.faults, request, lambda: self._serve_unfaulted(request, route_key))
+
+    def _serve_unfaulted(self, request: HttpRequest, route_key: list[str | None]) -> HttpResponse:
         if request.path.startswith(CDN_PREFIXES):
             return self._serve_cdn(request)
         if request.path.startswith(API_PREFIX + "/"):

@@ -127,6 +127,7 @@ class EmulatorControl(ControlClient):
         body: Mapping[str, Any] | None = None,
         times: int = 1,
         delay: float = 0,
+        hold: bool = False,
     ) -> None:
         self._call(
             "POST",
@@ -138,6 +139,7 @@ class EmulatorControl(ControlClient):
                 "body": dict(body) if body is not None else None,
                 "times": times,
                 "delay": delay,
+                "hold": hold,
             },
         )
 

@@ -21,6 +21,7 @@ ControlHandler = Callable[[Any, HttpRequest, list[str]], Any]
 
 SETTINGS = (
     "duplicate_deliveries",
+    "webhook_copies",
     "webhook_timeout",
     "webhook_retries",
     "webhook_retry_backoff",
@@ -174,6 +175,7 @@ class ControlApi:
             payload.get("body"),
             times=int(payload.get("times", 1)),
             delay=float(payload.get("delay", 0)),
+            hold=bool(payload.get("hold", False)),
         )
         return {"ok": True}
 

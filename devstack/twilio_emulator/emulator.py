@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from devstack.control_client import wait_for
-from devstack.http_server import EmulatorHttpServer, FaultInjector, RequestLog
+from devstack.http_server import EmulatorHttpServer, FaultInjector, HttpRequest, RequestLog
 
 from .clock import Clock
 from .control_api import ControlApi
@@ -284,6 +284,28 @@ class TwilioEmulator:
     deliver_every_webhook_twice = duplicate_deliveries
 
     @property
+    def webhook_copies(self) -> int:
+        """How many times each webhook answered 2xx is delivered in all (1: once; 3: the request
+        twice more, identically, token included, as an at-least-once redelivery)."""
+        return self._dispatcher.copies
+
+    @webhook_copies.setter
+    def webhook_copies(self, copies: int) -> None:
+        if copies < 1:
+            raise ValueError("webhook_copies must be at least 1")
+        self._dispatcher.copies = copies
+
+    @property
+    def webhook_copy_policy(self) -> Callable[[str, Mapping[str, str]], int] | None:
+        """Decides the copies of each delivery from its event type and parameters (seeded
+        chaos); ``None``: :attr:`webhook_copies` for every delivery."""
+        return self._dispatcher.copies_policy
+
+    @webhook_copy_policy.setter
+    def webhook_copy_policy(self, policy: Callable[[str, Mapping[str, str]], int] | None) -> None:
+        self._dispatcher.copies_policy = policy
+
+    @property
     def studio_http_timeout(self) -> float:
         """Seconds a flow's Make HTTP Request widget waits (Studio: 10 s, then ``failed``)."""
         return self._studio_runner.http_timeout
@@ -315,15 +337,30 @@ class TwilioEmulator:
         body: dict[str, Any] | None = None,
         times: int = 1,
         delay: float = 0,
+        hold: bool = False,
     ) -> None:
         """Fail the next ``times`` requests whose method matches (``"*"``: any) and whose full
         path matches the regex ``path_pattern`` (searched in e.g.
         ``/conversations/v1/Conversations/CH.../Messages``), after sleeping ``delay`` seconds.
-        ``status=0`` only delays and then answers normally."""
-        self._faults.add(method, path_pattern, status, body, times=times, delay=delay)
+        ``status=0`` only delays and then answers normally. ``hold=True`` instead
+        serves the request and then holds the answer back ``delay`` seconds (a response lost to the
+        client's read timeout although the write happened)."""
+        self._faults.add(method, path_pattern, status, body, times=times, delay=delay, hold=hold)
 
     def clear_faults(self) -> None:
+        """Forget the injected faults (a fault policy stays until ``set_fault_policy(None)``)."""
         self._faults.clear()
+
+    def set_fault_policy(self, policy: Callable[[HttpRequest], TwilioFault | None] | None) -> None:
+        """Ask ``policy`` about every request no injected fault matches: it returns a fault made
+        with :meth:`make_fault` (seeded chaos), or ``None`` to let the request through."""
+        self._faults.set_policy(policy)
+
+    def make_fault(
+        self, status: int, body: dict[str, Any] | None = None, *, delay: float = 0.0, hold: bool = False
+    ) -> TwilioFault:
+        """A fault for a policy to return (same meaning as :meth:`inject_fault`'s arguments)."""
+        return self._faults.make(status, body, delay=delay, hold=hold)
 
     def advance_clock(self, seconds: float) -> None:
         """Move time forward and apply the conversation timers that fall due."""

@@ -15,7 +15,14 @@ from dataclasses import asdict, dataclass
 from http import HTTPStatus
 from typing import Any
 
-from devstack.http_server import Fault, FaultInjector, HttpRequest, HttpResponse, RequestLog
+from devstack.http_server import (
+    Fault,
+    FaultInjector,
+    HttpRequest,
+    HttpResponse,
+    RequestLog,
+    serve_with_faults,
+)
 
 from .errors import TwilioApiError
 from .rest import UNAUTHENTICATED_PRODUCTS, RestApi, RestRequest, RestResponse, find_route
@@ -147,12 +154,20 @@ class EmulatorApp:
         form: FormParams,
         route_key: list[str | None],
     ) -> HttpResponse:
-        fault = self.faults.take(request.method, request.path)
-        if fault is not None:
-            if fault.delay > 0:
-                time.sleep(fault.delay)
-            if fault.status > 0:  # status 0: only delay, then answer normally
-                return fault.response()
+        return serve_with_faults(
+            self.faults,
+            request,
+            lambda: self._serve_unfaulted(request, product, product_path, form, route_key),
+        )
+
+    def _serve_unfaulted(
+        self,
+        request: HttpRequest,
+        product: str,
+        product_path: str,
+        form: FormParams,
+        route_key: list[str | None],
+    ) -> HttpResponse:
         try:
             # Twilio checks credentials before anything else, even for unknown resources.
             authorization = request.headers.get("authorization")

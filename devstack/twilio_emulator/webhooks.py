@@ -141,12 +141,17 @@ class WebhookDispatcher:
         retries: int = 2,
         backoff: float = 0.25,
         duplicate_deliveries: bool = False,
+        copies: int = 1,
     ) -> None:
         self._auth_token = auth_token
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
-        self.duplicate_deliveries = duplicate_deliveries
+        #: How many times a webhook that is answered 2xx is delivered in all (Twilio delivers at
+        #: least once: a receiver must expect the same request, token included, more than once).
+        self.copies = max(copies, 2 if duplicate_deliveries else 1)
+        #: Decides the copies per delivery instead (event type, parameters) -> copies.
+        self.copies_policy: Callable[[str, Mapping[str, str]], int] | None = None
         self.on_studio_trigger: Callable[[StudioTrigger], Any] | None = None
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
@@ -157,6 +162,18 @@ class WebhookDispatcher:
         self._attempts: list[DeliveryAttempt] = []
         self._studio_triggers: list[StudioTrigger] = []
         self._hook_errors: list[str] = []
+
+    @property
+    def duplicate_deliveries(self) -> bool:
+        return self.copies > 1
+
+    @duplicate_deliveries.setter
+    def duplicate_deliveries(self, enabled: bool) -> None:
+        self.copies = 2 if enabled else 1
+
+    def _copies_of(self, delivery: _Delivery) -> int:
+        policy = self.copies_policy
+        return max(1, policy(delivery.event_type, delivery.params) if policy is not None else self.copies)
 
     # -- queueing (called with the state lock held, so the order is the order of events) ----
 
@@ -216,9 +233,11 @@ class WebhookDispatcher:
         for retry_count in range(self.retries + 1):
             attempt = self._send(delivery, retry_count, duplicate=False)
             if attempt.ok:
-                if self.duplicate_deliveries:
-                    # The same request again, token included: what an at-least-once redelivery
-                    # looks like to the receiver.
+                # The same request again, token included: what an at-least-once redelivery
+                # looks like to the receiver.
+                for _ in range(self._copies_of(delivery) - 1):
+                    if self._closing.is_set():
+                        return
                     self._send(delivery, retry_count, duplicate=True)
                 return
             if retry_count < self.retries and self._closing.wait(self.backoff * (2**retry_count)):
