@@ -386,7 +386,7 @@ def test_interactions_function_may_only_update_rate_limit_items(template: dict[s
     assert variables["MEMBER_RATE_LIMIT_PER_MINUTE"] == {"Ref": "MemberRateLimitPerMinute"}
     parameter = template["Parameters"]["MemberRateLimitPerMinute"]
     assert parameter["Type"] == "Number"
-    assert parameter["Default"] == 6
+    assert parameter["Default"] == 20
     assert parameter["MinValue"] == 0  # the code reads 0 as "no limit"
 
 

@@ -259,8 +259,8 @@ def test_allowed_servers_come_from_the_list_else_the_configured_guild(
     assert DiscordSettings.from_env().allowed_guild_ids == expected
 
 
-def test_the_rate_limit_defaults_to_six_and_bad_settings_fail_loudly(env: pytest.MonkeyPatch) -> None:
-    assert DiscordSettings.from_env().member_rate_limit_per_minute == 6
+def test_the_rate_limit_defaults_to_twenty_and_bad_settings_fail_loudly(env: pytest.MonkeyPatch) -> None:
+    assert DiscordSettings.from_env().member_rate_limit_per_minute == 20
     env.setenv("MEMBER_RATE_LIMIT_PER_MINUTE", "0")
     assert DiscordSettings.from_env().member_rate_limit_per_minute == 0
     for bad in ("-1", "six"):

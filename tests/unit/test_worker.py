@@ -4,12 +4,16 @@ that the member hears about every job that will not be done (issue 7's defects 7
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
-from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyItemNotFoundError
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyItemAlreadyExistsError,
+    IdempotencyItemNotFoundError,
+)
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer, DataRecord
 
 from flexcord.adapters.discord import RateLimited
@@ -35,6 +39,13 @@ class InMemoryPersistence(BasePersistenceLayer):  # type: ignore[misc]
         return self.records[idempotency_key]
 
     def _put_record(self, data_record: DataRecord) -> None:
+        """As DynamoDB's conditional put: refused while a record is live (done and unexpired, or
+        in progress with its lock unexpired)."""
+        existing = self.records.get(data_record.idempotency_key)
+        if existing is not None and not existing.is_expired:
+            lock = existing.in_progress_expiry_timestamp
+            if existing.status == "COMPLETED" or (lock is not None and lock > time.time() * 1000):
+                raise IdempotencyItemAlreadyExistsError(old_data_record=existing)
         self.records[data_record.idempotency_key] = data_record
 
     def _update_record(self, data_record: DataRecord) -> None:
@@ -256,3 +267,21 @@ def test_the_attempt_reaches_the_job_but_never_the_queue(attempt: int) -> None:
     run(worker, [record(job, attempt)])
     assert seen == [attempt]
     assert "attempt" not in json.loads(job.to_json())
+
+
+def test_a_job_locked_by_another_delivery_comes_back_when_the_lock_expires() -> None:
+    """A delivery that did the work but could not record it leaves the job locked until its
+    invocation's deadline; redeliveries must not spend the job's deliveries on that lock."""
+    ran: list[str] = []
+    worker, queue, discord = make_worker(lambda job: ran.append(job.key) or {})
+    job = member_job("ann", 1)
+    persistence = worker._persistence
+    persistence.configure(
+        config=worker.idempotency_config,
+        function_name=f"{JobWorker._run.__module__}.{JobWorker._run.__qualname__}",
+    )
+    persistence.save_inprogress(data=json.loads(job.to_json()), remaining_time_in_millis=40_000)
+    assert run(worker, [record(job, 1)]) == {job.key}
+    assert ran == []
+    assert 35 <= queue.delays[f"receipt-{job.key}"] <= 41
+    assert discord.told == []

@@ -81,8 +81,8 @@ class DiscordSettings:
     #: tests run without either).
     allowed_guild_ids: tuple[str, ...] = ()
     #: Queue-bound requests (/helpme, /reply, Reply, /bug and /new_feature submits) a member may
-    #: make per minute (MEMBER_RATE_LIMIT_PER_MINUTE, default 6); 0 switches the limit off.
-    member_rate_limit_per_minute: int = 6
+    #: make per minute (MEMBER_RATE_LIMIT_PER_MINUTE, default 20); 0 switches the limit off.
+    member_rate_limit_per_minute: int = 20
 
     @classmethod
     def from_env(cls) -> DiscordSettings:
@@ -97,7 +97,7 @@ class DiscordSettings:
             staff_role_id=_optional("DISCORD_STAFF_ROLE_ID"),
             support_channel_id=_optional("DISCORD_SUPPORT_CHANNEL_ID"),
             allowed_guild_ids=_snowflakes("DISCORD_ALLOWED_GUILD_IDS") or ((guild_id,) if guild_id else ()),
-            member_rate_limit_per_minute=_natural("MEMBER_RATE_LIMIT_PER_MINUTE", 6),
+            member_rate_limit_per_minute=_natural("MEMBER_RATE_LIMIT_PER_MINUTE", 20),
         )
 
 

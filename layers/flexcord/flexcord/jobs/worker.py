@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -28,7 +29,9 @@ from aws_lambda_powertools.utilities.batch.exceptions import SQSFifoMessageGroup
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from flexcord.adapters.discord import DiscordClient, RateLimited
@@ -145,6 +148,15 @@ class JobWorker:
         logger.append_keys(job_kind=job.kind.value, job_key=job.key)
         try:
             result: dict[str, Any] = self._run_once(job={**document, "attempt": attempt})
+        except IdempotencyAlreadyInProgressError:
+            # Another delivery holds the job's lock: one still running, or one that did the work
+            # but could not record it (the lock then lasts until that invocation's deadline).
+            # Come back when the lock expires, when the job runs again, instead of spending the
+            # job's deliveries on the lock.
+            logger.warning("job locked by another delivery", extra={"attempt": attempt})
+            metrics.add_metric(name="JobsLockedElsewhere", unit="Count", value=1)
+            self._retry_soon(record, job.group, self._until_lock_expires(document))
+            raise
         except Exception as failure:
             logger.exception("job failed", extra={"attempt": attempt})
             metrics.add_metric(name="JobFailures", unit="Count", value=1)
@@ -168,19 +180,35 @@ class JobWorker:
             return
         self._retry_soon(record, job.group, self._group_delays.get(job.group, RETRY_BASE_SECONDS))
 
-    def _completed_earlier(self, document: dict[str, Any]) -> bool:
-        """Whether the idempotency store holds this job as done (a delivery ran it, but the
-        message came back: a lost delete, or a redelivery while it ran)."""
+    def _until_lock_expires(self, document: dict[str, Any]) -> int:
+        """Seconds until the job's in-progress idempotency record may be taken over."""
+        try:
+            record = self._idempotency_record(document)
+        except Exception:
+            logger.warning("could not read the job's idempotency record", exc_info=True)
+            record = None
+        expiry_ms = record.in_progress_expiry_timestamp if record is not None else None
+        if not expiry_ms:
+            return RETRY_BASE_SECONDS
+        return max(0, min(math.ceil(expiry_ms / 1000 - time.time()) + 1, RETRY_MAX_SECONDS))
+
+    def _idempotency_record(self, document: dict[str, Any]) -> DataRecord | None:
+        """The job's idempotency record, as the idempotent wrapper stores it, or None."""
         from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyItemNotFoundError
 
-        # The name the idempotent wrapper records it under.
         self._persistence.configure(
             config=self.idempotency_config, function_name=f"{self._run.__module__}.{self._run.__qualname__}"
         )
         try:
-            record = self._persistence.get_record(document)
+            return self._persistence.get_record(document)
         except IdempotencyItemNotFoundError:
-            return False
+            return None
+
+    def _completed_earlier(self, document: dict[str, Any]) -> bool:
+        """Whether the idempotency store holds this job as done (a delivery ran it, but the
+        message came back: a lost delete, or a redelivery while it ran)."""
+        try:
+            record = self._idempotency_record(document)
         except Exception:
             logger.warning("could not read the job's idempotency record", exc_info=True)
             return False

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
 from flexcord.adapters.twilio.http import redirect
@@ -280,6 +280,10 @@ class TwilioGateway:
             return operation(*args, **kwargs)
         except TwilioRestException as error:
             raise _translate(error) from error
+        except TwilioException as error:
+            # twilio-python raises the bare base class for some failures (a list page that
+            # answered 5xx: "Unable to fetch page"): still Twilio's failure, typed as ours.
+            raise TwilioError(f"Twilio: {error}") from error
 
 
 def content_disposition(filename: str) -> str:
