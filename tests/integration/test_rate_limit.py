@@ -9,30 +9,23 @@ import pytest
 from devstack.aws_resources import LocalResources
 from flexcord.adapters.storage import keys
 from flexcord.adapters.storage.rate_limit import DynamoMemberRateLimiter
+from tests.support.clock import FixedClock
 
 MINUTE_START = 1_790_000_040  # a window starts here (divisible by 60)
 
 
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(MINUTE_START + 15)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(MINUTE_START + 15)
-
-
-@pytest.fixture
-def limiter(aws: LocalResources, clock: Clock) -> DynamoMemberRateLimiter:
+def limiter(aws: LocalResources, clock: FixedClock) -> DynamoMemberRateLimiter:
     return DynamoMemberRateLimiter(table_name=aws.table_name, limit_per_minute=6, clock=clock)
 
 
 def test_six_attempts_a_minute_go_the_seventh_waits_for_the_next_window(
-    limiter: DynamoMemberRateLimiter, clock: Clock
+    limiter: DynamoMemberRateLimiter, clock: FixedClock
 ) -> None:
     decisions = [limiter.attempt("111") for _ in range(7)]
     assert [d.allowed for d in decisions] == [True] * 6 + [False]
@@ -59,13 +52,13 @@ def test_the_counter_is_one_item_per_member_and_minute_with_a_ttl(
 
 
 def test_when_dynamodb_is_unreachable_the_attempt_goes_through(
-    aws: LocalResources, monkeypatch: pytest.MonkeyPatch, clock: Clock
+    aws: LocalResources, monkeypatch: pytest.MonkeyPatch, clock: FixedClock
 ) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens there
     limiter = DynamoMemberRateLimiter(table_name=aws.table_name, limit_per_minute=1, clock=clock)
     assert [limiter.attempt("111").allowed for _ in range(3)] == [True, True, True]
 
 
-def test_a_missing_table_fails_open_too(aws: LocalResources, clock: Clock) -> None:
+def test_a_missing_table_fails_open_too(aws: LocalResources, clock: FixedClock) -> None:
     limiter = DynamoMemberRateLimiter(table_name="no-such-table", limit_per_minute=1, clock=clock)
     assert limiter.attempt("111").allowed

@@ -24,6 +24,7 @@ from flexcord.interactions.access import (
 )
 from flexcord.interactions.endpoint import InteractionsEndpoint
 from flexcord.jobs.model import JobKind
+from tests.support.clock import FixedClock
 from tests.support.signing import TEST_PUBLIC_KEY, http_event, signed_headers
 from tests.unit.fakes import RecordingQueue
 
@@ -48,31 +49,23 @@ class InMemoryRateLimiter:
         return RateDecision(allowed=False, retry_after_seconds=seconds_left_in_window(now))
 
 
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def queue() -> RecordingQueue:
     return RecordingQueue()
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(NOW)
+def clock() -> FixedClock:
+    return FixedClock(NOW)
 
 
 @pytest.fixture
-def limiter(clock: Clock) -> InMemoryRateLimiter:
+def limiter(clock: FixedClock) -> InMemoryRateLimiter:
     return InMemoryRateLimiter(6, clock)
 
 
 @pytest.fixture
-def endpoint(queue: RecordingQueue, clock: Clock, limiter: InMemoryRateLimiter) -> InteractionsEndpoint:
+def endpoint(queue: RecordingQueue, clock: FixedClock, limiter: InMemoryRateLimiter) -> InteractionsEndpoint:
     return InteractionsEndpoint(
         public_key=TEST_PUBLIC_KEY,
         queue=lambda: queue,
@@ -104,7 +97,7 @@ def interaction(kind: int, data: dict[str, Any], *, guild_id: str | None = ALLOW
     return payload
 
 
-def call(endpoint: InteractionsEndpoint, payload: dict[str, Any], clock: Clock) -> dict[str, Any]:
+def call(endpoint: InteractionsEndpoint, payload: dict[str, Any], clock: FixedClock) -> dict[str, Any]:
     body = json.dumps(payload).encode()
     result = endpoint.handle(http_event(body, signed_headers(body, timestamp=int(clock.now))))
     assert result["statusCode"] == 200
@@ -142,7 +135,10 @@ MYCASES = (2, {"name": "mycases"})
 
 @pytest.mark.parametrize("request_", [HELPME, BUG_COMMAND, BUG_SUBMIT, BUTTON, REPLY_SUBMIT, MYCASES])
 def test_a_stranger_servers_interactions_are_refused_politely_and_queue_nothing(
-    endpoint: InteractionsEndpoint, queue: RecordingQueue, clock: Clock, request_: tuple[int, dict[str, Any]]
+    endpoint: InteractionsEndpoint,
+    queue: RecordingQueue,
+    clock: FixedClock,
+    request_: tuple[int, dict[str, Any]],
 ) -> None:
     answer = call(endpoint, interaction(*request_, guild_id=STRANGER), clock)
     assert answer["type"] == 4
@@ -152,7 +148,7 @@ def test_a_stranger_servers_interactions_are_refused_politely_and_queue_nothing(
 
 
 def test_a_stranger_server_still_gets_a_pong_and_an_empty_autocomplete(
-    endpoint: InteractionsEndpoint, clock: Clock
+    endpoint: InteractionsEndpoint, clock: FixedClock
 ) -> None:
     assert call(endpoint, {"type": 1, "id": "1", "application_id": "2", "guild_id": STRANGER}, clock) == {
         "type": 1
@@ -163,20 +159,20 @@ def test_a_stranger_server_still_gets_a_pong_and_an_empty_autocomplete(
 
 @pytest.mark.parametrize("guild_id", [ALLOWED, None])
 def test_the_allowed_server_and_dms_get_through(
-    endpoint: InteractionsEndpoint, queue: RecordingQueue, clock: Clock, guild_id: str | None
+    endpoint: InteractionsEndpoint, queue: RecordingQueue, clock: FixedClock, guild_id: str | None
 ) -> None:
     assert call(endpoint, interaction(*HELPME, guild_id=guild_id), clock)["type"] == 5
     [job] = queue.jobs
     assert (job.kind, job.interaction.guild_id) == (JobKind.OPEN_CHAT, guild_id)
 
 
-def test_no_allow_list_answers_every_server(queue: RecordingQueue, clock: Clock) -> None:
+def test_no_allow_list_answers_every_server(queue: RecordingQueue, clock: FixedClock) -> None:
     open_endpoint = InteractionsEndpoint(public_key=TEST_PUBLIC_KEY, queue=lambda: queue, clock=clock)
     assert call(open_endpoint, interaction(*HELPME, guild_id=STRANGER), clock)["type"] == 5
 
 
 def test_the_seventh_helpme_in_a_minute_is_refused_and_the_next_minute_is_open_again(
-    endpoint: InteractionsEndpoint, queue: RecordingQueue, clock: Clock
+    endpoint: InteractionsEndpoint, queue: RecordingQueue, clock: FixedClock
 ) -> None:
     answers = [call(endpoint, interaction(*HELPME), clock) for _ in range(7)]
     assert [a["type"] for a in answers] == [5] * 6 + [4]
@@ -190,7 +186,7 @@ def test_the_seventh_helpme_in_a_minute_is_refused_and_the_next_minute_is_open_a
 
 
 def test_reply_and_case_submits_share_the_members_budget(
-    endpoint: InteractionsEndpoint, queue: RecordingQueue, clock: Clock
+    endpoint: InteractionsEndpoint, queue: RecordingQueue, clock: FixedClock
 ) -> None:
     for request_ in [HELPME, REPLY_SUBMIT, BUG_SUBMIT, HELPME, REPLY_SUBMIT, BUG_SUBMIT]:
         assert call(endpoint, interaction(*request_), clock)["type"] == 5
@@ -200,7 +196,7 @@ def test_reply_and_case_submits_share_the_members_budget(
 
 
 def test_opening_a_form_looking_up_cases_and_invalid_submissions_are_not_counted(
-    endpoint: InteractionsEndpoint, limiter: InMemoryRateLimiter, clock: Clock
+    endpoint: InteractionsEndpoint, limiter: InMemoryRateLimiter, clock: FixedClock
 ) -> None:
     invalid = (5, {"custom_id": "case:bug", "components": []})
     for request_ in [BUG_COMMAND, MYCASES, BUTTON, invalid] * 3:
@@ -209,7 +205,7 @@ def test_opening_a_form_looking_up_cases_and_invalid_submissions_are_not_counted
 
 
 def test_a_limiter_that_fails_unexpectedly_costs_an_apology_not_a_500(
-    queue: RecordingQueue, clock: Clock
+    queue: RecordingQueue, clock: FixedClock
 ) -> None:
     class Broken:
         def attempt(self, user_id: str) -> RateDecision:
@@ -297,5 +293,5 @@ def test_the_function_wires_the_allow_list_and_a_limiter_only_with_a_table(env: 
     env.setenv("MEMBER_RATE_LIMIT_PER_MINUTE", "0")
     assert isinstance(app.member_rate_limiter(DiscordSettings.from_env()), NoRateLimit)
     # A stranger's request is refused before the queue is ever built.
-    clock = Clock(time.time())
+    clock = FixedClock(time.time())
     assert call(app.endpoint(), interaction(*HELPME, guild_id=STRANGER), clock)["data"]["content"] == REFUSAL

@@ -29,7 +29,10 @@ from aws_lambda_powertools.utilities.batch.exceptions import SQSFifoMessageGroup
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
-from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyItemNotFoundError,
+)
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -182,20 +185,15 @@ class JobWorker:
 
     def _until_lock_expires(self, document: dict[str, Any]) -> int:
         """Seconds until the job's in-progress idempotency record may be taken over."""
-        try:
-            record = self._idempotency_record(document)
-        except Exception:
-            logger.warning("could not read the job's idempotency record", exc_info=True)
-            record = None
+        record = self._idempotency_record(document)
         expiry_ms = record.in_progress_expiry_timestamp if record is not None else None
         if not expiry_ms:
             return RETRY_BASE_SECONDS
         return max(0, min(math.ceil(expiry_ms / 1000 - time.time()) + 1, RETRY_MAX_SECONDS))
 
     def _idempotency_record(self, document: dict[str, Any]) -> DataRecord | None:
-        """The job's idempotency record, as the idempotent wrapper stores it, or None."""
-        from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyItemNotFoundError
-
+        """The job's idempotency record, as the idempotent wrapper stores it; None when there is
+        none or it cannot be read (the callers then fall back to the plain schedule)."""
         self._persistence.configure(
             config=self.idempotency_config, function_name=f"{self._run.__module__}.{self._run.__qualname__}"
         )
@@ -203,15 +201,14 @@ class JobWorker:
             return self._persistence.get_record(document)
         except IdempotencyItemNotFoundError:
             return None
+        except Exception:
+            logger.warning("could not read the job's idempotency record", exc_info=True)
+            return None
 
     def _completed_earlier(self, document: dict[str, Any]) -> bool:
         """Whether the idempotency store holds this job as done (a delivery ran it, but the
         message came back: a lost delete, or a redelivery while it ran)."""
-        try:
-            record = self._idempotency_record(document)
-        except Exception:
-            logger.warning("could not read the job's idempotency record", exc_info=True)
-            return False
+        record = self._idempotency_record(document)
         return record is not None and record.status == "COMPLETED"
 
     def _give_up(self, job: Job, record: SQSRecord) -> None:
