@@ -291,7 +291,7 @@ def test_job_queue_is_fifo_with_redrive_to_a_fifo_dlq(template: dict[str, Any]) 
     assert alarm["TreatMissingData"] == "notBreaching"
 
 
-def test_table_has_ttl_pitr_and_gsi1(template: dict[str, Any]) -> None:
+def test_table_has_ttl_pitr_and_its_two_indexes(template: dict[str, Any]) -> None:
     table = _resources(template)["FlexcordTable"]
     assert table["DeletionPolicy"] == "Retain"
     assert table["UpdateReplacePolicy"] == "Retain"
@@ -304,13 +304,14 @@ def test_table_has_ttl_pitr_and_gsi1(template: dict[str, Any]) -> None:
     assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert props["SSESpecification"]["SSEEnabled"] is True
-    (gsi,) = props["GlobalSecondaryIndexes"]
-    assert gsi["IndexName"] == "gsi1"
-    assert [(k["AttributeName"], k["KeyType"]) for k in gsi["KeySchema"]] == [
-        ("gsi1pk", "HASH"),
-        ("gsi1sk", "RANGE"),
-    ]
-    assert gsi["Projection"]["ProjectionType"] == "ALL"
+    indexes = {gsi["IndexName"]: gsi for gsi in props["GlobalSecondaryIndexes"]}
+    assert sorted(indexes) == ["gsi1", "gsi2"]
+    for name, gsi in indexes.items():
+        assert [(k["AttributeName"], k["KeyType"]) for k in gsi["KeySchema"]] == [
+            (f"{name}pk", "HASH"),
+            (f"{name}sk", "RANGE"),
+        ]
+        assert gsi["Projection"]["ProjectionType"] == "ALL"
 
 
 def test_functions_use_makefile_builds_and_the_layer(template: dict[str, Any]) -> None:

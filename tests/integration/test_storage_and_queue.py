@@ -23,6 +23,7 @@ from flexcord.cases.model import (
     PostedMessage,
     Reporter,
 )
+from flexcord.cases.repository import VersionConflict
 from flexcord.jobs.model import InteractionContext, Job, JobKind
 
 NOW = "2026-11-21T10:00:00+00:00"
@@ -48,7 +49,7 @@ def repository(aws: LocalResources) -> DynamoCaseRepository:
 def test_a_case_round_trips_with_every_field(repository: DynamoCaseRepository) -> None:
     created = repository.create(draft(), source_id="i1", now=NOW)
     assert created.number == 1
-    stored = repository.get(1)
+    stored = repository.get("900", 1)
     assert stored == created
     assert stored is not None
     assert stored.status is CaseStatus.OPEN
@@ -83,7 +84,7 @@ def test_a_delivery_that_loses_the_race_gets_the_winners_case(
     assert len(lookups) == 2  # it did try to write, and fell back to the winner
     # Only the winner's case exists; the number the loser drew is skipped.
     assert [c.number for c in repository.list_by_reporter("111", limit=10)] == [winner.number]
-    assert repository.get(winner.number + 1) is None
+    assert repository.get("900", winner.number + 1) is None
 
 
 def test_cases_of_a_reporter_come_newest_first_with_one_query(repository: DynamoCaseRepository) -> None:
@@ -97,12 +98,34 @@ def test_cases_of_a_reporter_come_newest_first_with_one_query(repository: Dynamo
 def test_save_records_the_post_and_refuses_unknown_cases(repository: DynamoCaseRepository) -> None:
     case = repository.create(draft(), source_id="i1", now=NOW)
     posted = case.with_post(PostedMessage("c", "m"), case.attachments, NOW)
-    repository.save(posted)
-    assert repository.get(case.number) == posted
-    from flexcord.adapters.storage.case_repository import StorageError
-
-    with pytest.raises(StorageError):
+    saved = repository.save(posted)
+    assert saved.version == case.version + 1
+    assert repository.get("900", case.number) == saved
+    with pytest.raises(VersionConflict):
         repository.save(replace(posted, number=999))
+
+
+def test_a_save_over_a_newer_version_is_refused(repository: DynamoCaseRepository) -> None:
+    case = repository.create(draft(), source_id="i1", now=NOW)
+    repository.save(replace(case, title="first writer"))
+    with pytest.raises(VersionConflict):
+        repository.save(replace(case, title="second writer, from a stale read"))
+    stored = repository.get("900", case.number)
+    assert stored is not None
+    assert stored.title == "first writer"
+
+
+def test_numbers_are_per_server_and_a_servers_cases_are_queried_by_status(
+    repository: DynamoCaseRepository,
+) -> None:
+    first = repository.create(draft(), source_id="a", now=NOW)
+    other = repository.create(replace(draft(), guild_id="777"), source_id="b", now=NOW)
+    second = repository.create(draft(), source_id="c", now=NOW)
+    assert (first.number, other.number, second.number) == (1, 1, 2)
+    repository.save(replace(second, status=CaseStatus.TRIAGED))
+    assert [c.number for c in repository.list_by_status("900", CaseStatus.OPEN)] == [1]
+    assert [c.number for c in repository.list_by_status("900", CaseStatus.TRIAGED)] == [2]
+    assert [c.guild_id for c in repository.list_by_status("777", CaseStatus.OPEN)] == ["777"]
 
 
 def job(user_id: str, interaction_id: str) -> Job:
