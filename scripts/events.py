@@ -170,9 +170,51 @@ def discord_events() -> dict[str, dict[str, Any]]:
                 "id": "1340000000000000004",
                 "name": "case",
                 "type": 1,
-                "options": [{"name": "number", "type": 4, "value": 1}],
+                "options": [
+                    {"type": 1, "name": "show", "options": [{"name": "number", "type": 4, "value": 1}]}
+                ],
             },
             number=4,
+        ),
+        # Staff: /case update number:1 status:resolved note:"fixed in 1.4.2" (the worker checks the role).
+        "discord_case_update_command": interaction(
+            2,
+            {
+                "id": "1340000000000000004",
+                "name": "case",
+                "type": 1,
+                "options": [
+                    {
+                        "type": 1,
+                        "name": "update",
+                        "options": [
+                            {"name": "number", "type": 4, "value": 1},
+                            {"name": "status", "type": 3, "value": "resolved"},
+                            {"name": "note", "type": 3, "value": "fixed in 1.4.2"},
+                        ],
+                    }
+                ],
+            },
+            number=10,
+        ),
+        "discord_cases_command": interaction(
+            2,
+            {
+                "id": "1340000000000000010",
+                "name": "cases",
+                "type": 1,
+                "options": [
+                    {"name": "kind", "type": 3, "value": "feature"},
+                    {"name": "sort", "type": 3, "value": "support"},
+                ],
+            },
+            number=11,
+        ),
+        "discord_case_status_select": interaction(
+            3, {"custom_id": "case:status:1", "component_type": 3, "values": ["triaged"]}, number=12
+        ),
+        "discord_case_me_too_button": interaction(
+            3, {"custom_id": "case:metoo:1", "component_type": 2}, number=13
         ),
         "discord_unknown_command": interaction(
             2, {"id": "1340000000000000009", "name": "dance", "type": 1}, number=9

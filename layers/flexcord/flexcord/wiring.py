@@ -28,6 +28,8 @@ from flexcord.config import (
 )
 from flexcord.jobs.access import DmAccess
 from flexcord.jobs.case_jobs import CaseJobs
+from flexcord.jobs.case_posts import CasePosts
+from flexcord.jobs.case_triage import CaseTriage
 from flexcord.jobs.model import JobKind
 from flexcord.jobs.support_jobs import SupportChat
 from flexcord.jobs.worker import Executor, JobWorker
@@ -143,11 +145,17 @@ def build_worker() -> JobWorker:
     settings = discord_settings()
     table_name = _table_name()
     discord = discord_client(settings, global_limit=worker_share_of_global_limit())
-    cases = CaseJobs(case_service(), discord, server_directory())
+    posts = CasePosts(case_service(), discord, server_directory())
+    cases = CaseJobs(case_service(), discord, server_directory(), posts)
+    triage = CaseTriage(case_service(), discord, server_directory(), posts)
     executors: dict[JobKind, Executor] = {
         JobKind.CREATE_CASE: cases.create_case,
         JobKind.SHOW_CASE: cases.show_case,
         JobKind.LIST_CASES: cases.list_cases,
+        JobKind.UPDATE_CASE: triage.update_case,
+        JobKind.LIST_SERVER_CASES: triage.list_server_cases,
+        JobKind.SUPPORT_CASE: triage.support_case,
+        JobKind.ADD_CASE_DETAILS: triage.add_details,
     }
     chat: SupportChat | None = None
     if os.environ.get("TWILIO_ACCOUNT_SID"):

@@ -8,7 +8,34 @@ from typing import Any
 
 # https://discord.com/developers/docs/interactions/application-commands
 CHAT_INPUT = 1
-OPTION_STRING, OPTION_INTEGER, OPTION_ATTACHMENT = 3, 4, 11
+SUB_COMMAND = 1
+OPTION_STRING, OPTION_INTEGER, OPTION_USER, OPTION_ATTACHMENT = 3, 4, 6, 11
+NOTE_MAX = 1000
+#: The statuses staff can set, as command choices (value = CaseStatus value).
+STATUS_CHOICES = [
+    {"name": "Open", "value": "open"},
+    {"name": "Triaged", "value": "triaged"},
+    {"name": "In progress", "value": "in_progress"},
+    {"name": "Resolved", "value": "resolved"},
+    {"name": "Won't fix", "value": "wont_fix"},
+]
+KIND_CHOICES = [
+    {"name": "Bug reports", "value": "bug"},
+    {"name": "Feature requests", "value": "feature"},
+    {"name": "Support chats", "value": "support"},
+]
+
+
+def _case_number_option(description: str = "The case number, e.g. 12 for #12") -> dict[str, Any]:
+    return {
+        "type": OPTION_INTEGER,
+        "name": "number",
+        "description": description,
+        "required": True,
+        "min_value": 1,
+    }
+
+
 MESSAGE_MAX = 1500
 CONTEXT_GUILD, CONTEXT_BOT_DM = 0, 1
 GUILD_INSTALL = 0
@@ -68,15 +95,94 @@ COMMANDS: list[dict[str, Any]] = [
     {
         "name": "case",
         "type": CHAT_INPUT,
-        "description": "Show one case and its history",
+        "description": "Show, update or add to a case",
         "options": [
             {
-                "type": OPTION_INTEGER,
-                "name": "number",
-                "description": "The case number, e.g. 12 for #12",
-                "required": True,
-                "min_value": 1,
-            }
+                "type": SUB_COMMAND,
+                "name": "show",
+                "description": "Show one case and its history",
+                "options": [_case_number_option()],
+            },
+            {
+                "type": SUB_COMMAND,
+                "name": "update",
+                "description": "Staff: change a case's status; the reporter is told",
+                "options": [
+                    _case_number_option(),
+                    {
+                        "type": OPTION_STRING,
+                        "name": "status",
+                        "description": "The new status",
+                        "required": True,
+                        "choices": STATUS_CHOICES,
+                    },
+                    {
+                        "type": OPTION_STRING,
+                        "name": "note",
+                        "description": "A note for the reporter, e.g. fixed in 1.4.2",
+                        "required": False,
+                        "max_length": NOTE_MAX,
+                    },
+                ],
+            },
+            {
+                "type": SUB_COMMAND,
+                "name": "add",
+                "description": "Add details or a screenshot to a case you opened",
+                "options": [
+                    _case_number_option(),
+                    {
+                        "type": OPTION_STRING,
+                        "name": "details",
+                        "description": "What to add",
+                        "required": False,
+                        "max_length": NOTE_MAX,
+                    },
+                    {
+                        "type": OPTION_ATTACHMENT,
+                        "name": "screenshot",
+                        "description": "A screenshot or file",
+                        "required": False,
+                    },
+                ],
+            },
+        ],
+    },
+    {
+        "name": "cases",
+        "type": CHAT_INPUT,
+        "description": "Staff: list this server's open cases",
+        "options": [
+            {
+                "type": OPTION_STRING,
+                "name": "kind",
+                "description": "Only this kind",
+                "required": False,
+                "choices": KIND_CHOICES,
+            },
+            {
+                "type": OPTION_STRING,
+                "name": "status",
+                "description": "Only this status (default: every open one)",
+                "required": False,
+                "choices": [*STATUS_CHOICES, {"name": "Duplicate", "value": "duplicate"}],
+            },
+            {
+                "type": OPTION_USER,
+                "name": "assignee",
+                "description": "Only cases assigned to this member",
+                "required": False,
+            },
+            {
+                "type": OPTION_STRING,
+                "name": "sort",
+                "description": "Order (default: newest first)",
+                "required": False,
+                "choices": [
+                    {"name": "Newest first", "value": "newest"},
+                    {"name": "Most wanted first", "value": "support"},
+                ],
+            },
         ],
     },
 ]

@@ -1,11 +1,54 @@
 """Component custom_ids that both the endpoint and the worker know. A custom_id says what was
 asked; it never proves who may have it (the client can forge one)."""
 
+import re
+from dataclasses import dataclass
+
 SHOW_CASE_BUTTON_PREFIX = "case:show:"
 
 
-def show_case_button(number: int) -> str:
-    return f"{SHOW_CASE_BUTTON_PREFIX}{number}"
+def show_case_button(number: int, server: str | None = None) -> str:
+    """A "view case" button. In a server the case is that server's; in a DM (a status update,
+    ``/mycases``) the button names the case's server too. Either way the worker shows the case
+    only to its reporter or that server's staff."""
+    return f"{SHOW_CASE_BUTTON_PREFIX}{server}:{number}" if server else f"{SHOW_CASE_BUTTON_PREFIX}{number}"
+
+
+# The controls on a case post, and the forms they open: ``case:<action>:<number>``. The case is
+# the post's server's (the interaction's guild), never one named in the id; every action is
+# re-checked against the presser's roles in the worker.
+CASE_STATUS_SELECT = "status"
+CASE_NOTE = "note"
+CASE_TELL = "tell"
+CASE_DUPLICATE = "dup"
+CASE_ASSIGN = "assign"
+CASE_ME_TOO = "metoo"
+CASE_CONTROL_ACTIONS = (CASE_STATUS_SELECT, CASE_NOTE, CASE_TELL, CASE_DUPLICATE, CASE_ASSIGN, CASE_ME_TOO)
+_CASE_CONTROL = re.compile(r"case:(" + "|".join(CASE_CONTROL_ACTIONS) + r"):([1-9][0-9]{0,11})")
+_SHOW_CASE = re.compile(r"case:show:(?:([1-9][0-9]{0,19}):)?([1-9][0-9]{0,11})")
+
+
+@dataclass(frozen=True)
+class CaseControl:
+    action: str
+    number: int
+
+
+def case_control(action: str, number: int) -> str:
+    return f"case:{action}:{number}"
+
+
+def parse_case_control(custom_id: str) -> CaseControl | None:
+    """The action and case number of a case control's id; None for anything else (ASCII digits
+    only, no leading zero: ``isdigit()`` would take "²")."""
+    match = _CASE_CONTROL.fullmatch(custom_id)
+    return CaseControl(match.group(1), int(match.group(2))) if match else None
+
+
+def parse_show_case(custom_id: str) -> tuple[str | None, int] | None:
+    """(server or None, number) of a "view case" button."""
+    match = _SHOW_CASE.fullmatch(custom_id)
+    return (match.group(1), int(match.group(2))) if match else None
 
 
 # The support chat's buttons and form. The worker finds the session from the member who pressed,

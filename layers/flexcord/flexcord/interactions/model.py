@@ -13,6 +13,8 @@ from discord_interactions import InteractionType
 
 from flexcord.jobs.model import InteractionContext
 
+SUB_COMMAND = 1
+
 
 class MalformedInteraction(ValueError):
     """The JSON is valid but is not an interaction Flexcord can read. Answer 400."""
@@ -53,11 +55,28 @@ class Interaction:
     def custom_id(self) -> str:
         return str(self.data.get("custom_id", ""))
 
+    @property
+    def subcommand(self) -> str:
+        """The subcommand used (``show`` in ``/case show``), or "" for a plain command."""
+        first = next(iter(as_list(self.data.get("options"))), None)
+        if isinstance(first, dict) and first.get("type") == SUB_COMMAND:
+            return str(first.get("name", ""))
+        return ""
+
     def option(self, name: str) -> Any:
-        for option in as_list(self.data.get("options")):
+        """An option's value, the subcommand's options included."""
+        options = as_list(self.data.get("options"))
+        if self.subcommand:
+            options = as_list(options[0].get("options"))
+        for option in options:
             if isinstance(option, dict) and option.get("name") == name:
                 return option.get("value")
         return None
+
+    @property
+    def selected_values(self) -> list[str]:
+        """What a select menu submitted (``data.values``)."""
+        return [str(value) for value in as_list(self.data.get("values"))]
 
     def resolved_attachment(self, attachment_id: object) -> Mapping[str, Any] | None:
         """An uploaded file's details (``data.resolved.attachments``), if Discord sent them."""

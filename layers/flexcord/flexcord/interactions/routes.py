@@ -25,7 +25,7 @@ from flexcord.interactions import case_forms
 from flexcord.interactions import custom_ids as ids
 from flexcord.interactions import responses as reply
 from flexcord.interactions.access import MemberRateLimiter, NoRateLimit, ServerAllowList
-from flexcord.interactions.commands import MESSAGE_MAX
+from flexcord.interactions.commands import MESSAGE_MAX, NOTE_MAX, STATUS_CHOICES
 from flexcord.interactions.model import Interaction, attachment_size
 from flexcord.interactions.responses import InteractionResponse
 from flexcord.jobs.model import Job, JobKind
@@ -80,6 +80,9 @@ def _command(interaction: Interaction, services: Services) -> InteractionRespons
 
 
 def _modal_submit(interaction: Interaction, services: Services) -> InteractionResponse:
+    control = ids.parse_case_control(interaction.custom_id)
+    if control is not None and control.action in _CASE_FORMS:
+        return _case_form_submitted(control, interaction, services)
     if interaction.custom_id == ids.REPLY_MODAL:
         return _chat_message(
             interaction, services, case_forms.submitted_values(interaction.data).get("message"), None
@@ -93,6 +96,9 @@ def _modal_submit(interaction: Interaction, services: Services) -> InteractionRe
 def _component(interaction: Interaction, services: Services) -> InteractionResponse:
     if interaction.custom_id.startswith(ids.SHOW_CASE_BUTTON_PREFIX):
         return _show_case_button(interaction, services)
+    control = ids.parse_case_control(interaction.custom_id)
+    if control is not None:
+        return _case_control(control, interaction, services)
     button = COMPONENT_ROUTES.get(interaction.custom_id)
     return button(interaction, services) if button else reply.ephemeral_message(STALE_BUTTON)
 
@@ -148,22 +154,146 @@ def _list_cases(interaction: Interaction, services: Services) -> InteractionResp
     return _enqueue(Job.for_interaction(JobKind.LIST_CASES, interaction.context), services)
 
 
-def _show_case(interaction: Interaction, services: Services) -> InteractionResponse:
+def _case_command(interaction: Interaction, services: Services) -> InteractionResponse:
+    """``/case show|update|add``. A client that still has the old ``/case number`` sends no
+    subcommand: that is a show."""
     number = interaction.option("number")
     if not isinstance(number, int) or isinstance(number, bool) or number < 1:
-        return reply.ephemeral_message("Give a case number, like `/case number:12`.")
+        return reply.ephemeral_message("Give a case number, like `/case show number:12`.")
+    subcommand = interaction.subcommand or "show"
+    if subcommand == "update":
+        return _update_command(number, interaction, services)
+    if subcommand == "add":
+        return _add_details_command(number, interaction, services)
     job = Job.for_interaction(JobKind.SHOW_CASE, interaction.context, {"number": number})
     return _enqueue(job, services)
 
 
+def _update_command(number: int, interaction: Interaction, services: Services) -> InteractionResponse:
+    status = interaction.option("status")
+    if status not in _STAFF_SETTABLE_STATUSES:
+        return reply.ephemeral_message("Pick a status from the list.")
+    note = interaction.option("note")
+    note = note.strip() if isinstance(note, str) else ""
+    if len(note) > NOTE_MAX:
+        return reply.ephemeral_message(f"Notes are limited to {NOTE_MAX} characters.")
+    # A note given with the new status is for the reporter: it goes in their update.
+    payload = {"number": number, "action": "status", "status": status, "note": note}
+    return _enqueue(Job.for_interaction(JobKind.UPDATE_CASE, interaction.context, payload), services)
+
+
+def _add_details_command(number: int, interaction: Interaction, services: Services) -> InteractionResponse:
+    details = interaction.option("details")
+    details = details.strip() if isinstance(details, str) else ""
+    attachment_id = interaction.option("screenshot")
+    attachment = None
+    if attachment_id is not None:
+        found = interaction.resolved_attachment(attachment_id)
+        if not found or not found.get("url"):
+            return reply.ephemeral_message("The screenshot did not come through; please attach it again.")
+        if attachment_size(found) > ATTACHMENT_MAX_BYTES:
+            return reply.ephemeral_message("That file is larger than 10 MB; please send a smaller one.")
+        attachment = {key: found.get(key) for key in ("url", "filename", "content_type", "size")}
+    if not details and attachment is None:
+        return reply.ephemeral_message("Add some details or a screenshot.")
+    if len(details) > NOTE_MAX:
+        return reply.ephemeral_message(f"Details are limited to {NOTE_MAX} characters.")
+    payload: dict[str, object] = {"number": number, "details": details}
+    if attachment:
+        payload["attachment"] = attachment
+    job = Job.for_interaction(JobKind.ADD_CASE_DETAILS, interaction.context, payload)
+    return _enqueue(job, services, limited=True)
+
+
+def _server_cases(interaction: Interaction, services: Services) -> InteractionResponse:
+    if interaction.context.guild_id is None:
+        return reply.ephemeral_message("Use `/cases` in your server: it lists that server's cases.")
+    filters = {name: interaction.option(name) for name in ("kind", "status", "assignee", "sort")}
+    payload = {name: str(value) for name, value in filters.items() if isinstance(value, str) and value}
+    return _enqueue(Job.for_interaction(JobKind.LIST_SERVER_CASES, interaction.context, payload), services)
+
+
 def _show_case_button(interaction: Interaction, services: Services) -> InteractionResponse:
-    raw_number = interaction.custom_id.removeprefix(ids.SHOW_CASE_BUTTON_PREFIX)
-    # ASCII digits only: isdigit() also accepts "²", which int() refuses.
-    if not _CASE_NUMBER.fullmatch(raw_number) or int(raw_number) < 1:
+    shown = ids.parse_show_case(interaction.custom_id)
+    if shown is None:
         return reply.ephemeral_message(STALE_BUTTON)
-    return _enqueue(
-        Job.for_interaction(JobKind.SHOW_CASE, interaction.context, {"number": int(raw_number)}), services
-    )
+    server, number = shown
+    payload: dict[str, object] = {"number": number}
+    if server:
+        payload["server"] = server
+    return _enqueue(Job.for_interaction(JobKind.SHOW_CASE, interaction.context, payload), services)
+
+
+def _case_control(
+    control: ids.CaseControl, interaction: Interaction, services: Services
+) -> InteractionResponse:
+    """A control on a case post. Forms open at once (a modal must be the first answer); the
+    rest is queued, and the worker checks that the presser is staff (or, for Me too, that the
+    case takes support) before anything changes."""
+    if interaction.context.guild_id is None:
+        return reply.ephemeral_message(STALE_BUTTON)
+    form = _CASE_FORMS.get(control.action)
+    if form is not None:
+        title, label, style, max_length = form
+        text_input = {
+            "type": case_forms.TEXT_INPUT,
+            "custom_id": "value",
+            "style": style,
+            "min_length": 1,
+            "max_length": max_length,
+            "required": True,
+        }
+        return reply.modal(
+            ids.case_control(control.action, control.number),
+            title.format(number=control.number),
+            [{"type": case_forms.LABEL, "label": label, "component": text_input}],
+        )
+    payload: dict[str, object] = {"number": control.number}
+    if control.action == ids.CASE_ME_TOO:
+        return _enqueue(Job.for_interaction(JobKind.SUPPORT_CASE, interaction.context, payload), services)
+    if control.action == ids.CASE_STATUS_SELECT:
+        values = interaction.selected_values
+        if len(values) != 1 or values[0] not in _STAFF_SETTABLE_STATUSES:
+            return reply.ephemeral_message(STALE_BUTTON)
+        payload |= {"action": "status", "status": values[0]}
+    else:
+        payload["action"] = "assign"
+    return _enqueue(Job.for_interaction(JobKind.UPDATE_CASE, interaction.context, payload), services)
+
+
+def _case_form_submitted(
+    control: ids.CaseControl, interaction: Interaction, services: Services
+) -> InteractionResponse:
+    value = str(case_forms.submitted_values(interaction.data).get("value") or "").strip()
+    payload: dict[str, object] = {"number": control.number}
+    if control.action == ids.CASE_DUPLICATE:
+        original = value.removeprefix("#")
+        if not _CASE_NUMBER.fullmatch(original) or int(original) < 1:
+            return reply.ephemeral_message("Give the original case's number, like `12` or `#12`.")
+        payload |= {"action": "duplicate", "original": int(original)}
+    else:
+        if not value:
+            return reply.ephemeral_message("The note is empty.")
+        payload |= {
+            "action": "note",
+            "note": value[:NOTE_MAX],
+            "tell_reporter": control.action == ids.CASE_TELL,
+        }
+    return _enqueue(Job.for_interaction(JobKind.UPDATE_CASE, interaction.context, payload), services)
+
+
+# Forms opened by case controls: (title, label, text input style, max length).
+_CASE_FORMS: dict[str, tuple[str, str, int, int]] = {
+    ids.CASE_NOTE: ("Staff note on #{number}", "Note (staff only)", case_forms.PARAGRAPH, NOTE_MAX),
+    ids.CASE_TELL: (
+        "Update the reporter of #{number}",
+        "Message to the reporter",
+        case_forms.PARAGRAPH,
+        NOTE_MAX,
+    ),
+    ids.CASE_DUPLICATE: ("Mark #{number} a duplicate", "Number of the original case", case_forms.SHORT, 14),
+}
+_STAFF_SETTABLE_STATUSES = frozenset(choice["value"] for choice in STATUS_CHOICES)
 
 
 def _open_chat(interaction: Interaction, services: Services) -> InteractionResponse:
@@ -273,7 +403,8 @@ COMMAND_ROUTES: dict[str, Route] = {
     "bug": _open_form(case_forms.BUG_FORM),
     "new_feature": _open_form(case_forms.FEATURE_FORM),
     "mycases": _list_cases,
-    "case": _show_case,
+    "case": _case_command,
+    "cases": _server_cases,
 }
 
 _ROUTES_BY_TYPE: dict[int, Route] = {
