@@ -711,7 +711,9 @@ class _OptionBuilder:
         if definitions is None:
             return self._inferred(values, attachments)
         by_name = {d["name"]: d for d in definitions}
-        for name in [*values, *attachments]:
+        # With subcommands, the files belong to the chosen subcommand's options.
+        has_subcommands = any(d["type"] in (SUB_COMMAND, SUB_COMMAND_GROUP) for d in definitions)
+        for name in [*values, *(() if has_subcommands else attachments)]:
             if name not in by_name:
                 raise ValueError(f"/{command_name} has no option {name!r}")
         built: list[JsonObject] = []

@@ -108,7 +108,9 @@ def test_a_status_change_from_the_post_edits_it_and_reaches_the_reporter_once(
     ]
     dm = next(m for m in discord.messages(discord.dm_channel_id("alice")) if "is now" in m.get("content", ""))
     assert dm["components"][0]["components"][0]["custom_id"] == f"case:show:{discord.guild_id}:{number}"
-    shown = final_reply(discord, discord.click("alice", dm, dm["components"][0]["components"][0]["custom_id"]).token)
+    shown = final_reply(
+        discord, discord.click("alice", dm, dm["components"][0]["components"][0]["custom_id"]).token
+    )
     assert shown["embeds"][0]["title"].endswith("Crash when trading")
 
 
@@ -164,9 +166,14 @@ def test_update_command_notes_assignment_and_the_reporters_thread_when_dms_are_c
         channel="general",
     )
     answer = final_reply(discord, updated.token)
-    assert answer["content"].endswith("The reporter's DMs are closed, so they were mentioned in the case's thread.")
+    assert answer["content"].endswith(
+        "The reporter's DMs are closed, so they were mentioned in the case's thread."
+    )
     thread_texts = [m["content"] for m in discord.messages(post["id"])]
-    mention = f"<@{discord.user_id('quiet')}> Your bug report #{number} “Sound cuts out” is now **resolved**: fixed in 1.4.2"
+    mention = (
+        f"<@{discord.user_id('quiet')}> Your bug report #{number} “Sound cuts out” is now **resolved**: "
+        "fixed in 1.4.2"
+    )
     assert thread_texts.count(mention) == 1
     # Only the reporter may be pinged by it; the staff-only note is never sent to them.
     write = next(w for w in discord.message_writes if w.content == mention)
@@ -193,8 +200,8 @@ def test_the_reporter_adds_details_and_a_screenshot_others_are_refused(
     added = discord.run_command(
         "alice",
         "case",
-        {"add": {"number": number, "details": "Also on iPad", "screenshot": "shot"}},
-        attachments={"shot": ("ipad.png", PNG, "image/png")},
+        {"add": {"number": number, "details": "Also on iPad"}},
+        attachments={"screenshot": ("ipad.png", PNG, "image/png")},
     )
     assert final_reply(discord, added.token)["content"].startswith(f"Added to case #{number}")
     [shared] = [m for m in discord.messages(post["id"]) if "Also on iPad" in m.get("content", "")]
@@ -222,7 +229,9 @@ def test_me_too_counts_each_member_once_duplicates_merge_and_cases_sorts_by_supp
         final_reply(discord, discord.click(name, post, f"case:metoo:{wanted}").token)
     again = discord.click("erin", post, f"case:metoo:{wanted}")  # a second press takes it back
     assert final_reply(discord, again.token)["content"] == f"You're no longer counted on #{wanted}."
-    final_reply(discord, discord.click("dave", case_post(discord, channel, other), f"case:metoo:{other}").token)
+    final_reply(
+        discord, discord.click("dave", case_post(discord, channel, other), f"case:metoo:{other}").token
+    )
     refreshed = case_post(discord, channel, wanted)
     assert refreshed["components"][2]["components"][0]["label"] == "Me too (2)"
     assert field(refreshed, "Support") == "👍 2"
@@ -248,18 +257,32 @@ def test_me_too_counts_each_member_once_duplicates_merge_and_cases_sorts_by_supp
 def test_in_a_forum_channel_each_case_is_a_post_tagged_by_kind_and_status(
     stack: LocalStack, discord: DiscordEmulator
 ) -> None:
-    forum_id = discord.create_channel(discord.guild_id, "bug-forum", type=FORUM)
+    forum_id = str(discord.create_channel(discord.guild_id, "bug-forum", type=FORUM)["id"])
     configure(stack, discord.guild_id, bug_report_channel_id=forum_id)
     try:
         number = file_case(discord, "alice", "bug", "Forum bug")
-        thread = wait_until(lambda: next((t for t in discord.threads(forum_id) if t["name"].startswith(f"#{number} ")), None))
+        thread = wait_until(
+            lambda: next((t for t in discord.threads(forum_id) if t["name"].startswith(f"#{number} ")), None)
+        )
         tags = {tag["id"]: tag["name"] for tag in discord.channel(forum_id)["available_tags"]}
-        assert {"Bug", "Feature", "Open", "Triaged", "In progress", "Resolved", "Won't fix", "Duplicate"} <= set(tags.values())
+        assert {
+            "Bug",
+            "Feature",
+            "Open",
+            "Triaged",
+            "In progress",
+            "Resolved",
+            "Won't fix",
+            "Duplicate",
+        } <= set(tags.values())
         assert sorted(tags[t] for t in thread["applied_tags"]) == ["Bug", "Open"]
         post = case_post(discord, thread["id"], number)
         final_reply(discord, discord.select("mod", post["id"], f"case:status:{number}", ["resolved"]).token)
         retagged = wait_until(
-            lambda: sorted(tags[t] for t in discord.channel(thread["id"])["applied_tags"]) == ["Bug", "Resolved"] or None
+            lambda: (
+                sorted(tags[t] for t in discord.channel(thread["id"])["applied_tags"]) == ["Bug", "Resolved"]
+                or None
+            )
         )
         assert retagged
         assert stored_case(stack, number)["thread_id"] == thread["id"]
@@ -293,7 +316,10 @@ def test_two_servers_keep_their_own_numbers_channels_staff_and_lists(
     refused = discord.select("mod", post["id"], f"case:status:{there}", ["resolved"], guild_id=second)
     assert final_reply(discord, refused.token)["content"].startswith("Only this server's staff")
     accepted = discord.select("sasha", post["id"], f"case:status:{there}", ["triaged"], guild_id=second)
-    assert final_reply(discord, accepted.token)["content"] == f"Case #{there} is now **Triaged**. The reporter was told by DM."
+    assert (
+        final_reply(discord, accepted.token)["content"]
+        == f"Case #{there} is now **Triaged**. The reporter was told by DM."
+    )
     assert stored_case(stack, there, second)["status"] == "triaged"
     assert stored_case(stack, here)["title"] == "Home server bug"
 
