@@ -327,6 +327,6 @@ def _forget_cached_clients() -> None:
 
     reset_cached_settings()
     dynamodb_client.cache_clear()
-    for cached in (job_queue, wiring.session_repository, wiring.case_service):
+    for cached in (job_queue, wiring.session_repository, wiring.case_service, wiring.server_directory):
         cached.cache_clear()
     parameters.clear_caches()  # type: ignore[no-untyped-call]

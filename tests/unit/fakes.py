@@ -4,36 +4,57 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from flexcord.cases.model import Case, CaseDraft
+from typing import Any
+
+from flexcord.cases.model import Case, CaseDraft, CaseStatus
+from flexcord.cases.repository import VersionConflict
 from flexcord.jobs.model import Job
+from flexcord.servers.settings import ServerSettings
 
 
 class InMemoryCaseRepository:
+    """Cases in memory, numbered per server, with the same optimistic locking as DynamoDB.
+    ``conflicts`` makes the next saves fail as if another writer came first."""
+
     def __init__(self) -> None:
-        self.cases: dict[int, Case] = {}
-        self.sources: dict[str, int] = {}
-        self._counter = 0
+        self.cases: dict[tuple[str, int], Case] = {}
+        self.sources: dict[str, tuple[str, int]] = {}
+        self._counters: dict[str, int] = {}
+        self.conflicts = 0
 
     def create(self, draft: CaseDraft, *, source_id: str, now: str) -> Case:
         if source_id in self.sources:
             return self.cases[self.sources[source_id]]
-        self._counter += 1
-        case = Case.open_from(draft, number=self._counter, now=now, source_id=source_id)
-        self.cases[case.number] = case
-        self.sources[source_id] = case.number
+        server = draft.guild_id or "0"
+        self._counters[server] = self._counters.get(server, 0) + 1
+        case = Case.open_from(draft, number=self._counters[server], now=now, source_id=source_id)
+        self.cases[(server, case.number)] = case
+        self.sources[source_id] = (server, case.number)
         return case
 
-    def get(self, number: int) -> Case | None:
-        return self.cases.get(number)
+    def get(self, server: str, number: int) -> Case | None:
+        return self.cases.get((server, number))
 
     def list_by_reporter(self, user_id: str, *, limit: int) -> list[Case]:
         mine = [c for c in self.cases.values() if c.reporter.user_id == user_id]
-        return sorted(mine, key=lambda c: c.number, reverse=True)[:limit]
+        return sorted(mine, key=lambda c: (c.created_at, c.number), reverse=True)[:limit]
 
-    def save(self, case: Case) -> None:
-        if case.number not in self.cases:
+    def list_by_status(self, server: str, status: CaseStatus) -> list[Case]:
+        return [c for (s, _), c in self.cases.items() if s == server and c.status is status]
+
+    def save(self, case: Case) -> Case:
+        key = (case.server, case.number)
+        if key not in self.cases:
             raise KeyError(case.number)
-        self.cases[case.number] = replace(case)
+        if self.conflicts:
+            self.conflicts -= 1
+            self.cases[key] = replace(self.cases[key], version=self.cases[key].version + 1)
+            raise VersionConflict("someone else saved first")
+        if self.cases[key].version != case.version:
+            raise VersionConflict("stale")
+        stored = replace(case, version=case.version + 1)
+        self.cases[key] = stored
+        return stored
 
 
 class RecordingQueue:
@@ -69,3 +90,15 @@ class InMemorySessionRepository:
 
     def end(self, session) -> None:  # type: ignore[no-untyped-def]
         self.by_member.pop(session.user_id, None)
+
+
+class InMemoryServerSettings:
+    def __init__(self) -> None:
+        self.documents: dict[str, dict[str, Any]] = {}
+
+    def get(self, guild_id: str) -> ServerSettings | None:
+        document = self.documents.get(guild_id)
+        return ServerSettings.from_document({**document, "guild_id": guild_id}) if document else None
+
+    def update(self, guild_id: str, changes: dict[str, Any]) -> None:
+        self.documents.setdefault(guild_id, {}).update(changes)

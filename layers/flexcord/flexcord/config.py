@@ -84,6 +84,12 @@ class DiscordSettings:
     #: make per minute (MEMBER_RATE_LIMIT_PER_MINUTE, default 20); 0 switches the limit off.
     member_rate_limit_per_minute: int = 20
 
+    @property
+    def default_guild_id(self) -> str | None:
+        """The configured server: the template's channel and role parameters are its defaults,
+        and cases filed from the bot's DMs are numbered in it."""
+        return self.guild_id or (self.allowed_guild_ids[0] if self.allowed_guild_ids else None)
+
     @classmethod
     def from_env(cls) -> DiscordSettings:
         guild_id = _optional("DISCORD_GUILD_ID")

@@ -13,6 +13,7 @@ from flexcord.adapters.queue.job_queue import job_queue
 from flexcord.adapters.storage.case_repository import DynamoCaseRepository
 from flexcord.adapters.storage.dynamodb import dynamodb_client
 from flexcord.adapters.storage.membership_cache import DynamoMembershipCache
+from flexcord.adapters.storage.server_settings import DynamoServerSettings
 from flexcord.adapters.storage.session_repository import DynamoSessionRepository
 from flexcord.adapters.twilio import TwilioGateway
 from flexcord.assistant.decide import KnowledgeBase
@@ -31,6 +32,7 @@ from flexcord.jobs.model import JobKind
 from flexcord.jobs.support_jobs import SupportChat
 from flexcord.jobs.worker import Executor, JobWorker
 from flexcord.secrets import get_secret
+from flexcord.servers.settings import ServerDirectory, ServerSettings
 
 
 def discord_client(
@@ -96,7 +98,27 @@ def session_repository() -> DynamoSessionRepository:
 
 @cache
 def case_service() -> CaseService:
-    return CaseService(DynamoCaseRepository(dynamodb_client(), _table_name()))
+    return CaseService(
+        DynamoCaseRepository(dynamodb_client(), _table_name()),
+        default_server=discord_settings().default_guild_id,
+    )
+
+
+@cache
+def server_directory() -> ServerDirectory:
+    settings = discord_settings()
+    defaults = (
+        ServerSettings(
+            guild_id=settings.default_guild_id,
+            bug_report_channel_id=settings.bug_report_channel_id,
+            feature_request_channel_id=settings.feature_request_channel_id,
+            support_channel_id=settings.support_channel_id,
+            staff_role_id=settings.staff_role_id,
+        )
+        if settings.default_guild_id
+        else None
+    )
+    return ServerDirectory(DynamoServerSettings(dynamodb_client(), _table_name()), defaults=defaults)
 
 
 @cache
@@ -121,7 +143,7 @@ def build_worker() -> JobWorker:
     settings = discord_settings()
     table_name = _table_name()
     discord = discord_client(settings, global_limit=worker_share_of_global_limit())
-    cases = CaseJobs(case_service(), discord, settings)
+    cases = CaseJobs(case_service(), discord, server_directory())
     executors: dict[JobKind, Executor] = {
         JobKind.CREATE_CASE: cases.create_case,
         JobKind.SHOW_CASE: cases.show_case,

@@ -18,29 +18,38 @@ class CaseKind(StrEnum):
 
 class CaseStatus(StrEnum):
     OPEN = "open"
+    TRIAGED = "triaged"
     IN_PROGRESS = "in_progress"
     RESOLVED = "resolved"
-    CLOSED = "closed"
     WONT_FIX = "wont_fix"
+    DUPLICATE = "duplicate"
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ")
+        return _STATUS_LABELS[self]
+
+    @property
+    def is_open(self) -> bool:
+        """Still waiting on staff: listed by ``/cases`` and offered as a possible duplicate."""
+        return self in OPEN_STATUSES
 
 
-# open → in_progress → resolved → closed, with "won't fix" for requests and reopening a resolved
-# case when the fix did not hold.
-_TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
-    CaseStatus.OPEN: frozenset({CaseStatus.IN_PROGRESS, CaseStatus.RESOLVED, CaseStatus.WONT_FIX}),
-    CaseStatus.IN_PROGRESS: frozenset({CaseStatus.RESOLVED, CaseStatus.WONT_FIX, CaseStatus.OPEN}),
-    CaseStatus.RESOLVED: frozenset({CaseStatus.CLOSED, CaseStatus.IN_PROGRESS}),
-    CaseStatus.WONT_FIX: frozenset({CaseStatus.CLOSED, CaseStatus.OPEN}),
-    CaseStatus.CLOSED: frozenset(),
+_STATUS_LABELS = {
+    CaseStatus.OPEN: "Open",
+    CaseStatus.TRIAGED: "Triaged",
+    CaseStatus.IN_PROGRESS: "In progress",
+    CaseStatus.RESOLVED: "Resolved",
+    CaseStatus.WONT_FIX: "Won't fix",
+    CaseStatus.DUPLICATE: "Duplicate",
 }
+OPEN_STATUSES = (CaseStatus.OPEN, CaseStatus.TRIAGED, CaseStatus.IN_PROGRESS)
 
 
 def can_transition(current: CaseStatus, target: CaseStatus) -> bool:
-    return target in _TRANSITIONS[current]
+    """Staff may move a case to any other status (reopening included): a community manager
+    triages by hand and must be able to undo a slip. Duplicate needs the original's number, so
+    it is set only by marking the duplicate."""
+    return target is not current
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,9 @@ class CaseSection:
     label: str
     text: str
 
+
+#: The numbering partition of cases that belong to no server (a deployment with none configured).
+NO_SERVER = "0"
 
 #: The largest attachment a case keeps (Discord's upload limit for bots without boosts).
 ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
@@ -84,7 +96,11 @@ class Attachment:
 
 @dataclass(frozen=True)
 class CaseEvent:
-    """An entry in a case's history."""
+    """An entry in a case's history: who did what, when, from which status to which.
+
+    ``event_id`` names what caused it (the interaction or webhook delivery): a retried job finds
+    its event already recorded and does not add it twice. ``tell_reporter`` marks a staff note
+    the reporter is sent."""
 
     at: str
     actor_id: str
@@ -92,6 +108,15 @@ class CaseEvent:
     from_status: CaseStatus | None = None
     to_status: CaseStatus | None = None
     note: str = ""
+    actor_name: str = ""
+    event_id: str = ""
+    tell_reporter: bool = False
+
+
+@dataclass(frozen=True)
+class Assignee:
+    user_id: str
+    name: str
 
 
 @dataclass(frozen=True)
@@ -134,10 +159,33 @@ class Case:
     first_response_at: str | None = None
     resolved_at: str | None = None
     source_id: str = ""
+    assignee: Assignee | None = None
+    #: Members who said "me too" (feature requests) or reported the same thing (merged duplicates).
+    supporters: tuple[str, ...] = ()
+    duplicate_of: int | None = None
+    #: Where the case is discussed: the forum post, or the thread started on the channel post.
+    thread_id: str | None = None
+    rating: int | None = None
+    rating_comment: str = ""
+    #: Bumped by every save; a save that finds another version stored is refused (see
+    #: CaseRepository.save), so two staff acting at once cannot overwrite each other.
+    version: int = 0
 
     @property
     def reference(self) -> str:
         return f"#{self.number}"
+
+    @property
+    def server(self) -> str:
+        """The server whose numbering the case belongs to."""
+        return self.guild_id or NO_SERVER
+
+    @property
+    def support_count(self) -> int:
+        return len(self.supporters)
+
+    def has_event(self, event_id: str) -> bool:
+        return bool(event_id) and any(event.event_id == event_id for event in self.history)
 
     @property
     def body(self) -> str:

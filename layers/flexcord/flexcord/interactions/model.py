@@ -111,7 +111,13 @@ def _context(payload: dict[str, Any]) -> InteractionContext:
             payload.get("channel_id") or (channel.get("id") if isinstance(channel, dict) else None)
         ),
         locale=str(payload.get("locale") or payload.get("guild_locale") or "en-US"),
+        permissions=_permissions(member.get("permissions")),
     )
+
+
+def _permissions(value: Any) -> str:
+    """A permission bitset as Discord sends it (a decimal string); "0" for anything else."""
+    return value if isinstance(value, str) and value.isascii() and value.isdigit() else "0"
 
 
 def _anonymous_context(payload: dict[str, Any]) -> InteractionContext:

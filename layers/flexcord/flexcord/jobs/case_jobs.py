@@ -9,25 +9,25 @@ from typing import Any
 import requests
 
 from flexcord.adapters.discord import DiscordApiError, DiscordClient, DiscordError, FileUpload
-from flexcord.cases import Case, CaseAccessDenied, CaseKind, CaseNotFound, CaseService, Viewer
+from flexcord.cases import Case, CaseAccessDenied, CaseNotFound, CaseService, Viewer
 from flexcord.cases.model import ATTACHMENT_MAX_BYTES, Attachment, PostedMessage
-from flexcord.config import DiscordSettings
 from flexcord.interactions.custom_ids import show_case_button
 from flexcord.jobs.model import Job
 from flexcord.jobs.notify import tell_member
 from flexcord.jobs.payloads import draft_from_payload
 from flexcord.jobs.presentation import case_embed, case_list_line
 from flexcord.observability import logger, metrics
+from flexcord.servers.settings import ServerDirectory
 
 LIST_LIMIT = 10
 BUTTONS_PER_ROW = 5
 
 
 class CaseJobs:
-    def __init__(self, service: CaseService, discord: DiscordClient, settings: DiscordSettings) -> None:
+    def __init__(self, service: CaseService, discord: DiscordClient, servers: ServerDirectory) -> None:
         self._service = service
         self._discord = discord
-        self._settings = settings
+        self._servers = servers
 
     def create_case(self, job: Job) -> dict[str, Any]:
         draft = draft_from_payload(job.payload)
@@ -50,7 +50,7 @@ class CaseJobs:
         number = int(job.payload["number"])
         viewer = Viewer(job.interaction.user_id, is_staff=self._is_staff(job))
         try:
-            case = self._service.case_for(number, viewer)
+            case = self._service.case_for(job.interaction.guild_id, number, viewer)
         except CaseNotFound:
             tell_member(self._discord, job.interaction, content=f"There is no case #{number}.")
             return {"case": number, "shown": False}
@@ -98,18 +98,11 @@ class CaseJobs:
     # -- posting --------------------------------------------------------------------------------
 
     def _is_staff(self, job: Job) -> bool:
-        staff_role = self._settings.staff_role_id
-        return bool(staff_role) and staff_role in job.interaction.roles
-
-    def _channel_for(self, kind: CaseKind) -> str | None:
-        if kind is CaseKind.BUG:
-            return self._settings.bug_report_channel_id
-        if kind is CaseKind.FEATURE:
-            return self._settings.feature_request_channel_id
-        return None
+        member = job.interaction
+        return self._servers.settings_for(member.guild_id).is_staff(member.roles, member.permissions)
 
     def _post(self, case: Case) -> Case:
-        channel_id = self._channel_for(case.kind)
+        channel_id = self._servers.settings_for(case.server).channel_for(case.kind)
         if not channel_id:
             logger.warning("no channel configured for cases of this kind", extra={"kind": case.kind.value})
             return case

@@ -39,6 +39,9 @@ class InteractionContext:
     guild_id: str | None
     channel_id: str | None
     locale: str
+    #: The member's permissions in the channel (Discord computes them into the signed payload);
+    #: "0" in a DM.
+    permissions: str = "0"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> InteractionContext:

@@ -20,10 +20,11 @@ _KIND_STYLE: dict[CaseKind, tuple[str, int]] = {
 }
 _STATUS_ICON: dict[CaseStatus, str] = {
     CaseStatus.OPEN: "🟢",
+    CaseStatus.TRIAGED: "🔎",
     CaseStatus.IN_PROGRESS: "🛠️",
     CaseStatus.RESOLVED: "✅",
-    CaseStatus.CLOSED: "⚪",
     CaseStatus.WONT_FIX: "🚫",
+    CaseStatus.DUPLICATE: "🔁",
 }
 
 

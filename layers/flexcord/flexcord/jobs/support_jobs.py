@@ -19,7 +19,7 @@ from flexcord.adapters.twilio import FlexHandoff, MediaTooLarge, TwilioError, Tw
 from flexcord.assistant.decide import Decision, KnowledgeBase, Suggestion, decide
 from flexcord.cases import CaseService, CaseStatus
 from flexcord.cases.model import ATTACHMENT_MAX_BYTES
-from flexcord.cases.service import utc_now_iso
+from flexcord.cases.service import Actor, utc_now_iso
 from flexcord.config import DiscordSettings, TwilioSettings
 from flexcord.interactions.custom_ids import (
     END_CHAT_BUTTON,
@@ -343,7 +343,11 @@ class SupportChat:
         self._sessions.save(session.with_agent(name))
         if session.case_number is not None:
             self._cases.move(
-                session.case_number, CaseStatus.IN_PROGRESS, actor_id=identity, note=f"{name} joined"
+                session.guild_id,
+                session.case_number,
+                CaseStatus.IN_PROGRESS,
+                actor=Actor(identity, name),
+                note=f"{name} joined",
             )
         self._post(session.channel_id, f"🎧 **{name}** joined the chat.", nonce=_nonce("join", identity))
         return {"acted": True}
@@ -376,7 +380,10 @@ class SupportChat:
             return {"acted": True, "expired": True}
         if session.case_number is not None:
             self._cases.note_once(
-                session.case_number, "chat_expired", note="no agent joined before it timed out"
+                session.guild_id,
+                session.case_number,
+                "chat_expired",
+                note="no agent joined before it timed out",
             )
         waiting = (
             f" Case #{session.case_number} stays open: our team will follow up."
@@ -613,7 +620,13 @@ class SupportChat:
             self._twilio.close_conversation(session.conversation_sid)
             self._close_interaction(session)
         if session.case_number is not None:
-            case = self._cases.move(session.case_number, CaseStatus.RESOLVED, actor_id=actor_id, note=note)
+            case = self._cases.move(
+                session.guild_id,
+                session.case_number,
+                CaseStatus.RESOLVED,
+                actor=Actor(actor_id, actor_id),
+                note=note,
+            )
             logger.info("case resolved", extra={"case": case.number})
         self._post(session.channel_id, notice, nonce=_nonce("end", session.conversation_sid))
         self._sessions.end(session)

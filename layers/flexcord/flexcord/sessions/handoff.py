@@ -24,7 +24,7 @@ def record_handoff(
     """Idempotent on ``source_id`` (what asked for the hand-off): a retry finds the same case, and
     a session already queued keeps its case. ``flow_hands_off``: the caller's answer is what
     sends the chat to Flex (ChatbotFunction answering the Studio flow), so nothing is left to do."""
-    existing = cases.find(session.case_number) if session.case_number is not None else None
+    existing = cases.find(session.guild_id, session.case_number) if session.case_number is not None else None
     case = existing or cases.open_case(
         CaseDraft(
             kind=CaseKind.SUPPORT,

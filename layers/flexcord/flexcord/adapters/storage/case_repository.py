@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from flexcord.adapters.storage import keys
 from flexcord.cases.model import (
+    Assignee,
     Attachment,
     Case,
     CaseDraft,
@@ -18,6 +20,7 @@ from flexcord.cases.model import (
     PostedMessage,
     Reporter,
 )
+from flexcord.cases.repository import VersionConflict
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -42,7 +45,8 @@ class DynamoCaseRepository:
         existing = self._case_created_by(source_id)
         if existing is not None:
             return existing
-        case = Case.open_from(draft, number=self._next_number(), now=now, source_id=source_id)
+        server = draft.guild_id or "0"
+        case = Case.open_from(draft, number=self._next_number(server), now=now, source_id=source_id)
         try:
             self._client.transact_write_items(
                 TransactItems=[
@@ -59,6 +63,7 @@ class DynamoCaseRepository:
                             "Item": {
                                 **keys.case_source_key(source_id),
                                 "case_number": {"N": str(case.number)},
+                                "server": {"S": server},
                             },
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
@@ -76,9 +81,9 @@ class DynamoCaseRepository:
             return winner
         return case
 
-    def get(self, number: int) -> Case | None:
+    def get(self, server: str, number: int) -> Case | None:
         response = self._call(
-            "get_item", TableName=self._table, Key=keys.case_key(number), ConsistentRead=True
+            "get_item", TableName=self._table, Key=keys.case_key(server, number), ConsistentRead=True
         )
         item = response.get("Item")
         return self._from_item(item) if item else None
@@ -95,13 +100,39 @@ class DynamoCaseRepository:
         )
         return [self._from_item(item) for item in response.get("Items", [])]
 
-    def save(self, case: Case) -> None:
-        self._call(
-            "put_item",
-            TableName=self._table,
-            Item=self._to_item(case),
-            ConditionExpression="attribute_exists(pk)",
-        )
+    def list_by_status(self, server: str, status: CaseStatus) -> list[Case]:
+        items: list[dict[str, Any]] = []
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": keys.STATUS_INDEX,
+            "KeyConditionExpression": "gsi2pk = :status",
+            "ExpressionAttributeValues": {":status": {"S": keys.status_partition(server, status.value)}},
+            "ScanIndexForward": False,
+        }
+        while True:
+            response = self._call("query", **query)
+            items.extend(response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                break
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return [self._from_item(item) for item in items]
+
+    def save(self, case: Case) -> Case:
+        stored = replace(case, version=case.version + 1)
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=self._to_item(stored),
+                ConditionExpression=(
+                    "attribute_exists(pk) AND (attribute_not_exists(version) OR version = :read)"
+                ),
+                ExpressionAttributeValues={":read": {"N": str(case.version)}},
+            )
+        except ClientError as error:
+            if _error_code(error) == "ConditionalCheckFailedException":
+                raise VersionConflict(f"case #{case.number} changed since it was read") from error
+            raise StorageError(f"DynamoDB put_item failed: {_error_code(error)}") from error
+        return stored
 
     # -- helpers --------------------------------------------------------------------------------
 
@@ -112,11 +143,11 @@ class DynamoCaseRepository:
             raise StorageError(f"DynamoDB {operation} failed: {_error_code(error)}") from error
         return result
 
-    def _next_number(self) -> int:
+    def _next_number(self, server: str) -> int:
         response = self._call(
             "update_item",
             TableName=self._table,
-            Key=keys.COUNTER_KEY,
+            Key=keys.case_counter_key(server),
             UpdateExpression="ADD #value :one",
             ExpressionAttributeNames={"#value": "value"},
             ExpressionAttributeValues={":one": {"N": "1"}},
@@ -131,7 +162,7 @@ class DynamoCaseRepository:
         marker = response.get("Item")
         if not marker:
             return None
-        return self.get(int(marker["case_number"]["N"]))
+        return self.get(marker.get("server", {}).get("S", "0"), int(marker["case_number"]["N"]))
 
     def _to_item(self, case: Case) -> dict[str, Any]:
         document: dict[str, Any] = {
@@ -168,6 +199,9 @@ class DynamoCaseRepository:
                     "from_status": e.from_status.value if e.from_status else None,
                     "to_status": e.to_status.value if e.to_status else None,
                     "note": e.note,
+                    "actor_name": e.actor_name,
+                    "event_id": e.event_id,
+                    "tell_reporter": e.tell_reporter,
                 }
                 for e in case.history
             ],
@@ -178,11 +212,23 @@ class DynamoCaseRepository:
             "first_response_at": case.first_response_at,
             "resolved_at": case.resolved_at,
             "source_id": case.source_id,
+            "assignee": {"user_id": case.assignee.user_id, "name": case.assignee.name}
+            if case.assignee
+            else None,
+            # A list, not a string set: DynamoDB refuses an empty set.
+            "supporters": list(case.supporters),
+            "duplicate_of": case.duplicate_of,
+            "thread_id": case.thread_id,
+            "rating": case.rating,
+            "rating_comment": case.rating_comment,
+            "version": case.version,
         }
         item: dict[str, Any] = {name: self._serializer.serialize(value) for name, value in document.items()}
-        item.update(keys.case_key(case.number))
+        item.update(keys.case_key(case.server, case.number))
         item["gsi1pk"] = {"S": keys.reporter_partition(case.reporter.user_id)}
-        item["gsi1sk"] = {"S": keys.reporter_sort(case.number)}
+        item["gsi1sk"] = {"S": keys.reporter_sort(case.created_at, case.server, case.number)}
+        item["gsi2pk"] = {"S": keys.status_partition(case.server, case.status.value)}
+        item["gsi2sk"] = {"S": keys.status_sort(case.number)}
         return item
 
     def _from_item(self, item: dict[str, Any]) -> Case:
@@ -218,6 +264,9 @@ class DynamoCaseRepository:
                     from_status=CaseStatus(e["from_status"]) if e.get("from_status") else None,
                     to_status=CaseStatus(e["to_status"]) if e.get("to_status") else None,
                     note=e.get("note", ""),
+                    actor_name=e.get("actor_name", ""),
+                    event_id=e.get("event_id", ""),
+                    tell_reporter=bool(e.get("tell_reporter", False)),
                 )
                 for e in d.get("history", [])
             ),
@@ -226,6 +275,13 @@ class DynamoCaseRepository:
             first_response_at=d.get("first_response_at"),
             resolved_at=d.get("resolved_at"),
             source_id=d.get("source_id", ""),
+            assignee=Assignee(**assignee) if (assignee := d.get("assignee")) else None,
+            supporters=tuple(d.get("supporters") or ()),
+            duplicate_of=int(d["duplicate_of"]) if d.get("duplicate_of") is not None else None,
+            thread_id=d.get("thread_id"),
+            rating=int(d["rating"]) if d.get("rating") is not None else None,
+            rating_comment=d.get("rating_comment", ""),
+            version=int(d.get("version", 0)),
         )
 
 

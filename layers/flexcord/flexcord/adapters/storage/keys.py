@@ -2,8 +2,9 @@
 
 | item                        | pk                       | sk         | gsi1pk        | gsi1sk            |
 |-----------------------------|--------------------------|------------|---------------|-------------------|
-| case                        | CASE#<number>            | CASE       | REPORTER#<id> | CASE#<number:010> |
-| case-number counter         | COUNTER#CASE             | COUNTER    |               |                   |
+| case                        | CASE#<server>#<number>   | CASE       | REPORTER#<id> | <created>#<s>#<n> |
+| case-number counter         | COUNTER#CASE#<server>    | COUNTER    |               |                   |
+| server settings             | SERVER#<guild id>        | SETTINGS   |               |                   |
 | case created by interaction | CASESOURCE#<interaction> | CASESOURCE |               |                   |
 | idempotency record (worker) | IDEMPOTENCY#worker       | <hash>     |               |                   |
 | open support session        | USER#<id>                | SESSION    |               |                   |
@@ -11,18 +12,38 @@
 | member's attempts, a minute | RATE#<user id>           | <minute>   |               |                   |
 | member of an allowed server | MEMBER#<user id>         | ACCESS     |               |                   |
 
+Cases also carry ``gsi2pk = CASES#<server>#<status>``, ``gsi2sk = <number:010>``: a server's
+cases of one status (``/cases``) are one Query on gsi2. ``<server>`` is the Discord guild id
+(cases are numbered per server).
+
 ``<minute>`` is whole minutes since the epoch. Idempotency records, rate-limit counters and
 membership answers carry ``expires_at`` (epoch seconds, the table's TTL). Case-source markers are
 kept: they tie a case to the interaction that filed it.
 """
 
 CASE_SORT_KEY = "CASE"
-COUNTER_KEY = {"pk": {"S": "COUNTER#CASE"}, "sk": {"S": "COUNTER"}}
 REPORTER_INDEX = "gsi1"
+STATUS_INDEX = "gsi2"
 
 
-def case_key(number: int) -> dict[str, dict[str, str]]:
-    return {"pk": {"S": f"CASE#{number}"}, "sk": {"S": CASE_SORT_KEY}}
+def case_key(server: str, number: int) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": f"CASE#{server}#{number}"}, "sk": {"S": CASE_SORT_KEY}}
+
+
+def case_counter_key(server: str) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": f"COUNTER#CASE#{server}"}, "sk": {"S": "COUNTER"}}
+
+
+def status_partition(server: str, status: str) -> str:
+    return f"CASES#{server}#{status}"
+
+
+def status_sort(number: int) -> str:
+    return f"{number:010d}"
+
+
+def server_settings_key(guild_id: str) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": f"SERVER#{guild_id}"}, "sk": {"S": "SETTINGS"}}
 
 
 def case_source_key(source_id: str) -> dict[str, dict[str, str]]:
@@ -33,9 +54,9 @@ def reporter_partition(user_id: str) -> str:
     return f"REPORTER#{user_id}"
 
 
-def reporter_sort(number: int) -> str:
-    # Zero-padded so the string sort key orders cases by number.
-    return f"CASE#{number:010d}"
+def reporter_sort(created_at: str, server: str, number: int) -> str:
+    # ISO timestamps sort as strings: newest first across every server the member reported in.
+    return f"{created_at}#{server}#{number:010d}"
 
 
 def member_session_key(user_id: str) -> dict[str, dict[str, str]]:
