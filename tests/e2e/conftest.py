@@ -102,7 +102,9 @@ def session_item(stack: LocalStack, user_id: str) -> dict[str, Any] | None:
     return table_item(stack, f"USER#{user_id}", "SESSION")
 
 
-def stored_case(stack: LocalStack, number: int) -> dict[str, Any]:
-    case = table_item(stack, f"CASE#{number}", "CASE")
+def stored_case(stack: LocalStack, number: int, server: str | None = None) -> dict[str, Any]:
+    """Case ``number`` of ``server`` (by default the emulated server, where DM cases go too)."""
+    assert stack.discord is not None
+    case = table_item(stack, f"CASE#{server or stack.discord.guild_id}#{number}", "CASE")
     assert case is not None, f"no case #{number}"
     return case

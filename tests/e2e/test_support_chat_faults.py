@@ -194,7 +194,7 @@ def test_a_chat_that_expires_before_an_agent_joins_is_not_resolved(
     twilio.advance_clock(2 * 24 * 3600)  # past the conversation's close timer
     text = wait_until(lambda: next((t for t in dm_texts(discord, "max") if t.startswith("⌛")), None))
     assert text.startswith(f"⌛ Your chat expired before an agent could join. Case #{number} stays open")
-    case = table_item(stack, f"CASE#{number}", "CASE")
+    case = table_item(stack, f"CASE#{discord.guild_id}#{number}", "CASE")
     assert case is not None
     assert case["status"] == "open"
     assert "chat_expired" in [event["action"] for event in case["history"]]
@@ -220,7 +220,7 @@ def test_the_chat_ended_notice_survives_a_failed_post(
     wait_until(lambda: any(t.startswith("✅ The chat has ended.") for t in dm_texts(discord, "ned")))
     assert sum(t.startswith("✅ The chat has ended.") for t in dm_texts(discord, "ned")) == 1
     assert session_of(stack, discord, "ned") is None
-    case = table_item(stack, f"CASE#{task['attributes']['case_number']}", "CASE")
+    case = table_item(stack, f"CASE#{discord.guild_id}#{task['attributes']['case_number']}", "CASE")
     assert case is not None
     assert case["status"] == "resolved"
 

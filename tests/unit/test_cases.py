@@ -176,9 +176,11 @@ def test_notes_and_assignment_are_recorded_once(service: CaseService) -> None:
     service.add_note("g", case.number, "Fixed in 1.4.2", actor=STAFF, tell_reporter=True, event_id="n1")
     service.add_note("g", case.number, "Fixed in 1.4.2", actor=STAFF, tell_reporter=True, event_id="n1")
     assigned = service.assign("g", case.number, actor=STAFF, event_id="a1")
-    assert assigned.assignee is not None and assigned.assignee.name == "Sam"
+    assert assigned.assignee is not None
+    assert assigned.assignee.name == "Sam"
     notes = [e for e in assigned.history if e.action == "note"]
-    assert len(notes) == 1 and notes[0].tell_reporter
+    assert len(notes) == 1
+    assert notes[0].tell_reporter
     with pytest.raises(InvalidCaseChange):
         service.add_note("g", case.number, "   ", actor=STAFF, tell_reporter=False, event_id="n2")
 
@@ -187,9 +189,11 @@ def test_me_too_counts_each_member_once_and_a_second_press_takes_it_back(service
     case = service.open_case(draft(kind=CaseKind.FEATURE), source_id="i1")
     _, supporting = service.toggle_supporter("g", case.number, "333")
     after, _ = service.toggle_supporter("g", case.number, "444")
-    assert supporting and after.support_count == 2
+    assert supporting
+    assert after.support_count == 2
     undone, supporting = service.toggle_supporter("g", case.number, "333")
-    assert not supporting and undone.supporters == ("444",)
+    assert not supporting
+    assert undone.supporters == ("444",)
 
 
 def test_a_duplicate_merges_its_reporter_and_supporters_into_the_original(service: CaseService) -> None:
@@ -200,7 +204,8 @@ def test_a_duplicate_merges_its_reporter_and_supporters_into_the_original(servic
     marked, merged = service.mark_duplicate(
         "g", duplicate.number, original.number, actor=STAFF, event_id="d1"
     )
-    assert marked.status is CaseStatus.DUPLICATE and marked.duplicate_of == original.number
+    assert marked.status is CaseStatus.DUPLICATE
+    assert marked.duplicate_of == original.number
     assert sorted(merged.supporters) == ["222", "555"]
     with pytest.raises(InvalidCaseChange):
         service.mark_duplicate("g", original.number, original.number, actor=STAFF, event_id="d2")

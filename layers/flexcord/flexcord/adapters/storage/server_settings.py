@@ -31,7 +31,9 @@ class DynamoServerSettings:
         if not item:
             return None
         document = {name: json.loads(value["S"]) for name, value in item.items() if name.startswith("s_")}
-        return ServerSettings.from_document({name[2:]: value for name, value in document.items()})
+        return ServerSettings.from_document(
+            {"guild_id": guild_id, **{name[2:]: value for name, value in document.items()}}
+        )
 
     def update(self, guild_id: str, changes: dict[str, Any]) -> None:
         """Set only the settings that changed, each an attribute of its own (a JSON value), so
