@@ -10,7 +10,7 @@ from flexcord.config import twilio_settings
 from flexcord.observability import logger, metrics
 from flexcord.secrets import get_secret
 from flexcord.twilio_webhooks.chatbot import ChatbotEndpoint
-from flexcord.wiring import case_service, knowledge_base, session_repository
+from flexcord.wiring import case_service, knowledge_base, server_directory, session_repository
 
 
 @cache
@@ -22,6 +22,7 @@ def endpoint() -> ChatbotEndpoint:
         cases=case_service,
         knowledge_base=knowledge_base,
         queue=job_queue,
+        servers=server_directory,
     )
 
 

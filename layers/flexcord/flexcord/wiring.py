@@ -30,6 +30,7 @@ from flexcord.jobs.access import DmAccess
 from flexcord.jobs.case_jobs import CaseJobs
 from flexcord.jobs.case_posts import CasePosts
 from flexcord.jobs.case_triage import CaseTriage
+from flexcord.jobs.chat_followup import ChatFollowUp
 from flexcord.jobs.model import JobKind
 from flexcord.jobs.support_jobs import SupportChat
 from flexcord.jobs.worker import Executor, JobWorker
@@ -159,11 +160,13 @@ def build_worker() -> JobWorker:
     }
     chat: SupportChat | None = None
     if os.environ.get("TWILIO_ACCOUNT_SID"):
+        twilio = twilio_gateway(twilio_settings())
         chat = SupportChat(
             sessions=session_repository(),
             cases=case_service(),
             discord=discord,
-            twilio=twilio_gateway(twilio_settings()),
+            twilio=twilio,
+            servers=server_directory(),
             discord_settings=settings,
             twilio_settings=twilio_settings(),
             knowledge_base=knowledge_base()
@@ -178,6 +181,13 @@ def build_worker() -> JobWorker:
             JobKind.CONVERSATION_EVENT: chat.conversation_event,
             JobKind.ASSISTANT_HELPED: chat.helped,
             JobKind.ASSISTANT_REPLY: chat.assistant_reply,
+            JobKind.LEAVE_MESSAGE: chat.leave_message,
+        }
+        follow_up = ChatFollowUp(cases=case_service(), discord=discord, twilio=twilio)
+        executors |= {
+            JobKind.RATE_CHAT: follow_up.rate,
+            JobKind.COMMENT_CHAT: follow_up.comment,
+            JobKind.SEND_TRANSCRIPT: follow_up.transcript,
         }
     persistence = DynamoDBPersistenceLayer(
         table_name=table_name,

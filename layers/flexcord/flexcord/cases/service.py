@@ -391,7 +391,7 @@ class CaseService:
                 actor_id=user_id,
                 actor_name=current.reporter.display_name,
                 action="rated",
-                note=f"{stars}/5" + (f": {text}" if text else ""),
+                note=(f"{stars}/5" if stars is not None else "comment") + (f": {text}" if text else ""),
                 event_id=event_id,
             )
             return self._with_event(replace(current, rating=stars, rating_comment=text), event)

@@ -83,6 +83,12 @@ def _modal_submit(interaction: Interaction, services: Services) -> InteractionRe
     control = ids.parse_case_control(interaction.custom_id)
     if control is not None and control.action in _CASE_FORMS:
         return _case_form_submitted(control, interaction, services)
+    for prefix, prefixed in PREFIX_MODAL_ROUTES.items():
+        if interaction.custom_id.startswith(prefix):
+            return prefixed(interaction, services)
+    modal_route = MODAL_ROUTES.get(interaction.custom_id)
+    if modal_route is not None:
+        return modal_route(interaction, services)
     if interaction.custom_id == ids.REPLY_MODAL:
         return _chat_message(
             interaction, services, case_forms.submitted_values(interaction.data).get("message"), None
@@ -99,6 +105,9 @@ def _component(interaction: Interaction, services: Services) -> InteractionRespo
     control = ids.parse_case_control(interaction.custom_id)
     if control is not None:
         return _case_control(control, interaction, services)
+    for prefix, prefixed in PREFIX_COMPONENT_ROUTES.items():
+        if interaction.custom_id.startswith(prefix):
+            return prefixed(interaction, services)
     button = COMPONENT_ROUTES.get(interaction.custom_id)
     return button(interaction, services) if button else reply.ephemeral_message(STALE_BUTTON)
 
@@ -421,4 +430,112 @@ COMPONENT_ROUTES: dict[str, Route] = {
     ids.END_CHAT_CONFIRM: _end_confirmed,
     ids.END_CHAT_CANCEL: _keep_chat,
     ids.HELPED_BUTTON: _simple(JobKind.ASSISTANT_HELPED),
+}
+
+
+# -- after a support chat, and outside support hours ------------------------------------------
+
+_SERVER = re.compile(r"[0-9]{1,20}")
+_STARS = re.compile(r"[1-5]")
+COMMENT_MAX = 1000
+
+
+def _case_in(custom_id: str, prefix: str, extra: int = 0) -> list[str] | None:
+    """``server:number[:extra...]`` after ``prefix``, checked for shape only (the worker checks
+    the member may act on that case); None when it is not one."""
+    parts = custom_id.removeprefix(prefix).split(":")
+    if len(parts) != 2 + extra or not _SERVER.fullmatch(parts[0]) or not _CASE_NUMBER.fullmatch(parts[1]):
+        return None
+    return parts if int(parts[1]) >= 1 else None
+
+
+def _rate_chat(interaction: Interaction, services: Services) -> InteractionResponse:
+    parts = _case_in(interaction.custom_id, ids.RATE_CHAT_PREFIX, extra=1)
+    if parts is None or not _STARS.fullmatch(parts[2]):
+        return reply.ephemeral_message(STALE_BUTTON)
+    payload = {"server": parts[0], "number": int(parts[1]), "stars": int(parts[2])}
+    # The worker edits the notice itself to show the rating.
+    return _enqueue(
+        Job.for_interaction(JobKind.RATE_CHAT, interaction.context, payload),
+        services,
+        answer=reply.deferred_update,
+    )
+
+
+def _comment_form(interaction: Interaction, services: Services) -> InteractionResponse:
+    parts = _case_in(interaction.custom_id, ids.RATE_COMMENT_PREFIX)
+    if parts is None:
+        return reply.ephemeral_message(STALE_BUTTON)
+    comment = {
+        "type": case_forms.LABEL,
+        "label": "Your comment",
+        "description": "What went well, or what we could do better.",
+        "component": {
+            "type": case_forms.TEXT_INPUT,
+            "custom_id": "comment",
+            "style": case_forms.PARAGRAPH,
+            "min_length": 1,
+            "max_length": COMMENT_MAX,
+            "required": True,
+        },
+    }
+    return reply.modal(
+        ids.rate_comment_button(parts[0], int(parts[1])), f"Case #{parts[1]}: your comment", [comment]
+    )
+
+
+def _comment_submitted(interaction: Interaction, services: Services) -> InteractionResponse:
+    parts = _case_in(interaction.custom_id, ids.RATE_COMMENT_PREFIX)
+    if parts is None:
+        return reply.ephemeral_message("That form has expired.")
+    text = case_forms.submitted_values(interaction.data).get("comment")
+    comment = text.strip() if isinstance(text, str) else ""
+    if not comment:
+        return reply.ephemeral_message("Your comment is empty; nothing was saved.")
+    if len(comment) > COMMENT_MAX:
+        return reply.ephemeral_message(f"Comments are limited to {COMMENT_MAX} characters.")
+    payload = {"server": parts[0], "number": int(parts[1]), "comment": comment}
+    return _enqueue(
+        Job.for_interaction(JobKind.COMMENT_CHAT, interaction.context, payload), services, limited=True
+    )
+
+
+def _send_transcript(interaction: Interaction, services: Services) -> InteractionResponse:
+    parts = _case_in(interaction.custom_id, ids.TRANSCRIPT_PREFIX)
+    if parts is None:
+        return reply.ephemeral_message(STALE_BUTTON)
+    payload = {"server": parts[0], "number": int(parts[1])}
+    return _enqueue(
+        Job.for_interaction(JobKind.SEND_TRANSCRIPT, interaction.context, payload), services, limited=True
+    )
+
+
+def _leave_message_form(interaction: Interaction, services: Services) -> InteractionResponse:
+    return reply.modal(ids.LEAVE_MESSAGE_MODAL, "Leave a message for our team", [_message_input()])
+
+
+def _leave_message_submitted(interaction: Interaction, services: Services) -> InteractionResponse:
+    text = case_forms.submitted_values(interaction.data).get("message")
+    message = text.strip() if isinstance(text, str) else ""
+    if not message:
+        return reply.ephemeral_message("Your message is empty; nothing was filed.")
+    if len(message) > MESSAGE_MAX:
+        return reply.ephemeral_message(f"Messages are limited to {MESSAGE_MAX} characters.")
+    job = Job.for_interaction(JobKind.LEAVE_MESSAGE, interaction.context, {"text": message})
+    return _enqueue(job, services, limited=True)
+
+
+COMPONENT_ROUTES[ids.LEAVE_MESSAGE_BUTTON] = _leave_message_form
+
+#: Components whose custom_id carries data after a fixed prefix.
+PREFIX_COMPONENT_ROUTES: dict[str, Route] = {
+    ids.RATE_CHAT_PREFIX: _rate_chat,
+    ids.RATE_COMMENT_PREFIX: _comment_form,
+    ids.TRANSCRIPT_PREFIX: _send_transcript,
+}
+MODAL_ROUTES: dict[str, Route] = {
+    ids.LEAVE_MESSAGE_MODAL: _leave_message_submitted,
+}
+PREFIX_MODAL_ROUTES: dict[str, Route] = {
+    ids.RATE_COMMENT_PREFIX: _comment_submitted,
 }

@@ -27,6 +27,10 @@ class JobKind(StrEnum):
     ASSISTANT_HELPED = "assistant.helped"
     ASSISTANT_REPLY = "assistant.reply"
     CONVERSATION_EVENT = "twilio.conversation_event"
+    RATE_CHAT = "chat.rate"
+    COMMENT_CHAT = "chat.comment"
+    SEND_TRANSCRIPT = "chat.transcript"
+    LEAVE_MESSAGE = "chat.leave_message"
 
 
 @dataclass(frozen=True)

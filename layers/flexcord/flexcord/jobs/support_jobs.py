@@ -7,6 +7,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from flexcord.adapters.discord import (
@@ -17,30 +18,36 @@ from flexcord.adapters.discord import (
 )
 from flexcord.adapters.twilio import FlexHandoff, MediaTooLarge, TwilioError, TwilioGateway
 from flexcord.assistant.decide import Decision, KnowledgeBase, Suggestion, decide
-from flexcord.cases import CaseService, CaseStatus
-from flexcord.cases.model import ATTACHMENT_MAX_BYTES
+from flexcord.cases import CaseDraft, CaseKind, CaseService, CaseStatus, Reporter
+from flexcord.cases.model import ATTACHMENT_MAX_BYTES, CaseSection
 from flexcord.cases.service import Actor, utc_now_iso
 from flexcord.config import DiscordSettings, TwilioSettings
 from flexcord.interactions.custom_ids import (
     END_CHAT_BUTTON,
     HELPED_BUTTON,
+    LEAVE_MESSAGE_BUTTON,
     REPLY_BUTTON,
     TALK_TO_HUMAN_BUTTON,
+)
+from flexcord.jobs.chat_followup import (
+    AGENT_FALLBACK_NAME,
+    FLEXCORD_AUTHOR,
+    closing_components,
+    member_identity,
 )
 from flexcord.jobs.model import InteractionContext, Job
 from flexcord.jobs.notify import tell_member
 from flexcord.jobs.presentation import truncate
 from flexcord.observability import logger, metrics
-from flexcord.sessions.handoff import record_handoff, task_attributes
+from flexcord.servers.settings import ServerDirectory
+from flexcord.sessions.handoff import after_hours_notice, record_handoff, task_attributes
 from flexcord.sessions.model import ChatPlace, SessionMode, SupportSession
 from flexcord.sessions.repository import SessionRepository
 
-#: The author of the messages Flexcord itself adds to a conversation (notes for the agent).
-FLEXCORD_AUTHOR = "flexcord"
+__all__ = ["AGENT_FALLBACK_NAME", "FLEXCORD_AUTHOR", "SupportChat", "member_identity"]
+
 EVENTS_PATH = "/twilio/conversation-events"
 NO_SESSION_HINT = "You have no open support chat. Use `/helpme` to start one."
-#: Shown for an agent whose name Flex does not give: never their identity (often an e-mail).
-AGENT_FALLBACK_NAME = "Support agent"
 #: What one Discord message may carry: 10 files, and a bot's upload limit (10 MiB, for the
 #: whole request) without server boosts.
 DISCORD_MAX_FILES = 10
@@ -58,10 +65,17 @@ CHAT_BUTTONS = [
 ]
 
 
-def member_identity(conversation_sid: str) -> str:
-    """The member's Twilio identity: derived from the conversation alone, so it carries nothing
-    about the member, and a retried job finds the same participant."""
-    return "member_" + hashlib.sha256(conversation_sid.encode()).hexdigest()[:24]
+LEAVE_MESSAGE_ROW = {
+    "type": 1,
+    "components": [{"type": 2, "style": 1, "label": "Leave a message", "custom_id": LEAVE_MESSAGE_BUTTON}],
+}
+LEFT_MESSAGE_TITLE = "Message left after hours"
+RATE_PROMPT = "How did we do? Rate this chat, add a comment, or get its transcript:"
+
+
+def wall_clock() -> datetime:
+    """The current time, aware (UTC). Tests inject their own clock instead."""
+    return datetime.now(UTC)
 
 
 class SupportChat:
@@ -76,7 +90,13 @@ class SupportChat:
         twilio_settings: TwilioSettings,
         knowledge_base: KnowledgeBase | None = None,
         clock: Callable[[], str] = utc_now_iso,
+        servers: ServerDirectory | None = None,
+        now: Callable[[], datetime] | None = None,
     ) -> None:
+        """``servers`` gives each server's support hours (None: always open); ``now`` is the
+        clock they are checked against (an aware datetime; by default the wall clock)."""
+        self._servers = servers
+        self._now = now
         self._knowledge_base = knowledge_base
         self._sessions = sessions
         self._cases = cases
@@ -141,6 +161,14 @@ class SupportChat:
                 self._discord, member, content=f"Already on it: {waiting} (case #{session.case_number})."
             )
             return {"queued": False, "case": session.case_number}
+        back = self._back_message(session) if session.mode is SessionMode.ASSISTANT else None
+        if back is not None:
+            # Outside the server's hours: no hand-off; the assistant keeps the chat.
+            metrics.add_metric(name="AfterHoursHandoffDeclined", unit="Count", value=1)
+            tell_member(
+                self._discord, member, content=after_hours_notice(back), components=[LEAVE_MESSAGE_ROW]
+            )
+            return {"queued": False, "after_hours": True}
         # Still with the assistant, or queued by an attempt that never reached Flex: do it now.
         case = self._hand_off(
             session, source_id=member.interaction_id, asked_by_member=True, retry=job.is_retry
@@ -182,7 +210,7 @@ class SupportChat:
             session, cases=self._cases, sessions=self._sessions, source_id=source_id
         )
         if not session.handed_to_flex:
-            attributes = task_attributes(session)
+            attributes = task_attributes(session, self._cases)
             if self._twilio_settings.studio_flow_sid:
                 self._twilio.update_attributes(session.conversation_sid, {"handoff": True, **attributes})
                 if asked_by_member:
@@ -219,7 +247,14 @@ class SupportChat:
         if session.mode is not SessionMode.ASSISTANT:
             return None
         decision = decide(text, knowledge_base=self._knowledge_base, misses=session.assistant_misses)
-        self.deliver_answer(session, decision, message_key=message_key, retry=retry)
+        back = self._back_message(session) if decision.handoff else None
+        if back is not None:
+            # The assistant would hand off, but no agent is in: it says when they are back.
+            decision = replace(decision, handoff=False, reply=after_hours_notice(back))
+            metrics.add_metric(name="AfterHoursHandoffDeclined", unit="Count", value=1)
+        self.deliver_answer(
+            session, decision, message_key=message_key, retry=retry, offer_message=back is not None
+        )
         if decision.handoff:
             self._hand_off(session, source_id=message_key, asked_by_member=False, retry=retry)
         else:
@@ -227,11 +262,20 @@ class SupportChat:
         return decision
 
     def deliver_answer(
-        self, session: SupportSession, decision: Decision, *, message_key: str, retry: bool = False
+        self,
+        session: SupportSession,
+        decision: Decision,
+        *,
+        message_key: str,
+        retry: bool = False,
+        offer_message: bool = False,
     ) -> None:
         """Show the assistant's answer in the member's chat and add it to the conversation
-        without the webhook header (the transcript for the agent; Studio must not run again)."""
+        without the webhook header (the transcript for the agent; Studio must not run again).
+        ``offer_message``: outside support hours, with a "Leave a message" button."""
         embeds, components = answer_view(decision)
+        if offer_message:
+            components = [*components, LEAVE_MESSAGE_ROW]
         self._post(
             session.channel_id,
             decision.reply,
@@ -260,7 +304,13 @@ class SupportChat:
         if session is None or session.mode is SessionMode.AGENT:
             return {"shown": False}
         decision = decision_from_payload(job.payload["decision"])
-        self.deliver_answer(session, decision, message_key=job.key, retry=job.is_retry)
+        self.deliver_answer(
+            session,
+            decision,
+            message_key=job.key,
+            retry=job.is_retry,
+            offer_message=bool(job.payload.get("after_hours")),
+        )
         if decision.handoff:
             self._hand_off(session, source_id=job.key, asked_by_member=False, retry=job.is_retry)
         elif session.mode is SessionMode.ASSISTANT:
@@ -286,6 +336,44 @@ class SupportChat:
             self._discord, member, content="Glad that helped! `/endchat` closes the chat when you're done."
         )
         return {"deflected": True}
+
+    def leave_message(self, job: Job) -> dict[str, Any]:
+        """The "Leave a message" form, outside support hours: a support case for staff, in the
+        chat's server (the member's server when the chat has ended). One case per submission,
+        even when the job is delivered twice (the case is keyed by the interaction)."""
+        member = job.interaction
+        text = str(job.payload.get("text") or "").strip()
+        if not text:
+            tell_member(self._discord, member, content="Your message is empty; nothing was filed.")
+            return {"filed": False}
+        session = self._sessions.for_member(member.user_id)
+        case = self._cases.open_case(
+            CaseDraft(
+                kind=CaseKind.SUPPORT,
+                title=LEFT_MESSAGE_TITLE,
+                sections=(CaseSection("Message", text),),
+                reporter=Reporter(member.user_id, member.username, member.display_name),
+                guild_id=session.guild_id if session else member.guild_id,
+                channel_id=session.channel_id if session else member.channel_id,
+            ),
+            source_id=job.key,
+        )
+        metrics.add_metric(name="AfterHoursMessagesLeft", unit="Count", value=1)
+        tell_member(
+            self._discord,
+            member,
+            content=f"📝 Thanks! Your message is case #{case.number}. Our team will pick it up when "
+            f"they're back; `/case show number:{case.number}` shows where it stands.",
+        )
+        return {"filed": True, "case": case.number}
+
+    def _back_message(self, session: SupportSession) -> str | None:
+        """When agents are back, while the chat's server is outside its support hours (holidays
+        included); None while they are in."""
+        if self._servers is None:
+            return None
+        hours = self._servers.settings_for(session.guild_id).support_hours
+        return hours.back_message(self._now() if self._now else wall_clock())
 
     # -- Twilio conversation events -------------------------------------------------------------
 
@@ -619,6 +707,7 @@ class SupportChat:
         if not conversation_closed:
             self._twilio.close_conversation(session.conversation_sid)
             self._close_interaction(session)
+        components: list[dict[str, Any]] = []
         if session.case_number is not None:
             case = self._cases.move(
                 session.guild_id,
@@ -628,7 +717,12 @@ class SupportChat:
                 note=note,
             )
             logger.info("case resolved", extra={"case": case.number})
-        self._post(session.channel_id, notice, nonce=_nonce("end", session.conversation_sid))
+            # The member rates the chat and can ask for its transcript from the notice.
+            notice = f"{notice}\n{RATE_PROMPT}"
+            components = closing_components(case)
+        self._post(
+            session.channel_id, notice, components=components, nonce=_nonce("end", session.conversation_sid)
+        )
         self._sessions.end(session)
 
     def _close_interaction(self, session: SupportSession) -> None:

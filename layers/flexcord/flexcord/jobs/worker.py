@@ -73,6 +73,10 @@ WHAT_FAILED: dict[JobKind, str] = {
     JobKind.END_CHAT: "end your chat",
     JobKind.ASSISTANT_HELPED: "record that",
     JobKind.ASSISTANT_REPLY: "show the assistant's answer",
+    JobKind.RATE_CHAT: "record your rating",
+    JobKind.COMMENT_CHAT: "save your comment",
+    JobKind.SEND_TRANSCRIPT: "send your transcript",
+    JobKind.LEAVE_MESSAGE: "leave your message",
 }
 
 

@@ -46,12 +46,51 @@ def record_handoff(
     return queued, case
 
 
-def task_attributes(session: SupportSession) -> dict[str, Any]:
-    """What the agent's task carries: who (display name only), the case, the conversation."""
-    return {
+#: How many of the member's earlier cases the agent's task carries.
+RECENT_CASES_SHOWN = 5
+
+
+def recent_cases(session: SupportSession, cases: CaseService) -> list[Case]:
+    """The member's latest cases in the chat's server, newest first, without the chat's own."""
+    server = cases.server_of(session.guild_id)
+    found = cases.cases_of(session.user_id, limit=RECENT_CASES_SHOWN * 5)
+    return [case for case in found if case.server == server and case.number != session.case_number][
+        :RECENT_CASES_SHOWN
+    ]
+
+
+def task_attributes(session: SupportSession, cases: CaseService | None = None) -> dict[str, Any]:
+    """What the agent's task carries: who (display name only), the case, the conversation, and
+    the member's recent cases (number, kind, title, status) so the agent sees their history."""
+    attributes: dict[str, Any] = {
         "from": session.display_name,
         "discord_display_name": session.display_name,
         "case_number": session.case_number,
         "conversation_sid": session.conversation_sid,
         "locale": session.locale,
     }
+    if cases is not None:
+        recent = recent_cases(session, cases)
+        attributes["recent_cases"] = [
+            {"number": c.number, "kind": c.kind.value, "title": c.title, "status": c.status.value}
+            for c in recent
+        ]
+        # Also as one line the Studio flow can place inside its JSON template as is: no quotes,
+        # backslashes or control characters.
+        attributes["recent_cases_summary"] = _template_safe(
+            "; ".join(f"#{c.number} {c.kind.label}: {c.title} ({c.status.label.lower()})" for c in recent)
+        )
+    return attributes
+
+
+def _template_safe(text: str) -> str:
+    return "".join("'" if c in '"\\' else " " if ord(c) < 32 else c for c in text)
+
+
+def after_hours_notice(back: str) -> str:
+    """What a member who asks for a human outside support hours is told (``back``: the server's
+    after-hours message and when agents are back)."""
+    return (
+        f"🌙 {back}\nThe assistant keeps answering in the meantime. Or **leave a message**: it opens "
+        "a case our team picks up when they're back."
+    )

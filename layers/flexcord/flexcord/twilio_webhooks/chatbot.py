@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import asdict
+from dataclasses import asdict, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from flexcord.adapters.queue.job_queue import JobQueue, QueueUnavailable
@@ -20,8 +21,9 @@ from flexcord.assistant.decide import KnowledgeBase, decide
 from flexcord.cases import CaseService
 from flexcord.jobs.model import Job, JobKind
 from flexcord.observability import logger, metrics
-from flexcord.sessions.handoff import record_handoff, task_attributes
-from flexcord.sessions.model import SessionMode
+from flexcord.servers.settings import ServerDirectory
+from flexcord.sessions.handoff import after_hours_notice, record_handoff, task_attributes
+from flexcord.sessions.model import SessionMode, SupportSession
 from flexcord.sessions.repository import SessionRepository
 from flexcord.twilio_webhooks import is_sid
 from flexcord.twilio_webhooks.signature import (
@@ -35,6 +37,11 @@ FLEXCORD_AUTHOR = "flexcord"
 NOTHING_TO_DO: dict[str, Any] = {"handoff": False, "reply": "", "articles": []}
 
 
+def wall_clock() -> datetime:
+    """The current time, aware (UTC). Tests inject their own clock instead."""
+    return datetime.now(UTC)
+
+
 class ChatbotEndpoint:
     def __init__(
         self,
@@ -45,7 +52,13 @@ class ChatbotEndpoint:
         cases: Callable[[], CaseService],
         knowledge_base: Callable[[], KnowledgeBase],
         queue: Callable[[], JobQueue],
+        servers: Callable[[], ServerDirectory] | None = None,
+        now: Callable[[], datetime] | None = None,
     ) -> None:
+        """``servers``: each server's support hours (None: always open); outside them the
+        assistant does not hand off but says when agents are back. ``now``: an aware clock."""
+        self._servers = servers
+        self._now = now
         self._cases = cases
         self._auth_token = auth_token
         self._public_base_url = public_base_url
@@ -91,7 +104,7 @@ class ChatbotEndpoint:
             # Flexcord's note that the member pressed "Talk to a human": the worker has opened
             # the case and queued the session; the flow sends the chat to Flex with these.
             if _attributes(data).get("handoff") is True and session.mode is SessionMode.QUEUED:
-                return {**NOTHING_TO_DO, "handoff": True, "task": task_attributes(session)}
+                return {**NOTHING_TO_DO, "handoff": True, "task": task_attributes(session, self._cases())}
             return NOTHING_TO_DO
         if author != session.member_identity or session.mode is not SessionMode.ASSISTANT:
             return NOTHING_TO_DO
@@ -103,6 +116,12 @@ class ChatbotEndpoint:
         message_sid = str(data.get("message_sid") or "")
         message_sid = message_sid if is_sid(message_sid, "IM") else ""
         key = f"assistant:{message_sid or data['conversation_sid']}"
+        back = self._back_message(session) if decision.handoff else None
+        if back is not None:
+            # Outside the server's support hours: no hand-off; the member is told when agents
+            # are back (and offered to leave a message) and the assistant keeps the chat.
+            decision = replace(decision, handoff=False, reply=after_hours_notice(back))
+            metrics.add_metric(name="AfterHoursHandoffDeclined", unit="Count", value=1)
         if decision.handoff:
             # Open the case now, so the flow's Send to Flex carries its number.
             # The flow's Send to Flex, on this answer, is the hand-off itself.
@@ -117,6 +136,7 @@ class ChatbotEndpoint:
                 "conversation_sid": session.conversation_sid,
                 "message_sid": message_sid,
                 "decision": asdict(decision),
+                "after_hours": back is not None,
             },
         )
         try:
@@ -136,8 +156,14 @@ class ChatbotEndpoint:
             ],
         }
         if decision.handoff:
-            reply["task"] = task_attributes(session)  # for the flow's Send to Flex
+            reply["task"] = task_attributes(session, self._cases())  # for the flow's Send to Flex
         return reply
+
+    def _back_message(self, session: SupportSession) -> str | None:
+        if self._servers is None:
+            return None
+        hours = self._servers().settings_for(session.guild_id).support_hours
+        return hours.back_message(self._now() if self._now else wall_clock())
 
 
 def _attributes(data: dict[str, Any]) -> dict[str, Any]:

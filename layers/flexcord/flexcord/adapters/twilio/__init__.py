@@ -6,10 +6,18 @@ Only the worker and the Twilio webhook functions import this package: twilio and
 
 from flexcord.adapters.twilio.gateway import (
     ConversationClosed,
+    ConversationMessage,
     FlexHandoff,
     MediaTooLarge,
     TwilioError,
     TwilioGateway,
 )
 
-__all__ = ["ConversationClosed", "FlexHandoff", "MediaTooLarge", "TwilioError", "TwilioGateway"]
+__all__ = [
+    "ConversationClosed",
+    "ConversationMessage",
+    "FlexHandoff",
+    "MediaTooLarge",
+    "TwilioError",
+    "TwilioGateway",
+]

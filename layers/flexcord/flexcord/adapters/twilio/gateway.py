@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -24,6 +25,8 @@ WEBHOOK_FILTERS = ["onMessageAdded", "onParticipantAdded", "onConversationStateU
 #: The message attribute that carries Flexcord's own key for a message it adds, so a retried
 #: job can tell whether its earlier attempt's write went through.
 MESSAGE_KEY_ATTRIBUTE = "flexcord_key"
+#: Messages per page when reading a whole conversation (the API's maximum page size).
+TRANSCRIPT_PAGE_SIZE = 100
 #: How far back a retry looks for its earlier write: a member's chat gains a few messages a
 #: minute, and retries come within minutes.
 RECENT_MESSAGES_CHECKED = 50
@@ -43,6 +46,18 @@ class ConversationClosed(TwilioError):
 
 class MediaTooLarge(TwilioError):
     """A media file is larger than the caller can pass on; it was not read whole."""
+
+
+@dataclass(frozen=True)
+class ConversationMessage:
+    """One message of a conversation, as a transcript needs it."""
+
+    index: int
+    author: str
+    body: str
+    attributes: dict[str, Any]
+    date_created: datetime | None
+    media_filenames: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -166,6 +181,13 @@ class TwilioGateway:
             if isinstance(attributes, dict) and attributes.get(MESSAGE_KEY_ATTRIBUTE) == key:
                 return str(message.sid)
         return None
+
+    def conversation_messages(self, conversation_sid: str) -> list[ConversationMessage]:
+        """Every message of the conversation, oldest first, following the list's pages
+        (``meta.next_page_url``); a closed conversation can still be read."""
+        messages = self._client.conversations.v1.conversations(conversation_sid).messages
+        found = self._call(lambda: list(messages.stream(order="asc", page_size=TRANSCRIPT_PAGE_SIZE)))
+        return [_conversation_message(message) for message in found]
 
     def update_attributes(self, conversation_sid: str, attributes: dict[str, Any]) -> None:
         conversation = self._client.conversations.v1.conversations(conversation_sid)
@@ -292,6 +314,26 @@ def content_disposition(filename: str) -> str:
     quotes and backslashes, which would end or escape the quoted name, are replaced."""
     fallback = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in filename) or "file"
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def _conversation_message(message: Any) -> ConversationMessage:
+    try:
+        attributes = json.loads(message.attributes or "{}")
+    except ValueError:
+        attributes = {}
+    media = message.media if isinstance(message.media, list) else []
+    return ConversationMessage(
+        index=int(message.index or 0),
+        author=str(message.author or ""),
+        body=str(message.body or ""),
+        attributes=attributes if isinstance(attributes, dict) else {},
+        date_created=message.date_created if isinstance(message.date_created, datetime) else None,
+        media_filenames=tuple(
+            str(item.get("filename") or item.get("Filename") or "file")
+            for item in media
+            if isinstance(item, dict)
+        ),
+    )
 
 
 def _translate(error: TwilioRestException) -> TwilioError:
