@@ -4,7 +4,7 @@ connected."""
 from __future__ import annotations
 
 import os
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 from flexcord.adapters.discord import DiscordClient
@@ -13,6 +13,7 @@ from flexcord.adapters.queue.job_queue import job_queue
 from flexcord.adapters.storage.case_repository import DynamoCaseRepository
 from flexcord.adapters.storage.dynamodb import dynamodb_client
 from flexcord.adapters.storage.membership_cache import DynamoMembershipCache
+from flexcord.adapters.storage.pending_drafts import DynamoPendingDrafts
 from flexcord.adapters.storage.server_settings import DynamoServerSettings
 from flexcord.adapters.storage.session_repository import DynamoSessionRepository
 from flexcord.adapters.twilio import TwilioGateway
@@ -28,6 +29,7 @@ from flexcord.config import (
 )
 from flexcord.jobs.access import DmAccess
 from flexcord.jobs.case_jobs import CaseJobs
+from flexcord.jobs.duplicate_check import DuplicateCheck
 from flexcord.jobs.model import JobKind
 from flexcord.jobs.support_jobs import SupportChat
 from flexcord.jobs.worker import Executor, JobWorker
@@ -143,11 +145,13 @@ def build_worker() -> JobWorker:
     settings = discord_settings()
     table_name = _table_name()
     discord = discord_client(settings, global_limit=worker_share_of_global_limit())
-    cases = CaseJobs(case_service(), discord, server_directory())
+    duplicates = DuplicateCheck(case_service(), discord, DynamoPendingDrafts(dynamodb_client(), table_name))
+    cases = CaseJobs(case_service(), discord, server_directory(), duplicates=duplicates)
     executors: dict[JobKind, Executor] = {
         JobKind.CREATE_CASE: cases.create_case,
         JobKind.SHOW_CASE: cases.show_case,
         JobKind.LIST_CASES: cases.list_cases,
+        JobKind.DUPLICATE_CHOICE: partial(duplicates.choose, file_case=cases.create_case),
     }
     chat: SupportChat | None = None
     if os.environ.get("TWILIO_ACCOUNT_SID"):

@@ -35,6 +35,7 @@ from flexcord.observability import logger
 STALE_BUTTON = "This button no longer does anything. Please run the command again."
 NOT_THIS_SERVER = "Flexcord isn't set up for this server."
 _CASE_NUMBER = re.compile(r"[0-9]{1,12}")
+_SNOWFLAKE = re.compile(r"[0-9]{1,25}")
 
 QueueProvider = Callable[[], JobQueue]
 
@@ -93,6 +94,9 @@ def _modal_submit(interaction: Interaction, services: Services) -> InteractionRe
 def _component(interaction: Interaction, services: Services) -> InteractionResponse:
     if interaction.custom_id.startswith(ids.SHOW_CASE_BUTTON_PREFIX):
         return _show_case_button(interaction, services)
+    for prefix, prefixed in PREFIX_ROUTES.items():
+        if interaction.custom_id.startswith(prefix):
+            return prefixed(interaction, services)
     button = COMPONENT_ROUTES.get(interaction.custom_id)
     return button(interaction, services) if button else reply.ephemeral_message(STALE_BUTTON)
 
@@ -164,6 +168,24 @@ def _show_case_button(interaction: Interaction, services: Services) -> Interacti
     return _enqueue(
         Job.for_interaction(JobKind.SHOW_CASE, interaction.context, {"number": int(raw_number)}), services
     )
+
+
+def _duplicate_choice(interaction: Interaction, services: Services) -> InteractionResponse:
+    """A press on "Is it one of these?": a case, or "No, file mine". The worker edits the
+    question into the outcome, after checking the presser filed the draft."""
+    custom_id = interaction.custom_id
+    if custom_id.startswith(ids.DUPLICATE_FILE_PREFIX):
+        draft_id, choice = custom_id.removeprefix(ids.DUPLICATE_FILE_PREFIX), "0"
+    else:
+        draft_id, _, choice = custom_id.removeprefix(ids.DUPLICATE_PICK_PREFIX).partition(":")
+        if not _CASE_NUMBER.fullmatch(choice) or int(choice) < 1:
+            return reply.ephemeral_message(STALE_BUTTON)
+    if not _SNOWFLAKE.fullmatch(draft_id):
+        return reply.ephemeral_message(STALE_BUTTON)
+    job = Job.for_interaction(
+        JobKind.DUPLICATE_CHOICE, interaction.context, {"draft": draft_id, "choice": int(choice)}
+    )
+    return _enqueue(job, services, answer=reply.deferred_update)
 
 
 def _open_chat(interaction: Interaction, services: Services) -> InteractionResponse:
@@ -290,4 +312,10 @@ COMPONENT_ROUTES: dict[str, Route] = {
     ids.END_CHAT_CONFIRM: _end_confirmed,
     ids.END_CHAT_CANCEL: _keep_chat,
     ids.HELPED_BUTTON: _simple(JobKind.ASSISTANT_HELPED),
+}
+
+#: Buttons whose custom_id carries data after a fixed prefix.
+PREFIX_ROUTES: dict[str, Route] = {
+    ids.DUPLICATE_PICK_PREFIX: _duplicate_choice,
+    ids.DUPLICATE_FILE_PREFIX: _duplicate_choice,
 }

@@ -23,6 +23,7 @@ class JobKind(StrEnum):
     ASSISTANT_HELPED = "assistant.helped"
     ASSISTANT_REPLY = "assistant.reply"
     CONVERSATION_EVENT = "twilio.conversation_event"
+    DUPLICATE_CHOICE = "case.duplicate_choice"
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,7 @@ WHAT_FAILED: dict[JobKind, str] = {
     JobKind.END_CHAT: "end your chat",
     JobKind.ASSISTANT_HELPED: "record that",
     JobKind.ASSISTANT_REPLY: "show the assistant's answer",
+    JobKind.DUPLICATE_CHOICE: "record your choice",
 }
 
 
