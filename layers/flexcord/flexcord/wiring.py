@@ -4,7 +4,7 @@ connected."""
 from __future__ import annotations
 
 import os
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 from flexcord.adapters.discord import DiscordClient
@@ -13,6 +13,7 @@ from flexcord.adapters.queue.job_queue import job_queue
 from flexcord.adapters.storage.case_repository import DynamoCaseRepository
 from flexcord.adapters.storage.dynamodb import dynamodb_client
 from flexcord.adapters.storage.membership_cache import DynamoMembershipCache
+from flexcord.adapters.storage.pending_drafts import DynamoPendingDrafts
 from flexcord.adapters.storage.server_settings import DynamoServerSettings
 from flexcord.adapters.storage.session_repository import DynamoSessionRepository
 from flexcord.adapters.twilio import TwilioGateway
@@ -31,6 +32,7 @@ from flexcord.jobs.case_jobs import CaseJobs
 from flexcord.jobs.case_posts import CasePosts
 from flexcord.jobs.case_triage import CaseTriage
 from flexcord.jobs.chat_followup import ChatFollowUp
+from flexcord.jobs.duplicate_check import DuplicateCheck
 from flexcord.jobs.model import JobKind
 from flexcord.jobs.support_jobs import SupportChat
 from flexcord.jobs.worker import Executor, JobWorker
@@ -147,7 +149,8 @@ def build_worker() -> JobWorker:
     table_name = _table_name()
     discord = discord_client(settings, global_limit=worker_share_of_global_limit())
     posts = CasePosts(case_service(), discord, server_directory())
-    cases = CaseJobs(case_service(), discord, server_directory(), posts)
+    duplicates = DuplicateCheck(case_service(), discord, DynamoPendingDrafts(dynamodb_client(), table_name))
+    cases = CaseJobs(case_service(), discord, server_directory(), posts, duplicates=duplicates)
     triage = CaseTriage(case_service(), discord, server_directory(), posts)
     executors: dict[JobKind, Executor] = {
         JobKind.CREATE_CASE: cases.create_case,
@@ -157,6 +160,7 @@ def build_worker() -> JobWorker:
         JobKind.LIST_SERVER_CASES: triage.list_server_cases,
         JobKind.SUPPORT_CASE: triage.support_case,
         JobKind.ADD_CASE_DETAILS: triage.add_details,
+        JobKind.DUPLICATE_CHOICE: partial(duplicates.choose, file_case=cases.create_case),
     }
     chat: SupportChat | None = None
     if os.environ.get("TWILIO_ACCOUNT_SID"):

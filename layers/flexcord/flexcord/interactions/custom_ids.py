@@ -82,3 +82,18 @@ def rate_comment_button(server: str, number: int) -> str:
 
 def transcript_button(server: str, number: int) -> str:
     return f"{TRANSCRIPT_PREFIX}{server}:{number}"
+
+
+# "Is it one of these?", the answer to a duplicate suggestion: the ids name the held draft (the
+# submit's interaction id) and the case. The worker checks that the presser filed the draft and
+# that the case was one offered for it.
+DUPLICATE_PICK_PREFIX = "dupe:pick:"
+DUPLICATE_FILE_PREFIX = "dupe:file:"
+
+
+def duplicate_pick_button(draft_id: str, number: int) -> str:
+    return f"{DUPLICATE_PICK_PREFIX}{draft_id}:{number}"
+
+
+def file_mine_button(draft_id: str) -> str:
+    return f"{DUPLICATE_FILE_PREFIX}{draft_id}"

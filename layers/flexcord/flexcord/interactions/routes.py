@@ -35,6 +35,7 @@ from flexcord.observability import logger
 STALE_BUTTON = "This button no longer does anything. Please run the command again."
 NOT_THIS_SERVER = "Flexcord isn't set up for this server."
 _CASE_NUMBER = re.compile(r"[0-9]{1,12}")
+_SNOWFLAKE = re.compile(r"[0-9]{1,25}")
 
 QueueProvider = Callable[[], JobQueue]
 
@@ -305,6 +306,24 @@ _CASE_FORMS: dict[str, tuple[str, str, int, int]] = {
 _STAFF_SETTABLE_STATUSES = frozenset(choice["value"] for choice in STATUS_CHOICES)
 
 
+def _duplicate_choice(interaction: Interaction, services: Services) -> InteractionResponse:
+    """A press on "Is it one of these?": a case, or "No, file mine". The worker edits the
+    question into the outcome, after checking the presser filed the draft."""
+    custom_id = interaction.custom_id
+    if custom_id.startswith(ids.DUPLICATE_FILE_PREFIX):
+        draft_id, choice = custom_id.removeprefix(ids.DUPLICATE_FILE_PREFIX), "0"
+    else:
+        draft_id, _, choice = custom_id.removeprefix(ids.DUPLICATE_PICK_PREFIX).partition(":")
+        if not _CASE_NUMBER.fullmatch(choice) or int(choice) < 1:
+            return reply.ephemeral_message(STALE_BUTTON)
+    if not _SNOWFLAKE.fullmatch(draft_id):
+        return reply.ephemeral_message(STALE_BUTTON)
+    job = Job.for_interaction(
+        JobKind.DUPLICATE_CHOICE, interaction.context, {"draft": draft_id, "choice": int(choice)}
+    )
+    return _enqueue(job, services, answer=reply.deferred_update)
+
+
 def _open_chat(interaction: Interaction, services: Services) -> InteractionResponse:
     question = interaction.option("question")
     payload = (
@@ -529,6 +548,8 @@ COMPONENT_ROUTES[ids.LEAVE_MESSAGE_BUTTON] = _leave_message_form
 
 #: Components whose custom_id carries data after a fixed prefix.
 PREFIX_COMPONENT_ROUTES: dict[str, Route] = {
+    ids.DUPLICATE_PICK_PREFIX: _duplicate_choice,
+    ids.DUPLICATE_FILE_PREFIX: _duplicate_choice,
     ids.RATE_CHAT_PREFIX: _rate_chat,
     ids.RATE_COMMENT_PREFIX: _comment_form,
     ids.TRANSCRIPT_PREFIX: _send_transcript,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flexcord.adapters.discord import DiscordClient
 from flexcord.cases import CaseAccessDenied, CaseNotFound, CaseService, Viewer
@@ -15,21 +15,34 @@ from flexcord.jobs.presentation import case_embed, case_list_line
 from flexcord.observability import metrics
 from flexcord.servers.settings import ServerDirectory
 
+if TYPE_CHECKING:
+    from flexcord.jobs.duplicate_check import DuplicateCheck
+
 LIST_LIMIT = 10
 BUTTONS_PER_ROW = 5
 
 
 class CaseJobs:
     def __init__(
-        self, service: CaseService, discord: DiscordClient, servers: ServerDirectory, posts: CasePosts
+        self,
+        service: CaseService,
+        discord: DiscordClient,
+        servers: ServerDirectory,
+        posts: CasePosts,
+        *,
+        duplicates: DuplicateCheck | None = None,
     ) -> None:
         self._service = service
         self._discord = discord
         self._servers = servers
         self._posts = posts
+        self._duplicates = duplicates
 
     def create_case(self, job: Job) -> dict[str, Any]:
         draft = draft_from_payload(job.payload)
+        # "Is it one of these?" first, when open cases look like it (jobs/duplicate_check.py).
+        if self._duplicates and (offer := self._duplicates.offer(job, draft)):
+            return offer
         # Idempotent on the interaction id: a redelivered job finds the case it created before.
         case = self._service.open_case(draft, source_id=job.interaction.interaction_id)
         if case.post is None:

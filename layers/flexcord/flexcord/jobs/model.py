@@ -31,6 +31,7 @@ class JobKind(StrEnum):
     COMMENT_CHAT = "chat.comment"
     SEND_TRANSCRIPT = "chat.transcript"
     LEAVE_MESSAGE = "chat.leave_message"
+    DUPLICATE_CHOICE = "case.duplicate_choice"
 
 
 @dataclass(frozen=True)

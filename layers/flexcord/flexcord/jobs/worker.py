@@ -77,6 +77,7 @@ WHAT_FAILED: dict[JobKind, str] = {
     JobKind.COMMENT_CHAT: "save your comment",
     JobKind.SEND_TRANSCRIPT: "send your transcript",
     JobKind.LEAVE_MESSAGE: "leave your message",
+    JobKind.DUPLICATE_CHOICE: "record your choice",
 }
 
 

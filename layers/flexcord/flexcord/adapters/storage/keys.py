@@ -11,13 +11,16 @@
 | same session, by Twilio SID | CONVERSATION#<sid>       | SESSION    |               |                   |
 | member's attempts, a minute | RATE#<user id>           | <minute>   |               |                   |
 | member of an allowed server | MEMBER#<user id>         | ACCESS     |               |                   |
+| draft held for a dup. check | DRAFT#<interaction>      | DRAFT      |               |                   |
 
 Cases also carry ``gsi2pk = CASES#<server>#<status>``, ``gsi2sk = <number:010>``: a server's
 cases of one status (``/cases``) are one Query on gsi2. ``<server>`` is the Discord guild id
 (cases are numbered per server).
 
-``<minute>`` is whole minutes since the epoch. Idempotency records, rate-limit counters and
-membership answers carry ``expires_at`` (epoch seconds, the table's TTL). Case-source markers are
+``<minute>`` is whole minutes since the epoch. Idempotency records, rate-limit counters,
+membership answers and held drafts carry ``expires_at`` (epoch seconds, the table's TTL). A held
+draft is a /bug or /new_feature report waiting while its member says whether it is one of the
+open cases offered (``<interaction>`` is the submit's id); it is kept a day. Case-source markers are
 kept: they tie a case to the interaction that filed it.
 """
 
@@ -75,3 +78,9 @@ def rate_limit_key(user_id: str, epoch_minute: int) -> dict[str, dict[str, str]]
 def membership_key(user_id: str) -> dict[str, dict[str, str]]:
     """Whether a member who writes from the bot's DMs belongs to an allowed server."""
     return {"pk": {"S": f"MEMBER#{user_id}"}, "sk": {"S": "ACCESS"}}
+
+
+def pending_draft_key(draft_id: str) -> dict[str, dict[str, str]]:
+    """A report held while its member says whether it duplicates an open case (``draft_id``
+    is the id of the interaction that submitted it)."""
+    return {"pk": {"S": f"DRAFT#{draft_id}"}, "sk": {"S": "DRAFT"}}
