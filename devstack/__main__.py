@@ -2,8 +2,11 @@
 
     python -m devstack up                          run everything (Ctrl-C or SIGTERM stops it)
     python -m devstack member alice bug            run /bug as alice, fill the form, see the answer
-    python -m devstack member alice case --option number=1
+    python -m devstack member alice case show --option number=1
     python -m devstack click alice TOKEN case:show:1   press a button on a reply
+    python -m devstack staff mod status 1 resolved --note "fixed in 1.4.2"
+                                                   use a case post's controls (as staff, or not)
+    python -m devstack staff bob metoo 2           press Me too on feature request #2
     python -m devstack channel bug-report          show a channel as Discord would
     python -m devstack dm alice                    show a member's DM with the bot
     python -m devstack agent tasks                 Flex: the chats waiting for an agent
@@ -55,11 +58,19 @@ def main(argv: list[str] | None = None) -> int:
     member = commands.add_parser("member", help="run a slash command as a member")
     member.add_argument("user")
     member.add_argument("command", help="the command name, without the slash")
+    member.add_argument("subcommand", nargs="?", help="e.g. show, update or add for /case")
     member.add_argument("--option", action="append", default=[], metavar="NAME=VALUE")
     member.add_argument("--field", action="append", default=[], metavar="CUSTOM_ID=VALUE",
                         help="answer a form field without being asked")  # fmt: skip
     member.add_argument("--screenshot", type=Path, help="a file for the form's upload field")
     member.add_argument("--channel", default="general", help="a channel name, or dm")
+
+    staff = commands.add_parser("staff", help="use the controls on a case post")
+    staff.add_argument("user", help="who presses (staff or not: the worker checks)")
+    staff.add_argument("verb", choices=sorted(STAFF_VERBS))
+    staff.add_argument("number", type=int, help="the case number")
+    staff.add_argument("value", nargs="?", help="status, note text, or the original's number")
+    staff.add_argument("--note", help="with status: a note for the reporter (uses /case update)")
 
     click = commands.add_parser("click", help="press a button on a reply")
     click.add_argument("user")
@@ -88,10 +99,9 @@ def main(argv: list[str] | None = None) -> int:
         return run_agent(arguments)
     control = _control()
     try:
-        if arguments.action == "member":
-            return run_member(control, arguments)
-        if arguments.action == "click":
-            return run_click(control, arguments)
+        runner = {"member": run_member, "click": run_click, "staff": run_staff}.get(arguments.action)
+        if runner is not None:
+            return runner(control, arguments)
         if arguments.action == "dm":
             arguments.name, arguments.as_user = f"dm:{arguments.user}", arguments.user
         for message in control.messages(arguments.name, as_user=arguments.as_user):
@@ -256,12 +266,58 @@ def run_member(control: Any, arguments: argparse.Namespace) -> int:
     for name, value in options.items():
         if value.lstrip("-").isdigit():
             options[name] = int(value)
+    if arguments.subcommand:
+        options = {arguments.subcommand: options}
     result = control.run_command(
         arguments.user, arguments.command, options or None, channel=arguments.channel
     )
     if result.get("modal"):
         result = _fill_modal(control, arguments, result["modal"])
     return _show_result(control, result)
+
+
+#: What ``staff`` can press on a case post: verb -> the control's action in its custom_id.
+STAFF_VERBS = {
+    "status": "status",
+    "tell": "tell",
+    "note": "note",
+    "duplicate": "dup",
+    "assign": "assign",
+    "metoo": "metoo",
+}
+CASE_CHANNELS = ("bug-report", "feature-request")
+
+
+def run_staff(control: Any, arguments: argparse.Namespace) -> int:
+    """Press a control on case #N's post as ``user``, as the Discord client would."""
+    action, number = STAFF_VERBS[arguments.verb], arguments.number
+    if arguments.verb == "status" and arguments.note:
+        options = {"update": {"number": number, "status": arguments.value, "note": arguments.note}}
+        return _show_result(control, control.run_command(arguments.user, "case", options))
+    post = _case_post(control, number)
+    if post is None:
+        sys.exit(f"No post of case #{number} in {' or '.join(CASE_CHANNELS)}.")
+    custom_id = f"case:{action}:{number}"
+    if action == "status":
+        if not arguments.value:
+            sys.exit("Say which status: open, triaged, in_progress, resolved or wont_fix.")
+        result = control.select(arguments.user, post["id"], custom_id, [arguments.value])
+    else:
+        result = control.click(arguments.user, post, custom_id)
+    if result.get("modal"):
+        if not arguments.value:
+            sys.exit(f"{arguments.verb} needs a value: the note, or the original case's number.")
+        result = control.submit_modal(arguments.user, result["modal"], {"value": arguments.value})
+    return _show_result(control, dict(result))
+
+
+def _case_post(control: Any, number: int) -> dict[str, Any] | None:
+    for channel in CASE_CHANNELS:
+        for message in control.messages(channel):
+            title = (message.get("embeds") or [{}])[0].get("title", "")
+            if f"#{number}:" in title:
+                return dict(message)
+    return None
 
 
 def run_click(control: Any, arguments: argparse.Namespace) -> int:

@@ -89,7 +89,7 @@ def test_a_bug_report_becomes_a_numbered_case_posted_with_its_screenshot(stack: 
     reply = final_reply(discord, submitted.token)
     number = case_number(reply)
     assert reply["flags"] & 64  # only alice sees it
-    assert f"/case number:{number}" in reply["content"]
+    assert f"/case show number:{number}" in reply["content"]
 
     posts = posts_in(discord, "bug-report")
     assert len(posts) == before + 1
@@ -183,30 +183,31 @@ def test_members_see_their_cases_staff_see_all_others_are_refused(stack: LocalSt
     listing = final_reply(discord, listed.token)
     assert f"**#{number}**" in listing["content"]
     assert listing["flags"] & 64
-    assert {"custom_id": f"case:show:{number}"}.items() <= listing["components"][0]["components"][0].items()
+    show_button = f"case:show:{discord.guild_id}:{number}"
+    assert {"custom_id": show_button}.items() <= listing["components"][0]["components"][0].items()
 
-    shown = final_reply(discord, discord.run_command("alice", "case", {"number": number}).token)
+    shown = final_reply(discord, discord.run_command("alice", "case", {"show": {"number": number}}).token)
     assert shown["embeds"][0]["title"].endswith("Only alice and staff")
     assert "History" in [field["name"] for field in shown["embeds"][0]["fields"]]
 
-    refused = final_reply(discord, discord.run_command("bob", "case", {"number": number}).token)
+    refused = final_reply(discord, discord.run_command("bob", "case", {"show": {"number": number}}).token)
     assert refused["content"].startswith(f"Case #{number} isn't one of yours")
     assert not refused.get("embeds")
 
-    staff = final_reply(discord, discord.run_command("mod", "case", {"number": number}).token)
+    staff = final_reply(discord, discord.run_command("mod", "case", {"show": {"number": number}}).token)
     assert staff["embeds"][0]["title"].endswith("Only alice and staff")
 
-    pressed = discord.click("alice", listing, f"case:show:{number}")
+    pressed = discord.click("alice", listing, show_button)
     assert final_reply(discord, pressed.token)["embeds"][0]["title"].endswith("Only alice and staff")
 
     # bob tampers with a button on his own listing so that it carries alice's case number: the
     # custom_id says what was asked, never who may see it.
     _, bobs_reply = file_bug(discord, "bob", title="Bob's own")
     bobs_listing = final_reply(discord, discord.run_command("bob", "mycases").token)
-    own = discord.click("bob", bobs_listing, f"case:show:{case_number(bobs_reply)}")
+    own = discord.click("bob", bobs_listing, f"case:show:{discord.guild_id}:{case_number(bobs_reply)}")
     assert final_reply(discord, own.token)["embeds"][0]["title"].endswith("Bob's own")
     forged = {**own.interaction, "id": str(int(own.interaction["id"]) + 1)}
-    forged["data"] = {**forged["data"], "custom_id": f"case:show:{number}"}
+    forged["data"] = {**forged["data"], "custom_id": f"case:show:{discord.guild_id}:{number}"}
     body = json.dumps(forged).encode()
     assert discord.send_raw(body, discord.sign(body)).json()["type"] == 5
     refusal = discord.wait_for(
@@ -216,7 +217,7 @@ def test_members_see_their_cases_staff_see_all_others_are_refused(stack: LocalSt
     assert refusal
     assert "Only alice and staff" not in json.dumps(discord.original_response(own.token))
 
-    missing = final_reply(discord, discord.run_command("alice", "case", {"number": 99999}).token)
+    missing = final_reply(discord, discord.run_command("alice", "case", {"show": {"number": 99999}}).token)
     assert missing["content"] == "There is no case #99999."
     assert_requests_follow_the_spec(discord)
 

@@ -112,8 +112,18 @@ def test_a_member_files_a_bug_from_the_command_line_and_sees_it_posted(tmp_path:
         assert "🐞 Bug report #1: Shiny counter resets" in posted.stdout
         assert "1. Catch\n" in posted.stdout.replace("  ┃ ", "")
 
-        refused = devstack("member", "bob", "case", "--option", "number=1")
+        refused = devstack("member", "bob", "case", "show", "--option", "number=1")
         assert "isn't one of yours" in refused.stdout
+
+        # Playing staff: the post's controls, as mod (staff) and as bob (refused).
+        not_staff = devstack("staff", "bob", "status", "1", "resolved")
+        assert "Only this server's staff can change cases" in not_staff.stdout, not_staff.stderr
+        triaged = devstack("staff", "mod", "status", "1", "triaged")
+        assert "Case #1 is now **Triaged**. The reporter was told by DM." in triaged.stdout, triaged.stderr
+        resolved = devstack("staff", "mod", "status", "1", "resolved", "--note", "fixed in 1.4.2")
+        assert "Case #1 is now **Resolved**" in resolved.stdout, resolved.stderr
+        assert "is now **resolved**: fixed in 1.4.2" in devstack("dm", "alice").stdout
+        assert "Status: ✅ Resolved" in devstack("channel", "bug-report").stdout
 
         # The support chat, from both sides of the command line.
         helped = devstack("member", "alice", "helpme", "--option", "question=my pokéstop is missing")

@@ -14,6 +14,7 @@ from flexcord.cases.model import CaseDraft, CaseKind, CaseSection, CaseStatus, R
 from flexcord.cases.pending import DRAFT_TTL_SECONDS, FILE_MINE, Offered, PendingDraft
 from flexcord.cases.service import Actor, CaseService
 from flexcord.jobs.case_jobs import CaseJobs
+from flexcord.jobs.case_posts import CasePosts
 from flexcord.jobs.duplicate_check import (
     BUTTON_LABEL_MAX,
     CHECKED,
@@ -96,6 +97,12 @@ class FakeDiscord:
         self.posts.append((channel_id, nonce))
         return [{"id": f"m{len(self.posts)}", "attachments": []}]
 
+    def get_channel(self, channel_id: str) -> dict[str, Any]:
+        return {"id": channel_id, "type": 0}
+
+    def start_thread_from_message(self, channel_id: str, message_id: str, **_: Any) -> dict[str, Any]:
+        return {"id": message_id}
+
 
 class Clock:
     def __init__(self) -> None:
@@ -119,7 +126,8 @@ class World:
                 guild_id=GUILD, bug_report_channel_id="bugs", feature_request_channel_id="ideas"
             ),
         )
-        self.cases = CaseJobs(self.service, self.discord, servers, duplicates=self.check)  # type: ignore[arg-type]
+        posts = CasePosts(self.service, self.discord, servers)  # type: ignore[arg-type]
+        self.cases = CaseJobs(self.service, self.discord, servers, posts, duplicates=self.check)  # type: ignore[arg-type]
         self.choose = partial(self.check.choose, file_case=self.cases.create_case)
         self._ids = 1000
 
@@ -251,7 +259,7 @@ def test_no_file_mine_files_the_report_once_however_often_it_is_pressed(world: W
     again, second = world.press("bob", draft_id, FILE_MINE)
     assert second["filed"]["case"] == 2
     assert world.case_count() == 2
-    assert world.discord.posts == [("bugs", "case-1"), ("bugs", "case-2")]
+    assert world.discord.posts == [("bugs", f"case-{GUILD[-8:]}-1"), ("bugs", f"case-{GUILD[-8:]}-2")]
     assert world.reply(again)["content"].startswith("✅ Thanks! Your bug report is filed as **case #2**")
 
 
@@ -368,7 +376,8 @@ def test_a_report_from_the_bots_dms_is_compared_with_the_default_servers_cases()
         world.repository, clock=lambda: "2026-12-03T10:00:00+00:00", default_server=GUILD
     )
     world.check = DuplicateCheck(world.service, world.discord, world.drafts, clock=world.clock)  # type: ignore[arg-type]
-    world.cases = CaseJobs(world.service, world.discord, world.cases._servers, duplicates=world.check)  # type: ignore[arg-type]
+    posts = CasePosts(world.service, world.discord, world.cases._servers)  # type: ignore[arg-type]
+    world.cases = CaseJobs(world.service, world.discord, world.cases._servers, posts, duplicates=world.check)  # type: ignore[arg-type]
     world.choose = partial(world.check.choose, file_case=world.cases.create_case)
     world.submit("alice", RAID_BUG)
     job, result = world.submit("bob", SAME_RAID_BUG, guild=None)
