@@ -570,7 +570,13 @@ class SupportChat:
             )
             return str(dm["id"]), ChatPlace.DM
         except CannotMessageUser:
-            support_channel = self._discord_settings.support_channel_id
+            # The support channel of the server they asked from (set with /setup; the template's
+            # DiscordSupportChannelId for the configured server, and for the bot's DMs).
+            support_channel = (
+                self._servers.settings_for(member.guild_id).support_channel_id
+                if self._servers is not None
+                else self._discord_settings.support_channel_id
+            )
             if not support_channel:
                 raise
         thread = self._discord.create_private_thread(support_channel, name=f"Support: {member.display_name}")
