@@ -37,6 +37,7 @@ class EmulatorControl(ControlClient):
         *,
         channel: str = "general",
         attachments: Mapping[str, FileSpec | Mapping[str, str]] | None = None,
+        guild_id: str | None = None,
     ) -> JsonObject:
         body = {
             "user": user,
@@ -44,6 +45,7 @@ class EmulatorControl(ControlClient):
             "options": dict(options or {}),
             "channel": channel,
             "attachments": {key: encode_file(spec) for key, spec in (attachments or {}).items()},
+            "guild_id": guild_id,
         }
         result: JsonObject = self._call("POST", "command", body)
         return result
@@ -56,8 +58,10 @@ class EmulatorControl(ControlClient):
         files: Mapping[str, Sequence[FileSpec | Mapping[str, str]]] | None = None,
         *,
         channel: str | None = None,
+        guild_id: str | None = None,
     ) -> JsonObject:
         body = {
+            "guild_id": guild_id,
             "user": user,
             "modal": dict(modal),
             "values": {
@@ -70,12 +74,84 @@ class EmulatorControl(ControlClient):
         return result
 
     def click(
-        self, user: str, message: Mapping[str, Any], custom_id: str, *, values: Sequence[str] | None = None
+        self,
+        user: str,
+        message: Mapping[str, Any],
+        custom_id: str,
+        *,
+        values: Sequence[str] | None = None,
+        guild_id: str | None = None,
     ) -> JsonObject:
-        body: JsonObject = {"user": user, "message": dict(message), "custom_id": custom_id}
+        body: JsonObject = {
+            "user": user,
+            "message": dict(message),
+            "custom_id": custom_id,
+            "guild_id": guild_id,
+        }
         if values is not None:
             body["values"] = list(values)
         result: JsonObject = self._call("POST", "click", body)
+        return result
+
+    def select(
+        self,
+        user: str,
+        message_id: str,
+        custom_id: str,
+        values: Sequence[str],
+        *,
+        guild_id: str | None = None,
+    ) -> JsonObject:
+        body: JsonObject = {
+            "user": user,
+            "message_id": message_id,
+            "custom_id": custom_id,
+            "values": list(values),
+            "guild_id": guild_id,
+        }
+        result: JsonObject = self._call("POST", "select", body)
+        return result
+
+    def add_guild(self, name: str, *, owner: str | None = None) -> JsonObject:
+        """Returns ``{"id", "channels", "staff_role_id"}``."""
+        result: JsonObject = self._call("POST", "guilds", {"name": name, "owner": owner})
+        return result
+
+    def join_guild(self, username: str, guild_id: str, *, roles: Sequence[str] = ()) -> JsonObject:
+        path = f"guilds/{quote(guild_id, safe='')}/members/{quote(username, safe='')}"
+        result: JsonObject = self._call("PUT", path, {"roles": list(roles)})
+        return result
+
+    def create_channel(
+        self,
+        guild_id: str,
+        name: str,
+        *,
+        type: int = 0,
+        available_tags: Sequence[Mapping[str, Any]] = (),
+        topic: str | None = None,
+    ) -> JsonObject:
+        body = {
+            "name": name,
+            "type": type,
+            "available_tags": [dict(t) for t in available_tags],
+            "topic": topic,
+        }
+        result: JsonObject = self._call("POST", f"guilds/{quote(guild_id, safe='')}/channels", body)
+        return result
+
+    def set_channel_overwrite(
+        self,
+        channel: str,
+        role_or_user_id: str,
+        *,
+        allow: int = 0,
+        deny: int = 0,
+        guild_id: str | None = None,
+    ) -> JsonObject:
+        """Returns the channel with its ``permission_overwrites``."""
+        path = f"channels/{quote(channel, safe='')}/overwrites/{quote(role_or_user_id, safe='')}"
+        result: JsonObject = self._call("PUT", path, {"allow": allow, "deny": deny, "guild_id": guild_id})
         return result
 
     def messages(self, channel: str, *, as_user: str | None = None) -> list[JsonObject]:
@@ -108,10 +184,18 @@ class EmulatorControl(ControlClient):
         followups: list[JsonObject] = self.interaction(token)["followups"]
         return followups
 
-    def add_user(self, username: str, *, roles: Sequence[str] = (), dms_open: bool = True) -> JsonObject:
-        result: JsonObject = self._call(
-            "POST", "users", {"username": username, "roles": list(roles), "dms_open": dms_open}
-        )
+    def add_user(
+        self,
+        username: str,
+        *,
+        roles: Sequence[str] = (),
+        dms_open: bool = True,
+        guild_ids: Sequence[str] | None = None,
+    ) -> JsonObject:
+        body: JsonObject = {"username": username, "roles": list(roles), "dms_open": dms_open}
+        if guild_ids is not None:
+            body["guild_ids"] = list(guild_ids)
+        result: JsonObject = self._call("POST", "users", body)
         return result
 
     def set_interactions_url(self, url: str | None) -> None:

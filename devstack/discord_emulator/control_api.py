@@ -31,6 +31,11 @@ def _object(value: Any, what: str) -> JsonObject:
     return value
 
 
+def _optional(payload: JsonObject, key: str) -> str | None:
+    value = payload.get(key)
+    return None if value is None else str(value)
+
+
 def decode_file(spec: Any) -> FileSpec:
     """``{"filename", "content_base64", "content_type"}`` → ``(filename, bytes, content_type)``."""
     item = _object(spec, "a file")
@@ -49,6 +54,11 @@ class ControlApi:
             ("POST", ("command",), self._command),
             ("POST", ("modal-submit",), self._modal_submit),
             ("POST", ("click",), self._click),
+            ("POST", ("select",), self._select),
+            ("POST", ("guilds",), self._add_guild),
+            ("PUT", ("guilds", "*", "members", "*"), self._join_guild),
+            ("POST", ("guilds", "*", "channels"), self._create_channel),
+            ("PUT", ("channels", "*", "overwrites", "*"), self._set_overwrite),
             ("POST", ("ping",), self._ping),
             ("POST", ("users",), self._add_user),
             ("PUT", ("interactions-url",), self._set_interactions_url),
@@ -117,6 +127,7 @@ class ControlApi:
             _object(payload.get("options") or {}, "options"),
             channel=str(payload.get("channel") or "general"),
             attachments=attachments or None,
+            guild_id=_optional(payload, "guild_id"),
         )
         return result.to_dict()
 
@@ -133,6 +144,7 @@ class ControlApi:
             _object(payload.get("values") or {}, "values"),
             files or None,
             channel=str(channel) if channel else None,
+            guild_id=_optional(payload, "guild_id"),
         )
         return result.to_dict()
 
@@ -144,8 +156,62 @@ class ControlApi:
             _object(payload["message"], "message"),
             str(payload["custom_id"]),
             values=[str(v) for v in values] if isinstance(values, list) else None,
+            guild_id=_optional(payload, "guild_id"),
         )
         return result.to_dict()
+
+    def _select(self, body: Any, request: HttpRequest, captured: list[str]) -> JsonObject:
+        payload = _object(body, "body")
+        values = payload.get("values")
+        if not isinstance(values, list):
+            raise ControlRequestError("values must be a list")
+        result = self.emulator.select(
+            str(payload["user"]),
+            str(payload["message_id"]),
+            str(payload["custom_id"]),
+            [str(v) for v in values],
+            guild_id=_optional(payload, "guild_id"),
+        )
+        return result.to_dict()
+
+    def _add_guild(self, body: Any, request: HttpRequest, captured: list[str]) -> JsonObject:
+        payload = _object(body, "body")
+        guild_id = self.emulator.add_guild(str(payload["name"]), owner=_optional(payload, "owner"))
+        return {
+            "id": guild_id,
+            "channels": self.emulator.channel_ids_of(guild_id),
+            "staff_role_id": self.emulator.staff_role_id_of(guild_id),
+        }
+
+    def _join_guild(self, body: Any, request: HttpRequest, captured: list[str]) -> JsonObject:
+        payload = _object(body or {}, "body")
+        return self.emulator.join_guild(
+            captured[1], captured[0], roles=[str(role) for role in payload.get("roles") or []]
+        )
+
+    def _create_channel(self, body: Any, request: HttpRequest, captured: list[str]) -> JsonObject:
+        payload = _object(body, "body")
+        tags = payload.get("available_tags") or []
+        if not isinstance(tags, list):
+            raise ControlRequestError("available_tags must be a list")
+        return self.emulator.create_channel(
+            captured[0],
+            str(payload["name"]),
+            type=int(payload.get("type", 0)),
+            available_tags=[_object(tag, "tag") for tag in tags],
+            topic=_optional(payload, "topic"),
+        )
+
+    def _set_overwrite(self, body: Any, request: HttpRequest, captured: list[str]) -> JsonObject:
+        payload = _object(body or {}, "body")
+        self.emulator.set_channel_overwrite(
+            captured[0],
+            captured[1],
+            allow=int(payload.get("allow") or 0),
+            deny=int(payload.get("deny") or 0),
+            guild_id=_optional(payload, "guild_id"),
+        )
+        return self.emulator.channel(captured[0], guild_id=_optional(payload, "guild_id"))
 
     def _ping(self, body: Any, request: HttpRequest, captured: list[str]) -> JsonObject:
         response = self.emulator.ping()
@@ -157,6 +223,9 @@ class ControlApi:
             str(payload["username"]),
             roles=[str(role) for role in payload.get("roles") or []],
             dms_open=bool(payload.get("dms_open", True)),
+            guild_ids=[str(g) for g in payload["guild_ids"]]
+            if isinstance(payload.get("guild_ids"), list)
+            else None,
         )
 
     def _set_interactions_url(self, body: Any, request: HttpRequest, captured: list[str]) -> JsonObject:

@@ -149,6 +149,107 @@ class DiscordEmulator:
         return self.world.staff_role.id
 
     @property
+    def guild_ids(self) -> list[str]:
+        """Every guild, the first (``guild_id``) first."""
+        with self.world.lock:
+            return list(self.world.guilds)
+
+    def add_guild(self, name: str, *, owner: str | None = None) -> str:
+        """Another guild seeded like the first (channels ``general``, ``bug-report``,
+        ``feature-request``, ``announcements`` (type 5), ``support``; roles @everyone, ``staff``
+        and the bot's managed role; the bot a member). ``owner``: a username whose member is the
+        guild owner (all permissions); by default nobody the tests act as. Returns its id."""
+        with self.world.lock:
+            owner_id = self.world.require_user(owner).id if owner is not None else None
+            guild = self.world.add_guild(name, owner_id=owner_id)
+            if owner is not None:
+                self.world.join_guild(self.world.require_user(owner), guild.id)
+            return guild.id
+
+    def channel_ids_of(self, guild_id: str) -> dict[str, str]:
+        """A guild's channels (text, announcement, forum) by name."""
+        return self.world.channel_ids_of(guild_id)
+
+    def staff_role_id_of(self, guild_id: str) -> str:
+        with self.world.lock:
+            return self.world.require_guild(guild_id).staff_role_id
+
+    def bot_role_id_of(self, guild_id: str) -> str:
+        """The bot's managed role in a guild (its permissions are the bot's besides @everyone)."""
+        with self.world.lock:
+            return self.world.require_guild(guild_id).bot_role_id
+
+    def join_guild(self, username: str, guild_id: str, *, roles: Iterable[str] = ()) -> JsonObject:
+        """``username`` joins a guild (already a member: gets ``roles`` too); ``roles`` are names
+        or ids of that guild's roles. Returns the member object (Get Guild Member's shape)."""
+        with self.world.lock:
+            user = self.world.require_user(username)
+            self.world.join_guild(user, guild_id, roles=roles)
+            return self.world.guild_member_object(user, guild_id)
+
+    def create_role(self, guild_id: str, name: str, *, permissions: int = 0) -> str:
+        """A new role in a guild (above the others); returns its id."""
+        with self.world.lock:
+            return self.world.add_role(guild_id, name, permissions=permissions).id
+
+    def set_role_permissions(self, role_id: str, permissions: int) -> None:
+        """Replace a role's permissions (``@everyone`` has the guild's id)."""
+        with self.world.lock:
+            role = self.world.roles.get(role_id)
+            if role is None:
+                raise ValueError(f"unknown role {role_id!r}")
+            role.permissions = permissions
+
+    def create_channel(
+        self,
+        guild_id: str,
+        name: str,
+        *,
+        type: int = 0,
+        available_tags: Iterable[Mapping[str, Any]] = (),
+        topic: str | None = None,
+    ) -> JsonObject:
+        """A channel in a guild: text (0), announcement (5) or forum (15) with its
+        ``available_tags`` (each ``{"name", "moderated"?, "emoji_id"?, "emoji_name"?}``); returns
+        it as Get Channel would."""
+        with self.world.lock:
+            channel = self.world.create_channel(
+                guild_id, name, type, available_tags=[dict(tag) for tag in available_tags], topic=topic
+            )
+            return self.world.channel_object(channel)
+
+    def channel(self, channel: str, *, guild_id: str | None = None) -> JsonObject:
+        """A channel (id, or name in ``guild_id``, default the first guild) as Get Channel renders it."""
+        with self.world.lock:
+            return self.world.channel_object(self.world.resolve_channel(channel, guild_id=guild_id))
+
+    def set_channel_overwrite(
+        self,
+        channel: str,
+        role_or_user_id: str,
+        *,
+        allow: int = 0,
+        deny: int = 0,
+        guild_id: str | None = None,
+    ) -> None:
+        """Set the permission overwrite of a role (``@everyone`` is the guild id) or member on a
+        guild channel (id, or name in ``guild_id``); ``allow == deny == 0`` removes it. Threads
+        follow their parent's overwrites."""
+        with self.world.lock:
+            target = self.world.resolve_channel(channel, guild_id=guild_id)
+            self.world.set_overwrite(target, role_or_user_id, allow=allow, deny=deny)
+
+    def permissions_in(self, username: str, channel: str, *, guild_id: str | None = None) -> int:
+        """A member's (or ``"flexcord"``: the bot's) computed permissions in a channel."""
+        with self.world.lock:
+            if username == self.world.bot_user.username:
+                user = self.world.bot_user
+            else:
+                user = self.world.require_user(username)
+            target = self.world.resolve_channel(channel, user=user, guild_id=guild_id)
+            return self.world.channel_permissions(user, target)
+
+    @property
     def bot_user(self) -> JsonObject:
         return self.world.bot_user.to_object()
 
@@ -167,11 +268,19 @@ class DiscordEmulator:
         locale: str = "en-US",
         user_id: str | None = None,
         in_guild: bool = True,
+        guild_ids: Iterable[str] | None = None,
     ) -> JsonObject:
         """Add a guild member (``in_guild=False``: a user outside the server, who can still DM the
-        bot); ``roles`` are role names (``"staff"``) or ids."""
+        bot); ``guild_ids``: the guilds they are in (default the first); ``roles`` are role names
+        (``"staff"``, given in each of those guilds) or ids."""
         user = self.world.add_user(
-            username, roles=roles, dms_open=dms_open, locale=locale, user_id=user_id, in_guild=in_guild
+            username,
+            roles=roles,
+            dms_open=dms_open,
+            locale=locale,
+            user_id=user_id,
+            in_guild=in_guild,
+            guild_ids=guild_ids,
         )
         return user.to_object()
 
@@ -194,19 +303,27 @@ class DiscordEmulator:
             thread = self.world.resolve_channel(thread_id)
             return list(self.world.require_thread_state(thread).members)
 
-    def commands(self, *, guild: bool = False) -> list[JsonObject]:
-        """The application commands registered globally (or for the guild)."""
+    def commands(self, *, guild: bool | str = False) -> list[JsonObject]:
+        """The application commands registered globally, or for the first guild (``True``) or
+        the guild whose id ``guild`` is."""
         with self.world.lock:
-            source = self.world.guild_commands.get(self.guild_id, []) if guild else self.world.global_commands
+            guild_id = guild if isinstance(guild, str) else self.guild_id
+            source = self.world.guild_commands.get(guild_id, []) if guild else self.world.global_commands
             return [dict(command) for command in source]
 
     def state(self) -> JsonObject:
         with self.world.lock:
-            users = {
-                user.username: {**user.to_object(), "roles": list(user.role_ids), "dms_open": user.dms_open}
-                for user in self.world.users.values()
-                if not user.is_bot
-            }
+            users = {}
+            for user in self.world.users.values():
+                if user.is_bot:
+                    continue
+                first = self.world.member(user, self.guild_id)
+                users[user.username] = {
+                    **user.to_object(),
+                    "roles": list(first.role_ids) if first else [],
+                    "dms_open": user.dms_open,
+                    "guild_ids": [g.id for g in self.world.guilds.values() if user.id in g.members],
+                }
             return {
                 "application_id": self.application_id,
                 "public_key": self.public_key_hex,
@@ -219,6 +336,14 @@ class DiscordEmulator:
                 },
                 "threads": [self.world.channel_object(thread) for thread in self.world.threads()],
                 "staff_role_id": self.staff_role_id,
+                "guilds": {
+                    guild_id: {
+                        **self.world.guild_object(guild_id),
+                        "channels": self.world.channel_ids_of(guild_id),
+                        "staff_role_id": self.world.guilds[guild_id].staff_role_id,
+                    }
+                    for guild_id in self.world.guilds
+                },
                 "bot_user": self.bot_user,
                 "users": users,
             }
@@ -315,9 +440,13 @@ class DiscordEmulator:
         *,
         channel: str = "general",
         attachments: Mapping[str, FileSpec] | None = None,
+        guild_id: str | None = None,
     ) -> InteractionResult:
-        """``username`` runs ``/name`` in ``channel`` (a channel name or id, or ``"dm"``)."""
-        return self._client.run_command(username, name, options, channel=channel, attachments=attachments)
+        """``username`` runs ``/name`` in ``channel`` (a channel name or id, or ``"dm"``); a name
+        is looked up in ``guild_id`` (default: the first guild)."""
+        return self._client.run_command(
+            username, name, options, channel=channel, attachments=attachments, guild_id=guild_id
+        )
 
     def submit_modal(
         self,
@@ -327,10 +456,11 @@ class DiscordEmulator:
         files: Mapping[str, Sequence[FileSpec]] | None = None,
         *,
         channel: str | None = None,
+        guild_id: str | None = None,
     ) -> InteractionResult:
         """Submit ``modal`` (the modal's data, or the whole type-9 response) with text ``values``
         and ``files`` per File Upload custom_id. ``channel`` defaults to where the modal opened."""
-        return self._client.submit_modal(username, modal, values, files, channel=channel)
+        return self._client.submit_modal(username, modal, values, files, channel=channel, guild_id=guild_id)
 
     def click(
         self,
@@ -339,8 +469,24 @@ class DiscordEmulator:
         custom_id: str,
         *,
         values: Sequence[str] | None = None,
+        guild_id: str | None = None,
     ) -> InteractionResult:
-        return self._client.click(username, message, custom_id, values=values)
+        """Press a component of ``message``; ``guild_id`` (optional) asserts where it is."""
+        return self._client.click(username, message, custom_id, values=values, guild_id=guild_id)
+
+    def select(
+        self,
+        username: str,
+        message_id: str,
+        custom_id: str,
+        values: Sequence[str],
+        *,
+        guild_id: str | None = None,
+    ) -> InteractionResult:
+        """Choose ``values`` in a select menu of a message: a MESSAGE_COMPONENT interaction with
+        ``data.component_type``, ``data.values`` (ids) and, for user/role/mentionable/channel
+        selects, ``data.resolved``. Values are option values, or user/role/channel names or ids."""
+        return self._client.select(username, message_id, custom_id, values, guild_id=guild_id)
 
     def ping(self) -> Response:
         return self._client.ping()

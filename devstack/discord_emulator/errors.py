@@ -80,6 +80,10 @@ class DiscordApiError(Exception):
         return cls(404, 10003, "Unknown Channel")
 
     @classmethod
+    def unknown_guild(cls) -> DiscordApiError:
+        return cls(404, 10004, "Unknown Guild")
+
+    @classmethod
     def unknown_member(cls) -> DiscordApiError:
         return cls(404, 10007, "Unknown Member")
 
@@ -102,6 +106,22 @@ class DiscordApiError(Exception):
     @classmethod
     def empty_message(cls) -> DiscordApiError:
         return cls(400, 50006, "Cannot send an empty message")
+
+    @classmethod
+    def cannot_send_in_non_text_channel(cls) -> DiscordApiError:
+        return cls(400, 50008, "Cannot send messages in a non-text channel")
+
+    @classmethod
+    def missing_permissions(cls) -> DiscordApiError:
+        return cls(403, 50013, "Missing Permissions")
+
+    @classmethod
+    def thread_archived(cls) -> DiscordApiError:
+        return cls(400, 50083, "Thread is archived")
+
+    @classmethod
+    def thread_already_created(cls) -> DiscordApiError:
+        return cls(400, 160004, "A thread has already been created for this message")
 
     @classmethod
     def cannot_send_to_user(cls) -> DiscordApiError:

@@ -21,7 +21,6 @@ from .state import (
     ADMINISTRATOR,
     ATTACHMENT_SIZE_LIMIT,
     BOT_DM_PERMISSIONS,
-    BOT_GUILD_PERMISSIONS,
     DM,
     Channel,
     InteractionRecord,
@@ -35,17 +34,22 @@ from .state import (
 from .validation import (
     ACTION_ROW,
     BUTTON,
+    CHANNEL_SELECT,
     EPHEMERAL,
     FILE_UPLOAD,
     IS_COMPONENTS_V2,
     IS_VOICE_MESSAGE,
     LABEL,
     LOADING,
+    MENTIONABLE_SELECT,
+    ROLE_SELECT,
     SELECT_TYPES,
+    STRING_SELECT,
     SUPPRESS_EMBEDS,
     SUPPRESS_NOTIFICATIONS,
     TEXT_DISPLAY,
     TEXT_INPUT,
+    USER_SELECT,
     validate_modal,
 )
 
@@ -90,7 +94,11 @@ def require_visible(world: World, user: User, channel: Channel) -> None:
         return
     if channel.type == DM:
         raise ChannelAccessError(f"{user.username} cannot see another user's DM")
-    raise ChannelAccessError(f"{user.username} cannot see private thread {channel.id} ({channel.name})")
+    if world.member(user, channel.guild_id) is None:
+        raise ChannelAccessError(f"{user.username} is not a member of guild {channel.guild_id}")
+    if channel.type == 12:
+        raise ChannelAccessError(f"{user.username} cannot see private thread {channel.id} ({channel.name})")
+    raise ChannelAccessError(f"{user.username} cannot view channel {channel.id} ({channel.name})")
 
 
 @dataclass
@@ -210,9 +218,10 @@ class InteractionClient:
 
     # -- payloads ------------------------------------------------------------------------------
 
-    def member_object(self, user: User) -> JsonObject:
-        member = self.world.guild_member_object(user)
-        return {**member, "permissions": str(self.world.member_permissions(user))}
+    def member_object(self, user: User, channel: Channel) -> JsonObject:
+        """The interaction's ``member``: with ``permissions`` in the channel, overwrites included."""
+        member = self.world.guild_member_object(user, channel.guild_id)
+        return {**member, "permissions": str(self.world.channel_permissions(user, channel))}
 
     def _base_payload(
         self, user: User, channel: Channel, interaction_type: int, data: JsonObject
@@ -220,14 +229,18 @@ class InteractionClient:
         world = self.world
         interaction_id = world.snowflakes.next_id()
         in_guild = channel.type != DM
+        guild_id = channel.guild_id or ""
         channel_object = world.channel_object(channel)
         if in_guild:
-            channel_object["permissions"] = str(world.member_permissions(user))
+            channel_object["permissions"] = str(world.channel_permissions(user, channel))
+        app_permissions = (
+            world.channel_permissions(world.bot_user, channel) if in_guild else BOT_DM_PERMISSIONS
+        )
         payload: JsonObject = {
-            "app_permissions": str(BOT_GUILD_PERMISSIONS if in_guild else BOT_DM_PERMISSIONS),
+            "app_permissions": str(app_permissions),
             "application_id": world.application_id,
             "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
-            "authorizing_integration_owners": {"0": world.guild_id if in_guild else "0"},
+            "authorizing_integration_owners": {"0": guild_id if in_guild else "0"},
             "channel": channel_object,
             "channel_id": channel.id,
             "context": 0 if in_guild else 1,
@@ -240,16 +253,20 @@ class InteractionClient:
             "version": 1,
         }
         if in_guild:
-            payload["guild"] = {"id": world.guild_id, "locale": "en-US", "features": []}
-            payload["guild_id"] = world.guild_id
+            payload["guild"] = {"id": guild_id, "locale": "en-US", "features": []}
+            payload["guild_id"] = guild_id
             payload["guild_locale"] = "en-US"
-            payload["member"] = self.member_object(user)
+            payload["member"] = self.member_object(user, channel)
         else:
             payload["user"] = user.to_object()
         return payload
 
-    def _user_channel(self, user: User, channel: str) -> Channel:
-        resolved = self.world.resolve_channel(channel, user=user)
+    def _user_channel(self, user: User, channel: str, guild_id: str | None = None) -> Channel:
+        if guild_id is not None:
+            self.world.require_guild(guild_id)
+        resolved = self.world.resolve_channel(channel, user=user, guild_id=guild_id)
+        if guild_id is not None and resolved.type != DM and resolved.guild_id != guild_id:
+            raise ValueError(f"channel {channel!r} is not in guild {guild_id}")
         require_visible(self.world, user, resolved)
         return resolved
 
@@ -269,7 +286,7 @@ class InteractionClient:
     def _find_command(self, name: str, channel: Channel) -> tuple[JsonObject | None, bool]:
         """The registered command (guild first), and whether any command of that name exists."""
         with self.world.lock:
-            guild = self.world.guild_commands.get(self.world.guild_id, [])
+            guild = self.world.guild_commands.get(channel.guild_id or "", [])
             candidates = ([] if channel.type == DM else list(guild)) + list(self.world.global_commands)
             everywhere = list(guild) + list(self.world.global_commands)
             exists = any(c["name"] == name and c["type"] == 1 for c in everywhere)
@@ -287,7 +304,7 @@ class InteractionClient:
             raise CommandUnavailableError(f"/{command['name']} is not available in DMs")
         required = command.get("default_member_permissions")
         if context == 0 and required is not None:
-            permissions = self.world.member_permissions(user)
+            permissions = self.world.member_permissions(user, channel.guild_id)
             needed = int(required) or ADMINISTRATOR  # "0" hides the command from all but admins
             if permissions & needed != needed:
                 raise CommandUnavailableError(
@@ -302,9 +319,10 @@ class InteractionClient:
         *,
         channel: str = "general",
         attachments: Mapping[str, FileSpec] | None = None,
+        guild_id: str | None = None,
     ) -> InteractionResult:
         user = self.world.require_user(username)
-        where = self._user_channel(user, channel)
+        where = self._user_channel(user, channel, guild_id)
         command, exists = self._find_command(name, where)
         if command is None and exists:
             raise CommandUnavailableError(f"/{name} is registered but not offered in this channel")
@@ -346,15 +364,34 @@ class InteractionClient:
         custom_id: str,
         *,
         values: Sequence[str] | None = None,
+        guild_id: str | None = None,
     ) -> InteractionResult:
         user = self.world.require_user(username)
+        stored, channel, component, rendered = self._component_message(
+            user, str(message.get("id")), custom_id, guild_id
+        )
+        data: JsonObject = {"custom_id": custom_id, "component_type": component.get("type", BUTTON)}
+        if component.get("type") in SELECT_TYPES:
+            data["values"] = list(values or [])
+        payload = self._base_payload(user, channel, MESSAGE_COMPONENT, data)
+        payload["message"] = rendered
+        metadata = self._metadata(payload, user)
+        metadata["interacted_message_id"] = stored.id
+        return self._deliver(payload, user, channel, metadata=metadata, source_message_id=stored.id)
+
+    def _component_message(
+        self, user: User, message_id: str, custom_id: str, guild_id: str | None
+    ) -> tuple[MessageRecord, Channel, JsonObject, JsonObject]:
+        """The message (as ``user`` sees it), its channel, the enabled component, its rendering."""
         with self.world.lock:
-            stored = self.world.messages.get(str(message.get("id")))
+            stored = self.world.messages.get(message_id)
             if stored is None or stored.deleted:
-                raise ValueError(f"unknown message {message.get('id')!r}")
+                raise ValueError(f"unknown message {message_id!r}")
             if stored.visible_to not in (None, user.id):
-                raise ValueError(f"{username} cannot see message {stored.id}")
+                raise ValueError(f"{user.username} cannot see message {stored.id}")
             channel = self.world.channels[stored.channel_id]
+            if guild_id is not None and channel.guild_id != guild_id:
+                raise ValueError(f"message {stored.id} is not in guild {guild_id}")
             require_visible(self.world, user, channel)
             component = find_component(stored.components, custom_id)
             rendered = self.world.render_message(stored)
@@ -362,9 +399,40 @@ class InteractionClient:
             raise ValueError(f"message {stored.id} has no component with custom_id {custom_id!r}")
         if component.get("disabled"):
             raise ValueError(f"component {custom_id!r} is disabled")
-        data: JsonObject = {"custom_id": custom_id, "component_type": component.get("type", BUTTON)}
-        if component.get("type") in SELECT_TYPES:
-            data["values"] = list(values or [])
+        return stored, channel, component, rendered
+
+    def select(
+        self,
+        username: str,
+        message_id: str,
+        custom_id: str,
+        values: Sequence[str],
+        *,
+        guild_id: str | None = None,
+    ) -> InteractionResult:
+        """Choose ``values`` in a select menu: option values for a string select; user names or
+        ids, role names or ids, channel names or ids for the others. The client only offers what
+        it would (counts within min/max_values, existing options, members of the server, roles of
+        the server, channels of the allowed types the member can see)."""
+        user = self.world.require_user(username)
+        stored, channel, component, rendered = self._component_message(user, message_id, custom_id, guild_id)
+        kind = component.get("type")
+        if kind not in SELECT_TYPES:
+            raise ValueError(f"component {custom_id!r} is not a select menu")
+        chosen = list(values)
+        minimum, maximum = int(component.get("min_values", 1)), int(component.get("max_values", 1))
+        if not minimum <= len(chosen) <= maximum:
+            raise ValueError(f"select {custom_id!r} takes {minimum}-{maximum} values, not {len(chosen)}")
+        if len(set(chosen)) != len(chosen):
+            raise ValueError(f"select {custom_id!r}: a value can be chosen once")
+        resolver = _SelectResolver(self, user, channel)
+        data: JsonObject = {
+            "custom_id": custom_id,
+            "component_type": kind,
+            "values": resolver.resolve(component, chosen),
+        }
+        if kind != STRING_SELECT:
+            data["resolved"] = resolver.resolved
         payload = self._base_payload(user, channel, MESSAGE_COMPONENT, data)
         payload["message"] = rendered
         metadata = self._metadata(payload, user)
@@ -379,6 +447,7 @@ class InteractionClient:
         files: Mapping[str, Sequence[FileSpec]] | None = None,
         *,
         channel: str | None = None,
+        guild_id: str | None = None,
     ) -> InteractionResult:
         user = self.world.require_user(username)
         modal_data = dict(modal["data"]) if modal.get("type") == MODAL and "data" in modal else dict(modal)
@@ -386,12 +455,14 @@ class InteractionClient:
         with self.world.lock:
             opened = self.world.open_modals.get((user.id, custom_id))
         if channel is not None:
-            where = self._user_channel(user, channel)
+            where = self._user_channel(user, channel, guild_id)
         elif opened is not None:
             where = self.world.channels[opened.channel_id]
+            if guild_id is not None and where.guild_id != guild_id:
+                raise ValueError(f"the modal {custom_id!r} was opened outside guild {guild_id}")
             require_visible(self.world, user, where)
         else:
-            where = self._user_channel(user, "general")
+            where = self._user_channel(user, "general", guild_id)
         filler = _ModalFiller(self, where, dict(values), {k: list(v) for k, v in (files or {}).items()})
         components = filler.fill(modal_data.get("components") or [])
         # Only a submission the client accepts closes the modal; a refused one leaves it open.
@@ -703,8 +774,8 @@ class _OptionBuilder:
     def _resolve_user(self, value: Any) -> str:
         user = self.world.require_user(str(value))
         self.resolved.setdefault("users", {})[user.id] = user.to_object()
-        if self.channel.type != DM:
-            member = self.client.member_object(user)
+        if self.channel.type != DM and self.world.member(user, self.channel.guild_id) is not None:
+            member = self.client.member_object(user, self.channel)
             del member["user"]
             self.resolved.setdefault("members", {})[user.id] = member
         return user.id
@@ -758,12 +829,12 @@ class _OptionBuilder:
         return value
 
     def _resolve_channel(self, value: Any) -> str:
-        channel = self.world.resolve_channel(str(value))
+        channel = self.world.resolve_channel(str(value), guild_id=self.channel.guild_id)
         self.resolved.setdefault("channels", {})[channel.id] = self.world.channel_object(channel)
         return channel.id
 
     def _resolve_role(self, value: Any) -> str:
-        role = self.world.resolve_role(str(value))
+        role = self.world.resolve_role(str(value), self.channel.guild_id)
         self.resolved.setdefault("roles", {})[role.id] = role.to_object()
         return role.id
 
@@ -853,3 +924,86 @@ class _ModalFiller:
             chosen = [raw_values] if isinstance(raw_values, str) else list(raw_values)
             return {"type": kind, "id": component["id"], "custom_id": custom_id, "values": chosen}
         raise ValueError(f"modal input type {kind!r} is not supported by the emulator")
+
+
+class _SelectResolver:
+    """A select menu's chosen values as ids, and ``data.resolved`` in the documented shapes:
+    ``users`` + ``members`` (partial, with ``permissions`` in the channel), ``roles``, and partial
+    ``channels`` (id, name, type, ``permissions`` = the member's there; threads add
+    ``parent_id`` and ``thread_metadata``)."""
+
+    def __init__(self, client: InteractionClient, user: User, channel: Channel) -> None:
+        self.client = client
+        self.world = client.world
+        self.user = user
+        self.channel = channel
+        self.resolved: JsonObject = {}
+
+    def resolve(self, component: JsonObject, values: list[str]) -> list[str]:
+        kind = component.get("type")
+        if kind == STRING_SELECT:
+            options = [str(option.get("value")) for option in component.get("options") or []]
+            for value in values:
+                if value not in options:
+                    raise ValueError(f"{value!r} is not an option of select {component.get('custom_id')!r}")
+            return values
+        if self.channel.guild_id is None:
+            if kind != USER_SELECT:
+                raise ValueError("only user selects work outside a server")
+            return [self._user(value) for value in values]
+        resolvers: dict[int, Callable[[str], str]] = {
+            USER_SELECT: self._member,
+            ROLE_SELECT: self._role,
+            MENTIONABLE_SELECT: self._mentionable,
+            CHANNEL_SELECT: lambda value: self._channel(value, component.get("channel_types")),
+        }
+        return [resolvers[int(kind or 0)](value) for value in values]
+
+    def _user(self, value: str) -> str:
+        user = self.world.require_user(value)
+        self.resolved.setdefault("users", {})[user.id] = user.to_object()
+        return user.id
+
+    def _member(self, value: str) -> str:
+        user = self.world.require_user(value)
+        if self.world.member(user, self.channel.guild_id) is None:
+            raise ValueError(f"{user.username} is not a member of this server")
+        self._user(value)
+        member = self.client.member_object(user, self.channel)
+        del member["user"]
+        self.resolved.setdefault("members", {})[user.id] = member
+        return user.id
+
+    def _role(self, value: str) -> str:
+        role = self.world.find_role(value, self.channel.guild_id)
+        if role is None:
+            raise ValueError(f"{value!r} is not a role of this server")
+        self.resolved.setdefault("roles", {})[role.id] = role.to_object()
+        return role.id
+
+    def _mentionable(self, value: str) -> str:
+        if self.world.find_role(value, self.channel.guild_id) is not None:
+            return self._role(value)
+        return self._member(value)
+
+    def _channel(self, value: str, channel_types: Any) -> str:
+        try:
+            channel = self.world.resolve_channel(value, guild_id=self.channel.guild_id)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a channel of this server") from None
+        if channel.guild_id != self.channel.guild_id or not self.world.can_view(channel, self.user):
+            raise ValueError(f"{self.user.username} cannot pick channel {value!r}")
+        if channel_types and channel.type not in channel_types:
+            raise ValueError(f"channel {value!r} is not of the types {channel_types}")
+        partial: JsonObject = {
+            "id": channel.id,
+            "name": channel.name,
+            "type": channel.type,
+            "permissions": str(self.world.channel_permissions(self.user, channel)),
+        }
+        if channel.thread is not None:
+            rendered = self.world.channel_object(channel)
+            partial["parent_id"] = rendered["parent_id"]
+            partial["thread_metadata"] = rendered["thread_metadata"]
+        self.resolved.setdefault("channels", {})[channel.id] = partial
+        return channel.id

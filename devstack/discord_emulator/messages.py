@@ -222,6 +222,7 @@ class MessageComposer:
         write_kind: str | None,
         extra_flags: int = 0,
         allow_empty: bool = False,
+        message_id: str | None = None,
     ) -> tuple[MessageRecord, bool]:
         """Create a message; returns it and whether it is new (``False``: an enforced nonce hit).
 
@@ -249,7 +250,7 @@ class MessageComposer:
             users, roles, everyone = self._mentions(content, payload.get("allowed_mentions"))
             flags = (payload.get("flags") or 0) & allowed_flags | extra_flags
             record = MessageRecord(
-                id=self.world.snowflakes.next_id(),
+                id=message_id or self.world.snowflakes.next_id(),
                 channel_id=channel_id,
                 author_id=author_id,
                 content=content,

@@ -14,11 +14,25 @@ from typing import Any
 from .bodies import RequestBody
 from .errors import DiscordApiError, FormErrors
 from .messages import MessageComposer, MessageExtras, require_object
+from .snowflake import utc_now_iso
 from .state import (
     ANNOUNCEMENT_THREAD,
+    ATTACH_FILES,
+    CREATE_PRIVATE_THREADS,
+    CREATE_PUBLIC_THREADS,
     DM,
+    EMBED_LINKS,
+    GUILD_ANNOUNCEMENT,
+    GUILD_FORUM,
     GUILD_TEXT,
+    MANAGE_CHANNELS,
+    MANAGE_THREADS,
+    MESSAGE_CHANNEL_TYPES,
     PRIVATE_THREAD,
+    PUBLIC_THREAD,
+    READ_MESSAGE_HISTORY,
+    SEND_MESSAGES,
+    SEND_MESSAGES_IN_THREADS,
     Channel,
     InteractionRecord,
     JsonObject,
@@ -31,7 +45,11 @@ from .validation import (
     WEBHOOK_MESSAGE_FLAGS,
     check_snowflake,
     validate_application_commands,
+    validate_channel_edit,
+    validate_forum_post,
     validate_thread_create,
+    validate_thread_edit,
+    validate_thread_from_message,
 )
 
 API_PREFIX = "/api/v10"
@@ -86,11 +104,16 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/channels/{channel_id}/messages", "create_message"),
     Route("GET", "/channels/{channel_id}/messages/{message_id}", "get_message"),
     Route("PATCH", "/channels/{channel_id}/messages/{message_id}", "edit_message"),
+    Route("GET", "/channels/{channel_id}", "get_channel"),
+    Route("PATCH", "/channels/{channel_id}", "edit_channel"),
     Route("POST", "/channels/{channel_id}/threads", "create_thread"),
+    Route("POST", "/channels/{channel_id}/messages/{message_id}/threads", "start_thread_from_message"),
     Route("PUT", "/channels/{channel_id}/thread-members/@me", "join_thread"),
     Route("PUT", "/channels/{channel_id}/thread-members/{user_id}", "add_thread_member"),
     Route("POST", "/users/@me/channels", "open_dm"),
     Route("GET", "/guilds/{guild_id}/members/{user_id}", "get_guild_member"),
+    Route("GET", "/guilds/{guild_id}/roles", "list_guild_roles"),
+    Route("GET", "/guilds/{guild_id}/channels", "list_guild_channels"),
     Route("GET", f"{WEBHOOK}/messages/@original", "get_original", bot_auth=False),
     Route("PATCH", f"{WEBHOOK}/messages/@original", "edit_original", bot_auth=False),
     Route("DELETE", f"{WEBHOOK}/messages/@original", "delete_original", bot_auth=False),
@@ -148,13 +171,14 @@ def _form_typed(payload: JsonObject, content_type: str) -> JsonObject:
     if content_type == "application/json":
         return payload
     typed = dict(payload)
-    for key in ("type", "auto_archive_duration", "rate_limit_per_user"):
+    for key in ("type", "auto_archive_duration", "rate_limit_per_user", "position"):
         value = typed.get(key)
         if isinstance(value, str) and value.isdigit():
             typed[key] = int(value)
-    invitable = typed.get("invitable")
-    if isinstance(invitable, str) and invitable.lower() in ("true", "false"):
-        typed["invitable"] = invitable.lower() == "true"
+    for key in ("invitable", "archived", "locked"):
+        value = typed.get(key)
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            typed[key] = value.lower() == "true"
     return typed
 
 
@@ -180,6 +204,54 @@ class RestApi:
     def _render(self, record: MessageRecord) -> JsonObject:
         return self.world.render_message(record)
 
+    def _require_bot(self, channel: Channel, required: int = 0) -> int:
+        """The bot's permissions in a guild channel, checked as Discord does: without View Channel
+        (or, in a private thread, neither membership nor Manage Threads) 403/50001 Missing Access;
+        without a ``required`` bit 403/50013 Missing Permissions. DMs have no permissions."""
+        with self.world.lock:
+            if channel.type == DM:
+                return 0
+            bot = self.world.bot_user
+            permissions = self.world.channel_permissions(bot, channel)
+            if not self.world.can_view(channel, bot):
+                raise DiscordApiError.missing_access()
+            if permissions & required != required:
+                raise DiscordApiError.missing_permissions()
+            return permissions
+
+    def _check_embeds(
+        self, permissions: int, payload: JsonObject, files: list[Any], channel: Channel
+    ) -> JsonObject:
+        """Without Embed Links a bot's embeds are not shown: a message that has nothing else is
+        refused (50013), otherwise the embeds are dropped."""
+        if channel.type == DM or permissions & EMBED_LINKS or not payload.get("embeds"):
+            return payload
+        others = (
+            bool(str(payload.get("content") or "").strip())
+            or bool(payload.get("components"))
+            or bool(files)
+            or bool(payload.get("sticker_ids"))
+        )
+        if not others:
+            raise DiscordApiError.missing_permissions()
+        return {key: value for key, value in payload.items() if key != "embeds"}
+
+    def _message_permissions(self, channel: Channel, payload: JsonObject, files: list[Any]) -> int:
+        """What posting needs: Send Messages (Send Messages in Threads in a thread), and Attach
+        Files for uploads; an archived thread is unarchived unless locked (Manage Threads)."""
+        required = SEND_MESSAGES_IN_THREADS if channel.thread is not None else SEND_MESSAGES
+        if files:
+            required |= ATTACH_FILES
+        permissions = self._require_bot(channel, required)
+        state = channel.thread
+        if state is not None and state.archived:
+            if state.locked and not permissions & MANAGE_THREADS:
+                raise DiscordApiError.thread_archived()
+            with self.world.lock:
+                state.archived = False
+                state.archive_timestamp = utc_now_iso()
+        return permissions
+
     def list_messages(self, request: RestRequest) -> RestResponse:
         channel_id = self._channel(request.params["channel_id"])
         raw_limit = request.query.get("limit", "50")
@@ -196,6 +268,8 @@ class RestApi:
                 "int value should be between 1 and 100.",
             )
         errors.raise_if_any()
+        with self.world.lock:
+            self._require_bot(self.world.channels[channel_id], READ_MESSAGE_HISTORY)
         records = self.world.channel_messages(channel_id, as_user_id=None)
         before, after = request.query.get("before"), request.query.get("after")
         if before:
@@ -216,10 +290,17 @@ class RestApi:
                 recipient = self.world.users[channel.recipient_id or ""]
                 if not recipient.dms_open:
                     raise DiscordApiError.cannot_send_to_user()
+            payload = require_object(request.body.payload)
+            if channel.type != DM:
+                self._require_bot(channel)
+                if channel.type == GUILD_FORUM:
+                    raise DiscordApiError.cannot_send_in_non_text_channel()
+                permissions = self._message_permissions(channel, payload, request.body.files)
+                payload = self._check_embeds(permissions, payload, request.body.files, channel)
         record, _created = self.composer.create(
             channel_id=channel_id,
             author_id=self.world.bot_user.id,
-            payload=require_object(request.body.payload),
+            payload=payload,
             files=request.body.files,
             allowed_flags=CHANNEL_MESSAGE_FLAGS,
             extras=MessageExtras(),
@@ -229,6 +310,8 @@ class RestApi:
 
     def _message(self, request: RestRequest) -> MessageRecord:
         channel_id = self._channel(request.params["channel_id"])
+        with self.world.lock:
+            self._require_bot(self.world.channels[channel_id])
         record = self.world.find_message(channel_id, request.params["message_id"])
         if record is None or record.visible_to is not None:
             raise DiscordApiError.unknown_message()
@@ -241,9 +324,15 @@ class RestApi:
         record = self._message(request)
         if record.author_id != self.world.bot_user.id:
             raise DiscordApiError.cannot_edit_other_users_message()
+        payload = require_object(request.body.payload)
+        with self.world.lock:
+            channel = self.world.channels[record.channel_id]
+            if channel.type != DM:
+                permissions = self._require_bot(channel)
+                payload = self._check_embeds(permissions, payload, request.body.files, channel)
         self.composer.edit(
             record,
-            payload=require_object(request.body.payload),
+            payload=payload,
             files=request.body.files,
             allowed_flags=CHANNEL_MESSAGE_FLAGS,
             write_kind="channel_edit",
@@ -267,22 +356,148 @@ class RestApi:
                 raise DiscordApiError.invalid_recipient()
             return RestResponse(200, self.world.channel_object(self.world.dm_channel(user)))
 
+    def _guild(self, guild_id: str) -> str:
+        """A guild the bot is in; any other id answers 403/50001 Missing Access."""
+        with self.world.lock:
+            if guild_id not in self.world.guilds:
+                raise DiscordApiError.missing_access()
+            return guild_id
+
     def get_guild_member(self, request: RestRequest) -> RestResponse:
-        """Get Guild Member: the member object, or 10007 for someone not in the server."""
-        if request.params["guild_id"] != self.world.guild_id:
-            raise DiscordApiError.missing_access()
+        """Get Guild Member: the member object in that guild, or 10007 for someone not in it."""
+        guild_id = self._guild(request.params["guild_id"])
         with self.world.lock:
             user = self.world.users.get(request.params["user_id"])
-            if user is None or not user.in_guild:
+            if user is None or self.world.member(user, guild_id) is None:
                 raise DiscordApiError.unknown_member()
-            return RestResponse(200, self.world.guild_member_object(user))
+            return RestResponse(200, self.world.guild_member_object(user, guild_id))
+
+    def list_guild_roles(self, request: RestRequest) -> RestResponse:
+        guild_id = self._guild(request.params["guild_id"])
+        with self.world.lock:
+            return RestResponse(200, [role.to_object() for role in self.world.guild_roles(guild_id)])
+
+    def list_guild_channels(self, request: RestRequest) -> RestResponse:
+        """Get Guild Channels: every channel of the guild, threads excluded."""
+        guild_id = self._guild(request.params["guild_id"])
+        with self.world.lock:
+            channels = sorted(
+                (c for c in self.world.channels.values() if c.guild_id == guild_id and c.thread is None),
+                key=lambda c: (c.position, int(c.id)),
+            )
+            return RestResponse(200, [self.world.channel_object(c) for c in channels])
+
+    def get_channel(self, request: RestRequest) -> RestResponse:
+        channel_id = self._channel(request.params["channel_id"])
+        with self.world.lock:
+            channel = self.world.channels[channel_id]
+            self._require_bot(channel)
+            return RestResponse(200, self.world.channel_object(channel))
+
+    def edit_channel(self, request: RestRequest) -> RestResponse:
+        """Modify Channel: a guild channel (Manage Channels; a forum's ``available_tags``) or a
+        thread (``name``, ``archived``, ``locked``, ``applied_tags``...: the thread's owner may
+        edit its own thread, anything else needs Manage Threads)."""
+        channel_id = self._channel(request.params["channel_id"])
+        payload = _form_typed(require_object(request.body.payload), request.body.content_type)
+        with self.world.lock:
+            channel = self.world.channels[channel_id]
+            if channel.type == DM:
+                raise DiscordApiError.invalid_channel_type()
+            if channel.thread is not None:
+                self._edit_thread(channel, payload)
+            else:
+                self._require_bot(channel, MANAGE_CHANNELS)
+                errors = FormErrors()
+                validate_channel_edit(errors, payload, forum=channel.type == GUILD_FORUM)
+                errors.raise_if_any()
+                if "name" in payload:
+                    channel.name = str(payload["name"])
+                if "topic" in payload:
+                    channel.topic = payload["topic"]
+                if channel.type == GUILD_FORUM and payload.get("available_tags") is not None:
+                    keep = {tag["id"]: tag for tag in channel.available_tags}
+                    channel.available_tags = [
+                        self.world.forum_tag(tag, keep=keep) for tag in payload["available_tags"]
+                    ]
+            return RestResponse(200, self.world.channel_object(channel))
+
+    def _edit_thread(self, thread: Channel, payload: JsonObject) -> None:
+        self.world.require_thread_state(thread)
+        parent = self.world.channels[thread.parent_id or ""]
+        permissions = self._require_bot(thread)
+        errors = FormErrors()
+        validate_thread_edit(errors, payload)
+        tags = payload.get("applied_tags")
+        tag_ids: list[str] | None = None
+        if tags is not None:
+            available = {tag["id"]: tag for tag in parent.available_tags}
+            tag_ids = [str(tag) for tag in tags]
+            for index, tag_id in enumerate(tag_ids):
+                if tag_id not in available:
+                    errors.add(("applied_tags", index), "BASE_TYPE_CHOICES", f"Unknown tag {tag_id}.")
+        errors.raise_if_any()
+        self._check_thread_edit(thread, parent, payload, tag_ids, permissions)
+        self._apply_thread_edit(thread, payload, tag_ids)
+
+    def _check_thread_edit(
+        self,
+        thread: Channel,
+        parent: Channel,
+        payload: JsonObject,
+        tag_ids: list[str] | None,
+        permissions: int,
+    ) -> None:
+        state = self.world.require_thread_state(thread)
+        manages = bool(permissions & MANAGE_THREADS)
+        owner = thread.owner_id == self.world.bot_user.id
+        needs_manage = (
+            not owner
+            or payload.get("locked") is not None
+            or (payload.get("archived") is False and state.locked)
+            or ("invitable" in payload)
+        )
+        if tag_ids is not None:
+            moderated = {tag["id"] for tag in parent.available_tags if tag["moderated"]}
+            if set(tag_ids) & moderated != set(state.applied_tags) & moderated:
+                needs_manage = True
+        if needs_manage and not manages:
+            raise DiscordApiError.missing_permissions()
+        if (
+            state.archived
+            and payload.get("archived") is not False
+            and not (set(payload) <= {"archived", "locked"})
+        ):
+            raise DiscordApiError.thread_archived()
+
+    def _apply_thread_edit(self, thread: Channel, payload: JsonObject, tag_ids: list[str] | None) -> None:
+        state = self.world.require_thread_state(thread)
+        if "name" in payload:
+            thread.name = str(payload["name"])
+        if payload.get("locked") is not None:
+            state.locked = bool(payload["locked"])
+        if payload.get("archived") is not None and bool(payload["archived"]) != state.archived:
+            state.archived = bool(payload["archived"])
+            state.archive_timestamp = utc_now_iso()
+        if payload.get("auto_archive_duration") is not None:
+            state.auto_archive_duration = int(payload["auto_archive_duration"])
+        if payload.get("rate_limit_per_user") is not None:
+            state.rate_limit_per_user = int(payload["rate_limit_per_user"])
+        if payload.get("invitable") is not None:
+            state.invitable = bool(payload["invitable"])
+        if tag_ids is not None:
+            state.applied_tags = list(dict.fromkeys(tag_ids))
 
     # -- threads -------------------------------------------------------------------------------
 
     def create_thread(self, request: RestRequest) -> RestResponse:
-        """Start Thread without Message: 201 with the thread, and the bot's own thread member."""
+        """Start Thread without Message: 201 with the thread, and the bot's own thread member.
+        In a forum: Start Thread in Forum Channel (a post with its first message)."""
         channel_id = self._channel(request.params["channel_id"])
         payload = _form_typed(require_object(request.body.payload), request.body.content_type)
+        with self.world.lock:
+            if self.world.channels[channel_id].type == GUILD_FORUM:
+                return self._create_forum_post(self.world.channels[channel_id], payload, request)
         errors = FormErrors()
         validate_thread_create(errors, payload)
         errors.raise_if_any()
@@ -290,10 +505,16 @@ class RestApi:
         thread_type = PRIVATE_THREAD if thread_type is None else int(thread_type)
         with self.world.lock:
             parent = self.world.channels[channel_id]
-            # Threads live in guild text channels (announcement threads in announcement channels,
-            # which the emulated guild has none of); not in DMs, nor in other threads.
-            if parent.type != GUILD_TEXT or thread_type == ANNOUNCEMENT_THREAD:
+            # Threads live in guild text channels, announcement threads in announcement channels;
+            # not in DMs, nor in other threads.
+            if parent.type == GUILD_ANNOUNCEMENT:
+                if thread_type != ANNOUNCEMENT_THREAD:
+                    raise DiscordApiError.invalid_channel_type()
+            elif parent.type != GUILD_TEXT or thread_type == ANNOUNCEMENT_THREAD:
                 raise DiscordApiError.invalid_channel_type()
+            self._require_bot(
+                parent, CREATE_PRIVATE_THREADS if thread_type == PRIVATE_THREAD else CREATE_PUBLIC_THREADS
+            )
             invitable = payload.get("invitable")
             auto_archive = payload.get("auto_archive_duration")
             thread = self.world.create_thread(
@@ -309,6 +530,92 @@ class RestApi:
             body["member"] = self.world.thread_member_object(thread, self.world.bot_user.id, own=True)
             return RestResponse(201, body)
 
+    def _create_forum_post(self, forum: Channel, payload: JsonObject, request: RestRequest) -> RestResponse:
+        """A forum post: a public thread whose starter message shares its id."""
+        errors = FormErrors()
+        validate_forum_post(errors, payload)
+        tags = payload.get("applied_tags")
+        tag_ids = [str(tag) for tag in tags] if isinstance(tags, list) else []
+        available = {tag["id"]: tag for tag in forum.available_tags}
+        for index, tag_id in enumerate(tag_ids):
+            if tag_id not in available:
+                errors.add(("applied_tags", index), "BASE_TYPE_CHOICES", f"Unknown tag {tag_id}.")
+        errors.raise_if_any()
+        files = request.body.files
+        permissions = self._require_bot(forum, SEND_MESSAGES | (ATTACH_FILES if files else 0))
+        if any(available[tag_id]["moderated"] for tag_id in tag_ids) and not permissions & MANAGE_THREADS:
+            raise DiscordApiError.missing_permissions()
+        message = self._check_embeds(permissions, dict(payload["message"]), files, forum)
+        auto_archive = payload.get("auto_archive_duration")
+        thread_id = self.world.snowflakes.next_id()
+        thread = self.world.create_thread(
+            forum,
+            name=str(payload["name"]),
+            thread_type=PUBLIC_THREAD,
+            owner=self.world.bot_user,
+            auto_archive_duration=DEFAULT_AUTO_ARCHIVE_DURATION if auto_archive is None else auto_archive,
+            invitable=True,
+            rate_limit_per_user=payload.get("rate_limit_per_user") or 0,
+            thread_id=thread_id,
+            applied_tags=dict.fromkeys(tag_ids),
+        )
+        try:
+            record, _created = self.composer.create(
+                channel_id=thread.id,
+                author_id=self.world.bot_user.id,
+                payload=message,
+                files=files,
+                allowed_flags=CHANNEL_MESSAGE_FLAGS,
+                extras=MessageExtras(),
+                write_kind="forum_post",
+                message_id=thread_id,
+            )
+        except DiscordApiError as error:
+            self.world.remove_channel(thread.id)
+            if error.errors is not None:  # the message's field errors sit under "message"
+                raise DiscordApiError.invalid_form_body({"message": error.errors}) from error
+            raise
+        with self.world.lock:
+            forum.last_message_id = thread.id  # a forum's "last message" is its newest post
+        body = self.world.channel_object(thread)
+        body["member"] = self.world.thread_member_object(thread, self.world.bot_user.id, own=True)
+        body["message"] = self._render(record)
+        return RestResponse(201, body)
+
+    def start_thread_from_message(self, request: RestRequest) -> RestResponse:
+        """Start Thread from Message: a public thread (an announcement thread in an announcement
+        channel) whose id is the message's; 400/160004 when the message already has one."""
+        channel_id = self._channel(request.params["channel_id"])
+        payload = _form_typed(require_object(request.body.payload), request.body.content_type)
+        errors = FormErrors()
+        validate_thread_from_message(errors, payload)
+        errors.raise_if_any()
+        with self.world.lock:
+            parent = self.world.channels[channel_id]
+            if parent.type not in MESSAGE_CHANNEL_TYPES:
+                raise DiscordApiError.invalid_channel_type()
+            self._require_bot(parent, CREATE_PUBLIC_THREADS | READ_MESSAGE_HISTORY)
+            record = self.world.find_message(channel_id, request.params["message_id"])
+            if record is None or record.visible_to is not None:
+                raise DiscordApiError.unknown_message()
+            if record.thread_id is not None:
+                raise DiscordApiError.thread_already_created()
+            auto_archive = payload.get("auto_archive_duration")
+            thread = self.world.create_thread(
+                parent,
+                name=str(payload["name"]),
+                thread_type=ANNOUNCEMENT_THREAD if parent.type == GUILD_ANNOUNCEMENT else PUBLIC_THREAD,
+                owner=self.world.bot_user,
+                auto_archive_duration=DEFAULT_AUTO_ARCHIVE_DURATION if auto_archive is None else auto_archive,
+                invitable=True,
+                rate_limit_per_user=payload.get("rate_limit_per_user") or 0,
+                thread_id=record.id,
+            )
+            record.thread_id = thread.id
+            body = self.world.channel_object(thread)
+            body["member"] = self.world.thread_member_object(thread, self.world.bot_user.id, own=True)
+            return RestResponse(201, body)
+
     def _thread(self, channel_id: str) -> Channel:
         with self.world.lock:
             channel = self.world.channels[self._channel(channel_id)]
@@ -320,6 +627,7 @@ class RestApi:
         """Join Thread (``@me``): the bot, which may manage threads, joins; 204 even if a member."""
         thread = self._thread(request.params["channel_id"])
         with self.world.lock:
+            self._require_bot(thread)
             self.world.join_thread(thread, self.world.bot_user)
         return RestResponse(204)
 
@@ -453,7 +761,7 @@ class RestApi:
         if request.params["application_id"] != self.world.application_id:
             raise DiscordApiError.missing_access()
         guild_id = request.params.get("guild_id")
-        if guild_id is not None and guild_id != self.world.guild_id:
+        if guild_id is not None and guild_id not in self.world.guilds:
             raise DiscordApiError.missing_access()
 
     def _command_list(self, guild_id: str | None) -> list[JsonObject]:

@@ -1,5 +1,5 @@
-"""The emulated world (one guild, its channels, roles and users, DMs) and everything stored in it:
-messages, attachments, application commands and interactions.
+"""The emulated world (guilds with their channels, roles, members and permission overwrites; DMs)
+and everything stored in it: messages, attachments, application commands and interactions.
 
 All state lives in :class:`World` behind a single re-entrant lock: the HTTP server is threaded,
 and the bot may call the REST API while a test thread reads messages. Objects handed out are deep
@@ -28,6 +28,7 @@ JsonObject = dict[str, Any]
 CREATE_INSTANT_INVITE = 1 << 0
 KICK_MEMBERS = 1 << 1
 ADMINISTRATOR = 1 << 3
+MANAGE_CHANNELS = 1 << 4
 MANAGE_GUILD = 1 << 5
 ADD_REACTIONS = 1 << 6
 VIEW_CHANNEL = 1 << 10
@@ -74,7 +75,9 @@ STAFF_PERMISSIONS = (
     | CREATE_PRIVATE_THREADS
     | MODERATE_MEMBERS
 )
-BOT_GUILD_PERMISSIONS = EVERYONE_PERMISSIONS | MANAGE_THREADS | CREATE_PRIVATE_THREADS | MANAGE_MESSAGES
+# The bot's managed role (what it was invited with): on top of @everyone.
+BOT_ROLE_PERMISSIONS = MANAGE_THREADS | CREATE_PRIVATE_THREADS | MANAGE_MESSAGES | MANAGE_CHANNELS
+BOT_GUILD_PERMISSIONS = EVERYONE_PERMISSIONS | BOT_ROLE_PERMISSIONS
 # What ``app_permissions`` carries in the bot's DM (receiving-and-responding, footnote ***).
 BOT_DM_PERMISSIONS = (
     VIEW_CHANNEL
@@ -89,10 +92,21 @@ BOT_DM_PERMISSIONS = (
 
 GUILD_TEXT = 0
 DM = 1
+GUILD_ANNOUNCEMENT = 5
+GUILD_FORUM = 15
+# Channels that hold messages and threads (guild text and announcement channels).
+MESSAGE_CHANNEL_TYPES = (GUILD_TEXT, GUILD_ANNOUNCEMENT)
+GUILD_CHANNEL_TYPES = (GUILD_TEXT, GUILD_ANNOUNCEMENT, GUILD_FORUM)
+OVERWRITE_ROLE = 0
+OVERWRITE_MEMBER = 1
+MAX_FORUM_TAGS = 20
+MAX_APPLIED_TAGS = 5
 ANNOUNCEMENT_THREAD = 10
 PUBLIC_THREAD = 11
 PRIVATE_THREAD = 12
 THREAD_TYPES = (ANNOUNCEMENT_THREAD, PUBLIC_THREAD, PRIVATE_THREAD)
+# Message flag: a thread was started from this message.
+HAS_THREAD = 1 << 5
 # Message types the emulator produces itself (besides 0, 19 and 20).
 RECIPIENT_ADD = 7
 # ``member_count`` is "an approximate count of users in a thread, stops counting at 50".
@@ -100,6 +114,7 @@ THREAD_MEMBER_COUNT_CAP = 50
 # Thread member flag: the user has interacted with the thread (its creator has).
 THREAD_MEMBER_HAS_INTERACTED = 1 << 0
 SEEDED_CHANNELS = ("general", "bug-report", "feature-request", "announcements", "support")
+SEEDED_CHANNEL_TYPES = {"announcements": GUILD_ANNOUNCEMENT}
 ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
 NONCE_WINDOW_SECONDS = 5 * 60
 INTERACTION_TOKEN_TTL_SECONDS = 15 * 60
@@ -113,9 +128,12 @@ class Role:
     position: int
     color: int = 0
     mentionable: bool = False
+    guild_id: str = ""
+    #: The bot's own role (``tags.bot_id``), created when it joined the guild.
+    bot_id: str | None = None
 
     def to_object(self) -> JsonObject:
-        return {
+        role: JsonObject = {
             "id": self.id,
             "name": self.name,
             "description": None,
@@ -124,12 +142,48 @@ class Role:
             "color": self.color,
             "colors": {"primary_color": self.color, "secondary_color": None, "tertiary_color": None},
             "hoist": False,
-            "managed": False,
+            "managed": self.bot_id is not None,
             "mentionable": self.mentionable,
             "icon": None,
             "unicode_emoji": None,
             "flags": 0,
         }
+        if self.bot_id is not None:
+            role["tags"] = {"bot_id": self.bot_id}
+        return role
+
+
+@dataclass
+class GuildMember:
+    """A user's membership of one guild: their roles there (besides @everyone)."""
+
+    user_id: str
+    role_ids: list[str] = field(default_factory=list)
+    joined_at: str = ""
+    nick: str | None = None
+
+
+@dataclass
+class Guild:
+    id: str
+    name: str
+    owner_id: str
+    staff_role_id: str
+    bot_role_id: str
+    members: dict[str, GuildMember] = field(default_factory=dict)
+
+
+@dataclass
+class Overwrite:
+    """A channel permission overwrite (type 0 role, 1 member)."""
+
+    id: str
+    type: int
+    allow: int = 0
+    deny: int = 0
+
+    def to_object(self) -> JsonObject:
+        return {"id": self.id, "type": self.type, "allow": str(self.allow), "deny": str(self.deny)}
 
 
 @dataclass
@@ -137,14 +191,8 @@ class User:
     id: str
     username: str
     is_bot: bool = False
-    role_ids: list[str] = field(default_factory=list)
     dms_open: bool = True
     locale: str = "en-US"
-    joined_at: str = ""
-    nick: str | None = None
-    #: False for someone who shares no server with the bot's (e.g. left it): their DMs with
-    #: the bot still work, but Get Guild Member answers 10007.
-    in_guild: bool = True
 
     def to_object(self) -> JsonObject:
         user: JsonObject = {
@@ -184,6 +232,9 @@ class ThreadState:
     archived: bool = False
     locked: bool = False
     members: dict[str, ThreadMember] = field(default_factory=dict)
+    #: Forum posts: the ids of the forum's tags applied to the post.
+    applied_tags: list[str] = field(default_factory=list)
+    archive_timestamp: str | None = None
     total_message_sent: int = 0
 
 
@@ -200,6 +251,10 @@ class Channel:
     parent_id: str | None = None
     owner_id: str | None = None
     thread: ThreadState | None = None
+    permission_overwrites: list[Overwrite] = field(default_factory=list)
+    #: Forum channels: their tags (``ForumTagResponse`` objects).
+    available_tags: list[JsonObject] = field(default_factory=list)
+    topic: str | None = None
 
 
 @dataclass
@@ -227,6 +282,8 @@ class MessageRecord:
     visible_to: str | None = None
     interaction_token: str | None = None
     deleted: bool = False
+    #: The thread started from this message (same id), if any.
+    thread_id: str | None = None
 
     @property
     def ephemeral(self) -> bool:
@@ -318,37 +375,129 @@ class World:
     # -- seeding -------------------------------------------------------------------------------
 
     def _seed(self) -> None:
-        self.guild_id = self.snowflakes.next_id()
-        self.guild_name = "Flexcord Emulated Server"
-        self.everyone_role = Role(
-            id=self.guild_id, name="@everyone", permissions=EVERYONE_PERMISSIONS, position=0
-        )
-        self.staff_role = Role(
-            id=self.snowflakes.next_id(),
-            name="staff",
-            permissions=STAFF_PERMISSIONS,
-            position=1,
-            color=0x3498DB,
-            mentionable=True,
-        )
-        self.roles = {role.id: role for role in (self.everyone_role, self.staff_role)}
-        for position, name in enumerate(SEEDED_CHANNELS):
-            channel = Channel(
-                id=self.snowflakes.next_id(),
-                type=GUILD_TEXT,
-                name=name,
-                guild_id=self.guild_id,
-                position=position,
-            )
-            self.channels[channel.id] = channel
-            self.channel_message_ids[channel.id] = []
-        self.bot_user = User(
-            id=self.application_id, username="flexcord", is_bot=True, joined_at=utc_now_iso()
-        )
+        self.guilds: dict[str, Guild] = {}
+        self.bot_user = User(id=self.application_id, username="flexcord", is_bot=True)
         self.users[self.bot_user.id] = self.bot_user
+        first = self.add_guild("Flexcord Emulated Server")
+        self.guild_id = first.id
+        self.guild_name = first.name
         self.add_user("alice")
         self.add_user("bob")
         self.add_user("mod", roles=("staff",))
+
+    def add_guild(self, name: str, *, owner_id: str | None = None) -> Guild:
+        """A guild seeded like the first: @everyone, ``staff``, the bot's managed role, the
+        seeded channels, and the bot as a member. ``owner_id`` defaults to a user the emulator
+        does not model (so nobody acting in the tests is the owner)."""
+        with self.lock:
+            guild_id = self.snowflakes.next_id()
+            everyone = Role(
+                id=guild_id, name="@everyone", permissions=EVERYONE_PERMISSIONS, position=0, guild_id=guild_id
+            )
+            staff = Role(
+                id=self.snowflakes.next_id(),
+                name="staff",
+                permissions=STAFF_PERMISSIONS,
+                position=1,
+                color=0x3498DB,
+                mentionable=True,
+                guild_id=guild_id,
+            )
+            bot_role = Role(
+                id=self.snowflakes.next_id(),
+                name=self.bot_user.username,
+                permissions=BOT_ROLE_PERMISSIONS,
+                position=2,
+                guild_id=guild_id,
+                bot_id=self.bot_user.id,
+            )
+            for role in (everyone, staff, bot_role):
+                self.roles[role.id] = role
+            guild = Guild(
+                id=guild_id,
+                name=name,
+                owner_id=owner_id or self.snowflakes.next_id(),
+                staff_role_id=staff.id,
+                bot_role_id=bot_role.id,
+            )
+            self.guilds[guild_id] = guild
+            for position, channel_name in enumerate(SEEDED_CHANNELS):
+                self.create_channel(
+                    guild_id,
+                    channel_name,
+                    SEEDED_CHANNEL_TYPES.get(channel_name, GUILD_TEXT),
+                    position=position,
+                )
+            guild.members[self.bot_user.id] = GuildMember(
+                user_id=self.bot_user.id, role_ids=[bot_role.id], joined_at=utc_now_iso()
+            )
+            return guild
+
+    def add_role(self, guild_id: str, name: str, *, permissions: int = 0) -> Role:
+        with self.lock:
+            self.require_guild(guild_id)
+            if self.find_role(name, guild_id) is not None:
+                raise ValueError(f"role {name!r} already exists")
+            position = 1 + max(r.position for r in self.roles.values() if r.guild_id == guild_id)
+            role = Role(
+                id=self.snowflakes.next_id(),
+                name=name,
+                permissions=permissions,
+                position=position,
+                guild_id=guild_id,
+            )
+            self.roles[role.id] = role
+            return role
+
+    def create_channel(
+        self,
+        guild_id: str,
+        name: str,
+        channel_type: int = GUILD_TEXT,
+        *,
+        position: int | None = None,
+        available_tags: Iterable[JsonObject] = (),
+        topic: str | None = None,
+    ) -> Channel:
+        """A guild text (0), announcement (5) or forum (15) channel; forum ``available_tags``
+        take ``name`` and optionally ``moderated``, ``emoji_id``, ``emoji_name``."""
+        with self.lock:
+            self.require_guild(guild_id)
+            if channel_type not in GUILD_CHANNEL_TYPES:
+                raise ValueError(f"channel type {channel_type} is not emulated (0, 5 or 15)")
+            tags = list(available_tags)
+            if tags and channel_type != GUILD_FORUM:
+                raise ValueError("only forum channels have tags")
+            if position is None:
+                position = sum(
+                    1 for c in self.channels.values() if c.guild_id == guild_id and c.thread is None
+                )
+            channel = Channel(
+                id=self.snowflakes.next_id(),
+                type=channel_type,
+                name=name,
+                guild_id=guild_id,
+                position=position,
+                topic=topic,
+            )
+            channel.available_tags = [self.forum_tag(tag) for tag in tags]
+            self.channels[channel.id] = channel
+            self.channel_message_ids[channel.id] = []
+            return channel
+
+    def forum_tag(self, tag: JsonObject, *, keep: dict[str, JsonObject] | None = None) -> JsonObject:
+        """A ``ForumTagResponse``; a tag naming the id of one in ``keep`` keeps that id."""
+        tag_id = str(tag.get("id")) if tag.get("id") is not None else None
+        if tag_id is None or keep is None or tag_id not in keep:
+            tag_id = self.snowflakes.next_id()
+        emoji_id = tag.get("emoji_id")
+        return {
+            "id": tag_id,
+            "name": str(tag["name"]),
+            "moderated": bool(tag.get("moderated", False)),
+            "emoji_id": None if emoji_id is None else str(emoji_id),
+            "emoji_name": tag.get("emoji_name"),
+        }
 
     def add_user(
         self,
@@ -359,33 +508,80 @@ class World:
         locale: str = "en-US",
         user_id: str | None = None,
         in_guild: bool = True,
+        guild_ids: Iterable[str] | None = None,
     ) -> User:
         """``user_id`` pins the id (sample events name fixed users); by default one is generated.
-        ``in_guild=False``: a user outside the server (only the bot's DMs reach them)."""
+        ``guild_ids``: the guilds the user is a member of (default: the first guild;
+        ``in_guild=False``: none, a user only the bot's DMs reach). ``roles`` (names or ids) are
+        given in each of those guilds that has them; a role found in none is an error."""
         with self.lock:
             if self.user_by_name(username) is not None:
                 raise ValueError(f"user {username!r} already exists")
             if user_id is not None and user_id in self.users:
                 raise ValueError(f"user id {user_id} already exists")
-            role_ids = [self.resolve_role(role).id for role in roles]
+            guilds = list(guild_ids) if guild_ids is not None else ([self.guild_id] if in_guild else [])
+            role_names = list(roles)
+            for guild in guilds:
+                self.require_guild(guild)
+            for role in role_names:
+                if not any(self.find_role(role, guild) for guild in guilds):
+                    raise ValueError(f"unknown role {role!r}")
             user = User(
-                id=user_id or self.snowflakes.next_id(),
-                username=username,
-                role_ids=role_ids,
-                dms_open=dms_open,
-                locale=locale,
-                joined_at=utc_now_iso(),
-                in_guild=in_guild,
+                id=user_id or self.snowflakes.next_id(), username=username, dms_open=dms_open, locale=locale
             )
             self.users[user.id] = user
+            for guild in guilds:
+                found = [self.find_role(role, guild) for role in role_names]
+                self.join_guild(user, guild, roles=[role.id for role in found if role is not None])
             return user
+
+    def join_guild(self, user: User, guild_id: str, *, roles: Iterable[str] = ()) -> GuildMember:
+        """``user`` joins the guild (or, already a member, gets ``roles`` added)."""
+        with self.lock:
+            guild = self.require_guild(guild_id)
+            role_ids = [self.resolve_role(role, guild_id).id for role in roles]
+            member = guild.members.get(user.id)
+            if member is None:
+                member = GuildMember(user_id=user.id, joined_at=utc_now_iso())
+                guild.members[user.id] = member
+            member.role_ids.extend(r for r in role_ids if r not in member.role_ids and r != guild_id)
+            return member
 
     # -- lookups -------------------------------------------------------------------------------
 
     @property
     def channel_ids(self) -> dict[str, str]:
+        """The first guild's text and announcement channels by name."""
+        return self.channel_ids_of(self.guild_id)
+
+    def channel_ids_of(self, guild_id: str) -> dict[str, str]:
         with self.lock:
-            return {c.name: c.id for c in self.channels.values() if c.type == GUILD_TEXT and c.name}
+            self.require_guild(guild_id)
+            return {
+                c.name: c.id
+                for c in self.channels.values()
+                if c.guild_id == guild_id and c.type in GUILD_CHANNEL_TYPES and c.name
+            }
+
+    @property
+    def staff_role(self) -> Role:
+        return self.roles[self.guilds[self.guild_id].staff_role_id]
+
+    @property
+    def everyone_role(self) -> Role:
+        return self.roles[self.guild_id]
+
+    def require_guild(self, guild_id: str) -> Guild:
+        with self.lock:
+            guild = self.guilds.get(guild_id)
+            if guild is None:
+                raise ValueError(f"unknown guild {guild_id!r}")
+            return guild
+
+    def member(self, user: User, guild_id: str | None) -> GuildMember | None:
+        with self.lock:
+            guild = self.guilds.get(guild_id or "")
+            return None if guild is None else guild.members.get(user.id)
 
     def user_by_name(self, username: str) -> User | None:
         with self.lock:
@@ -398,21 +594,97 @@ class World:
                 raise ValueError(f"unknown user {name_or_id!r}")
             return user
 
-    def resolve_role(self, name_or_id: str) -> Role:
+    def find_role(self, name_or_id: str, guild_id: str | None = None) -> Role | None:
+        """A role of ``guild_id`` (default: the first guild) by id or name."""
         with self.lock:
-            role = self.roles.get(name_or_id) or next(
-                (r for r in self.roles.values() if r.name == name_or_id), None
+            guild_id = guild_id or self.guild_id
+            role = self.roles.get(name_or_id)
+            if role is not None:
+                return role if role.guild_id == guild_id else None
+            return next(
+                (r for r in self.roles.values() if r.guild_id == guild_id and r.name == name_or_id), None
             )
-            if role is None:
-                raise ValueError(f"unknown role {name_or_id!r}")
-            return role
 
-    def member_permissions(self, user: User) -> int:
+    def resolve_role(self, name_or_id: str, guild_id: str | None = None) -> Role:
+        role = self.find_role(name_or_id, guild_id)
+        if role is None:
+            raise ValueError(f"unknown role {name_or_id!r}")
+        return role
+
+    def guild_roles(self, guild_id: str) -> list[Role]:
         with self.lock:
-            permissions = self.everyone_role.permissions
-            for role_id in user.role_ids:
+            return sorted(
+                (r for r in self.roles.values() if r.guild_id == guild_id), key=lambda r: r.position
+            )
+
+    # -- permissions (developers/topics/permissions#permission-overwrites) ---------------------
+
+    def member_permissions(self, user: User, guild_id: str | None = None) -> int:
+        """The member's base permissions in a guild (default: the first): the guild owner has all,
+        else @everyone OR their roles, and Administrator means all. 0 for a non-member."""
+        with self.lock:
+            guild = self.guilds.get(guild_id or self.guild_id)
+            if guild is None:
+                return 0
+            member = guild.members.get(user.id)
+            if member is None:
+                return 0
+            if guild.owner_id == user.id:
+                return ALL_PERMISSIONS
+            permissions = self.roles[guild.id].permissions
+            for role_id in member.role_ids:
                 permissions |= self.roles[role_id].permissions
             return ALL_PERMISSIONS if permissions & ADMINISTRATOR else permissions
+
+    def channel_permissions(self, user: User, channel: Channel) -> int:
+        """The member's permissions in a guild channel: base permissions, then the overwrites of
+        @everyone, of their roles (denies then allows, together) and of the member. A thread uses
+        its parent's overwrites. 0 for a DM or a non-member."""
+        with self.lock:
+            if channel.guild_id is None:
+                return 0
+            base = self.member_permissions(user, channel.guild_id)
+            if base & ADMINISTRATOR or base == ALL_PERMISSIONS:
+                return ALL_PERMISSIONS
+            source = self.channels.get(channel.parent_id or "", channel) if channel.thread else channel
+            member = self.member(user, channel.guild_id)
+            if member is None:
+                return 0
+            overwrites = {o.id: o for o in source.permission_overwrites}
+            permissions = base
+            everyone = overwrites.get(channel.guild_id)
+            if everyone is not None:
+                permissions = (permissions & ~everyone.deny) | everyone.allow
+            allow = deny = 0
+            for role_id in member.role_ids:
+                role_overwrite = overwrites.get(role_id)
+                if role_overwrite is not None:
+                    allow |= role_overwrite.allow
+                    deny |= role_overwrite.deny
+            permissions = (permissions & ~deny) | allow
+            own = overwrites.get(user.id)
+            if own is not None:
+                permissions = (permissions & ~own.deny) | own.allow
+            return permissions
+
+    def set_overwrite(self, channel: Channel, target_id: str, *, allow: int, deny: int) -> Overwrite | None:
+        """Set (or with ``allow == deny == 0`` remove) the overwrite of a role or member."""
+        with self.lock:
+            if channel.guild_id is None or channel.thread is not None:
+                raise ValueError("overwrites belong to guild channels (threads use their parent's)")
+            role = self.roles.get(target_id)
+            if role is not None and role.guild_id == channel.guild_id:
+                kind = OVERWRITE_ROLE
+            elif target_id in self.users:
+                kind = OVERWRITE_MEMBER
+            else:
+                raise ValueError(f"{target_id!r} is neither a role of this guild nor a user")
+            channel.permission_overwrites = [o for o in channel.permission_overwrites if o.id != target_id]
+            if not allow and not deny:
+                return None
+            overwrite = Overwrite(id=target_id, type=kind, allow=allow, deny=deny)
+            channel.permission_overwrites.append(overwrite)
+            return overwrite
 
     def dm_channel(self, user: User) -> Channel:
         """The bot's DM with ``user``, opened on first use (``POST /users/@me/channels``)."""
@@ -426,15 +698,17 @@ class World:
             return channel
 
     def can_view(self, channel: Channel, user: User) -> bool:
-        """Whether ``user`` sees ``channel``: a DM only its recipient; a private thread only its
-        members and those with Manage Threads (developers/resources/channel, PRIVATE_THREAD)."""
+        """Whether ``user`` sees ``channel``: a DM only its recipient; a guild channel a member
+        with View Channel there; a private thread only its members and those with Manage Threads
+        (developers/resources/channel, PRIVATE_THREAD)."""
         with self.lock:
             if channel.type == DM:
                 return channel.recipient_id == user.id
+            permissions = self.channel_permissions(user, channel)
+            if not permissions & VIEW_CHANNEL:
+                return False
             if channel.type == PRIVATE_THREAD and channel.thread is not None:
-                return user.id in channel.thread.members or bool(
-                    self.member_permissions(user) & MANAGE_THREADS
-                )
+                return user.id in channel.thread.members or bool(permissions & MANAGE_THREADS)
             return True
 
     # -- threads -------------------------------------------------------------------------------
@@ -449,11 +723,14 @@ class World:
         auto_archive_duration: int,
         invitable: bool,
         rate_limit_per_user: int,
+        thread_id: str | None = None,
+        applied_tags: Iterable[str] = (),
     ) -> Channel:
-        """A thread started without a message; its creator is its first member."""
+        """A thread; its creator is its first member. ``thread_id``: the id of the message it
+        starts from (a thread from a message, or a forum post, shares its starter's id)."""
         with self.lock:
             thread = Channel(
-                id=self.snowflakes.next_id(),
+                id=thread_id or self.snowflakes.next_id(),
                 type=thread_type,
                 name=name,
                 guild_id=parent.guild_id,
@@ -463,12 +740,20 @@ class World:
                     auto_archive_duration=auto_archive_duration,
                     invitable=invitable,
                     rate_limit_per_user=rate_limit_per_user,
+                    applied_tags=list(applied_tags),
                 ),
             )
             self.channels[thread.id] = thread
             self.channel_message_ids[thread.id] = []
             self.join_thread(thread, owner, flags=THREAD_MEMBER_HAS_INTERACTED)
             return thread
+
+    def remove_channel(self, channel_id: str) -> None:
+        """Forget a channel and its messages (a forum post whose first message was refused)."""
+        with self.lock:
+            self.channels.pop(channel_id, None)
+            for message_id in self.channel_message_ids.pop(channel_id, []):
+                self.messages.pop(message_id, None)
 
     def join_thread(self, thread: Channel, user: User, *, flags: int = 0) -> bool:
         """``user`` joins the thread (no system message); ``False`` when already a member."""
@@ -510,21 +795,24 @@ class World:
                 if channel.thread is not None and (parent_id is None or channel.parent_id == parent_id)
             ]
 
-    def guild_member_object(self, user: User) -> JsonObject:
+    def guild_member_object(self, user: User, guild_id: str | None = None) -> JsonObject:
         """A guild member object, as Get Guild Member returns it (an interaction's ``member`` adds
-        ``permissions``)."""
+        ``permissions``); ``guild_id`` defaults to the first guild, where ``user`` must be a member."""
+        member = self.member(user, guild_id or self.guild_id)
+        if member is None:
+            raise ValueError(f"{user.username} is not a member of guild {guild_id or self.guild_id}")
         return {
             "avatar": None,
             "banner": None,
             "communication_disabled_until": None,
             "deaf": False,
             "flags": 0,
-            "joined_at": user.joined_at,
+            "joined_at": member.joined_at,
             "mute": False,
-            "nick": user.nick,
+            "nick": member.nick,
             "pending": False,
             "premium_since": None,
-            "roles": list(user.role_ids),
+            "roles": list(member.role_ids),
             "unusual_dm_activity_until": None,
             "user": user.to_object(),
         }
@@ -543,8 +831,11 @@ class World:
                 body.update({"muted": False, "mute_config": None})
             return body
 
-    def resolve_channel(self, name_or_id: str, *, user: User | None = None) -> Channel:
-        """A channel by id or name; ``"dm"`` is ``user``'s DM with the bot, ``"dm:<username>"`` anyone's."""
+    def resolve_channel(
+        self, name_or_id: str, *, user: User | None = None, guild_id: str | None = None
+    ) -> Channel:
+        """A channel by id or name; ``"dm"`` is ``user``'s DM with the bot, ``"dm:<username>"`` anyone's.
+        Names are looked up in ``guild_id`` (default: the first guild, then any)."""
         with self.lock:
             if name_or_id in self.channels:
                 return self.channels[name_or_id]
@@ -554,20 +845,26 @@ class World:
                 return self.dm_channel(user)
             if name_or_id.startswith("dm:"):
                 return self.dm_channel(self.require_user(name_or_id[3:]))
-            for channel in self.channels.values():
-                if channel.name == name_or_id:
+            named = [channel for channel in self.channels.values() if channel.name == name_or_id]
+            for channel in named:
+                if channel.guild_id == (guild_id or self.guild_id):
                     return channel
+            if named and guild_id is None:
+                return named[0]
             raise ValueError(f"unknown channel {name_or_id!r}")
 
     # -- rendering -----------------------------------------------------------------------------
 
-    def guild_object(self) -> JsonObject:
-        return {
-            "id": self.guild_id,
-            "name": self.guild_name,
-            "roles": [role.to_object() for role in self.roles.values()],
-            "preferred_locale": "en-US",
-        }
+    def guild_object(self, guild_id: str | None = None) -> JsonObject:
+        with self.lock:
+            guild = self.require_guild(guild_id or self.guild_id)
+            return {
+                "id": guild.id,
+                "name": guild.name,
+                "owner_id": guild.owner_id,
+                "roles": [role.to_object() for role in self.guild_roles(guild.id)],
+                "preferred_locale": "en-US",
+            }
 
     def channel_object(self, channel: Channel) -> JsonObject:
         with self.lock:
@@ -582,33 +879,47 @@ class World:
                 }
             if channel.thread is not None:
                 return self._thread_object(channel, channel.thread)
-            return {
+            body: JsonObject = {
                 "id": channel.id,
                 "type": channel.type,
                 "guild_id": channel.guild_id,
                 "name": channel.name,
                 "position": channel.position,
-                "permission_overwrites": [],
+                "permission_overwrites": [o.to_object() for o in channel.permission_overwrites],
                 "parent_id": None,
-                "topic": None,
+                "topic": channel.topic,
                 "nsfw": False,
                 "rate_limit_per_user": 0,
                 "last_message_id": channel.last_message_id,
                 "flags": 0,
             }
+            if channel.type == GUILD_FORUM:
+                body.update(
+                    {
+                        "available_tags": copy.deepcopy(channel.available_tags),
+                        "default_auto_archive_duration": None,
+                        "default_thread_rate_limit_per_user": 0,
+                        "default_reaction_emoji": None,
+                        "default_sort_order": None,
+                        "default_forum_layout": 0,
+                        "default_tag_setting": "match_some",
+                    }
+                )
+            return body
 
     def _thread_object(self, channel: Channel, state: ThreadState) -> JsonObject:
         created = iso_timestamp(snowflake_datetime(channel.id))
         metadata: JsonObject = {
             "archived": state.archived,
-            "archive_timestamp": created,  # the archive status has not changed since creation
+            # When the archive status last changed (creation until then).
+            "archive_timestamp": state.archive_timestamp or created,
             "auto_archive_duration": state.auto_archive_duration,
             "locked": state.locked,
             "create_timestamp": created,
         }
         if channel.type == PRIVATE_THREAD:
             metadata["invitable"] = state.invitable
-        return {
+        body: JsonObject = {
             "id": channel.id,
             "type": channel.type,
             "last_message_id": channel.last_message_id,
@@ -619,10 +930,17 @@ class World:
             "rate_limit_per_user": state.rate_limit_per_user,
             "owner_id": channel.owner_id,
             "thread_metadata": metadata,
-            "message_count": len(self.channel_messages(channel.id, as_user_id=None)),
+            # Not counting the starter message of a forum post (which shares the thread's id).
+            "message_count": len(
+                [m for m in self.channel_messages(channel.id, as_user_id=None) if m.id != channel.id]
+            ),
             "member_count": min(len(state.members), THREAD_MEMBER_COUNT_CAP),
             "total_message_sent": state.total_message_sent,
         }
+        parent = self.channels.get(channel.parent_id or "")
+        if parent is not None and parent.type == GUILD_FORUM:
+            body["applied_tags"] = list(state.applied_tags)
+        return body
 
     def signed_url(self, stored: StoredFile) -> str:
         return f"{self.cdn_base_url}{quote(stored.path)}?{self.signer.signed_query(stored.path)}"
@@ -703,6 +1021,10 @@ class World:
             channel = self.channels[record.channel_id]
             if channel.guild_id is not None:
                 message["guild_id"] = channel.guild_id
+            thread = self.channels.get(record.thread_id or "")
+            if thread is not None:
+                message["flags"] = record.flags | HAS_THREAD
+                message["thread"] = self.channel_object(thread)
             return message
 
     # -- messages ------------------------------------------------------------------------------
@@ -714,7 +1036,7 @@ class World:
             if record.visible_to is None:
                 channel = self.channels[record.channel_id]
                 channel.last_message_id = record.id
-                if channel.thread is not None:
+                if channel.thread is not None and record.id != channel.id:
                     channel.thread.total_message_sent += 1
             return record
 

@@ -33,6 +33,9 @@ MAX_COMPONENTS_V2_TOTAL = 40
 MAX_ATTACHMENTS = 10
 MAX_MODAL_COMPONENTS = 5
 MAX_TEXT_INPUT = 4000
+MAX_SELECT_OPTIONS = 25
+MAX_FORUM_TAGS = 20
+MAX_APPLIED_TAGS = 5
 
 # Component types (developers/components/reference#component-object-component-types).
 ACTION_ROW = 1
@@ -257,36 +260,129 @@ def _validate_button(
     check_bool(errors, (*path, "disabled"), button.get("disabled"))
 
 
+# Which ``default_values`` types each auto-populated select takes.
+DEFAULT_VALUE_TYPES = {
+    USER_SELECT: {"user"},
+    ROLE_SELECT: {"role"},
+    MENTIONABLE_SELECT: {"user", "role"},
+    CHANNEL_SELECT: {"channel"},
+}
+CHANNEL_TYPE_CHOICES = (0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15, 16)
+
+
 def _validate_select(
     errors: FormErrors, path: Path, select: dict[str, Any], seen_custom_ids: set[str]
 ) -> None:
+    """Select menus (developers/components/reference#string-select and the auto-populated ones):
+    custom_id, placeholder ≤150, min_values 0-25 ≤ max_values 1-25; a string select's 1-25
+    options (labels and values 1-100, unique values, at most max_values defaults); ``default_values``
+    (user/role/mentionable/channel selects only, of the right types, within min..max) and
+    ``channel_types`` (channel selects only)."""
+    kind = select.get("type")
     _check_custom_id(errors, path, select, seen_custom_ids)
     check_string(errors, (*path, "placeholder"), select.get("placeholder"), max_length=150)
     check_int(errors, (*path, "min_values"), select.get("min_values"), minimum=0, maximum=25)
     check_int(errors, (*path, "max_values"), select.get("max_values"), minimum=1, maximum=25)
-    if select.get("type") == STRING_SELECT:
-        options = check_list(errors, (*path, "options"), select.get("options"), max_items=25, min_items=1)
-        if select.get("options") is None:
-            errors.add((*path, "options"), "BASE_TYPE_REQUIRED", "This field is required")
-        for index, raw in enumerate(options or []):
-            option = _as_object(errors, (*path, "options", index), raw)
-            if option is None:
-                continue
-            for key in ("label", "value"):
-                check_string(
-                    errors,
-                    (*path, "options", index, key),
-                    option.get(key),
-                    max_length=100,
-                    min_length=1,
-                    required=True,
-                )
+    check_bool(errors, (*path, "disabled"), select.get("disabled"))
+    minimum, maximum = select.get("min_values"), select.get("max_values")
+    low = minimum if isinstance(minimum, int) and not isinstance(minimum, bool) else 1
+    high = maximum if isinstance(maximum, int) and not isinstance(maximum, bool) else 1
+    if low > high:
+        errors.add((*path, "min_values"), "BASE_TYPE_BAD_VALUE", "min_values must not exceed max_values.")
+    if kind == STRING_SELECT:
+        _validate_string_select(errors, path, select, high)
+    else:
+        _validate_auto_select(errors, path, select, low, high)
+
+
+def _validate_string_select(errors: FormErrors, path: Path, select: dict[str, Any], high: int) -> None:
+    options = check_list(
+        errors, (*path, "options"), select.get("options"), max_items=MAX_SELECT_OPTIONS, min_items=1
+    )
+    if select.get("options") is None:
+        errors.add((*path, "options"), "BASE_TYPE_REQUIRED", "This field is required")
+    values: list[Any] = []
+    defaults = 0
+    for index, raw in enumerate(options or []):
+        option = _as_object(errors, (*path, "options", index), raw)
+        if option is None:
+            continue
+        for key in ("label", "value"):
             check_string(
                 errors,
-                (*path, "options", index, "description"),
-                option.get("description"),
+                (*path, "options", index, key),
+                option.get(key),
                 max_length=100,
+                min_length=1,
+                required=True,
             )
+        check_string(
+            errors,
+            (*path, "options", index, "description"),
+            option.get("description"),
+            max_length=100,
+        )
+        check_bool(errors, (*path, "options", index, "default"), option.get("default"))
+        if option.get("value") in values:
+            errors.add(
+                (*path, "options", index, "value"),
+                "SELECT_COMPONENT_OPTION_VALUE_DUPLICATED",
+                "Select component option values cannot be duplicated",
+            )
+        values.append(option.get("value"))
+        defaults += option.get("default") is True
+    if options and high > len(options):
+        errors.add(
+            (*path, "max_values"),
+            "BASE_TYPE_MAX",
+            f"max_values must be less than or equal to the number of options ({len(options)}).",
+        )
+    if defaults > high:
+        errors.add((*path, "options"), "BASE_TYPE_BAD_VALUE", "More options are default than max_values.")
+    for key in ("default_values", "channel_types"):
+        if select.get(key) is not None:
+            errors.add((*path, key), "BASE_TYPE_BAD_VALUE", f"{key} is not allowed on a string select.")
+
+
+def _validate_auto_select(
+    errors: FormErrors, path: Path, select: dict[str, Any], low: int, high: int
+) -> None:
+    kind = select.get("type")
+    if select.get("options") is not None:
+        errors.add((*path, "options"), "BASE_TYPE_BAD_VALUE", "Only string selects have options.")
+    if kind == CHANNEL_SELECT:
+        channel_types = check_list(
+            errors, (*path, "channel_types"), select.get("channel_types"), max_items=16
+        )
+        for index, channel_type in enumerate(channel_types or []):
+            check_choice(errors, (*path, "channel_types", index), channel_type, CHANNEL_TYPE_CHOICES)
+    elif select.get("channel_types") is not None:
+        errors.add(
+            (*path, "channel_types"), "BASE_TYPE_BAD_VALUE", "Only channel selects have channel_types."
+        )
+    defaults_value = check_list(errors, (*path, "default_values"), select.get("default_values"), max_items=25)
+    allowed = DEFAULT_VALUE_TYPES.get(kind if isinstance(kind, int) else -1, set())
+    for index, raw in enumerate(defaults_value or []):
+        default = _as_object(errors, (*path, "default_values", index), raw)
+        if default is None:
+            continue
+        default_id = default.get("id")
+        if default_id is None or not str(default_id).isdigit():
+            errors.add(
+                (*path, "default_values", index, "id"), "NUMBER_TYPE_COERCE", "Value is not snowflake."
+            )
+        if default.get("type") not in allowed:
+            errors.add(
+                (*path, "default_values", index, "type"),
+                "BASE_TYPE_CHOICES",
+                f"Value must be one of {sorted(allowed)}.",
+            )
+    if defaults_value and not low <= len(defaults_value) <= high:
+        errors.add(
+            (*path, "default_values"),
+            "BASE_TYPE_BAD_LENGTH",
+            f"Must be between {low} and {high} in length.",
+        )
 
 
 def _validate_row(errors: FormErrors, path: Path, row: dict[str, Any], seen_custom_ids: set[str]) -> int:
@@ -824,3 +920,74 @@ def check_snowflake(errors: FormErrors, path: Path, value: str) -> None:
     """Path ids must be snowflakes (digits); Discord answers 50035 otherwise."""
     if not value.isdigit():
         errors.add(path, "NUMBER_TYPE_COERCE", f'Value "{value}" is not snowflake.')
+
+
+def validate_thread_from_message(errors: FormErrors, payload: dict[str, Any]) -> None:
+    """``CreateTextThreadWithMessageRequest``: name 1-100, auto_archive_duration, rate limit."""
+    check_string(errors, ("name",), payload.get("name"), max_length=100, min_length=1, required=True)
+    check_choice(
+        errors, ("auto_archive_duration",), payload.get("auto_archive_duration"), AUTO_ARCHIVE_DURATIONS
+    )
+    check_int(
+        errors,
+        ("rate_limit_per_user",),
+        payload.get("rate_limit_per_user"),
+        minimum=0,
+        maximum=MAX_RATE_LIMIT_PER_USER,
+    )
+
+
+def _check_tag_ids(errors: FormErrors, value: Any) -> None:
+    tags = check_list(errors, ("applied_tags",), value, max_items=MAX_APPLIED_TAGS)
+    for index, tag in enumerate(tags or []):
+        if isinstance(tag, bool) or not (isinstance(tag, int) or (isinstance(tag, str) and tag.isdigit())):
+            errors.add(("applied_tags", index), "NUMBER_TYPE_COERCE", f'Value "{tag}" is not snowflake.')
+
+
+def validate_forum_post(errors: FormErrors, payload: dict[str, Any]) -> None:
+    """``CreateForumThreadRequest``: a thread's name, archive duration and rate limit, up to 5
+    ``applied_tags``, and the required ``message`` (checked when it is created)."""
+    validate_thread_from_message(errors, payload)
+    _check_tag_ids(errors, payload.get("applied_tags"))
+    message = payload.get("message")
+    if message is None:
+        errors.add(("message",), "BASE_TYPE_REQUIRED", "This field is required")
+    elif not isinstance(message, dict):
+        errors.add(("message",), "MODEL_TYPE_CONVERT", "Only dictionaries may be used in a ModelType")
+
+
+def validate_thread_edit(errors: FormErrors, payload: dict[str, Any]) -> None:
+    """``UpdateThreadRequestPartial``."""
+    check_string(errors, ("name",), payload.get("name"), max_length=100, min_length=1)
+    for key in ("archived", "locked", "invitable"):
+        check_bool(errors, (key,), payload.get(key))
+    check_choice(
+        errors, ("auto_archive_duration",), payload.get("auto_archive_duration"), AUTO_ARCHIVE_DURATIONS
+    )
+    check_int(
+        errors,
+        ("rate_limit_per_user",),
+        payload.get("rate_limit_per_user"),
+        minimum=0,
+        maximum=MAX_RATE_LIMIT_PER_USER,
+    )
+    _check_tag_ids(errors, payload.get("applied_tags"))
+
+
+def validate_channel_edit(errors: FormErrors, payload: dict[str, Any], *, forum: bool) -> None:
+    """``UpdateGuildChannelRequestPartial`` (the fields the emulator applies): name 1-100, topic
+    (1,024; 4,096 in a forum), and a forum's ``available_tags`` (≤20, names 1-20 characters)."""
+    check_string(errors, ("name",), payload.get("name"), max_length=100, min_length=1)
+    check_string(errors, ("topic",), payload.get("topic"), max_length=4096 if forum else 1024)
+    tags = check_list(errors, ("available_tags",), payload.get("available_tags"), max_items=MAX_FORUM_TAGS)
+    for index, raw in enumerate(tags or []):
+        path: Path = ("available_tags", index)
+        tag = _as_object(errors, path, raw)
+        if tag is None:
+            continue
+        check_string(errors, (*path, "name"), tag.get("name"), max_length=20, min_length=1, required=True)
+        check_bool(errors, (*path, "moderated"), tag.get("moderated"))
+        check_string(errors, (*path, "emoji_name"), tag.get("emoji_name"), max_length=100)
+        emoji_id = tag.get("emoji_id")
+        if emoji_id is not None and not str(emoji_id).isdigit():
+            errors.add((*path, "emoji_id"), "NUMBER_TYPE_COERCE", f'Value "{emoji_id}" is not snowflake.')

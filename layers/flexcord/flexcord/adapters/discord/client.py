@@ -62,6 +62,9 @@ _RETRYABLE_EXCEPTIONS: Final = (
     requests.exceptions.ChunkedEncodingError,
 )
 _MESSAGE_PATH: Final = "/channels/{channel_id}/messages/{message_id}"
+_CHANNEL_PATH: Final = "/channels/{channel_id}"
+MAX_APPLIED_TAGS: Final = 5
+MAX_THREAD_NAME: Final = 100
 _MENTION_TYPES: Final = frozenset({"roles", "users", "everyone"})
 # Webhook and interaction paths carry a token as their second segment.
 _TOKEN_IN_PATH: Final = re.compile(r"(/(?:webhooks|interactions)/[^/\s?#\"]+/)[^/\s?#\"]+")
@@ -241,6 +244,95 @@ class DiscordClient:
         )
         self._send(route)
 
+    # -- channels, forums and server setup ----------------------------------------------------
+
+    def get_channel(self, channel_id: str) -> JsonObject:
+        """A channel or thread (a forum's ``available_tags``, a channel's
+        ``permission_overwrites``, a post's ``applied_tags``)."""
+        route = Route("GET", _CHANNEL_PATH, channel_id=channel_id)
+        return _as_object(self._send(route))
+
+    def edit_channel(self, channel_id: str, **fields: Any) -> JsonObject:
+        """Modify a channel or thread with the given fields, e.g. a forum's ``available_tags``
+        (needs Manage Channels) or a post's ``applied_tags``, ``name``, ``archived``, ``locked``.
+        Returns the updated channel."""
+        if not fields:
+            raise ValueError("edit_channel needs at least one field")
+        tags = fields.get("applied_tags")
+        if tags is not None:
+            fields["applied_tags"] = [str(tag) for tag in tags]
+            if len(fields["applied_tags"]) > MAX_APPLIED_TAGS:
+                raise ValueError(f"a post takes at most {MAX_APPLIED_TAGS} tags")
+        route = Route("PATCH", _CHANNEL_PATH, channel_id=channel_id)
+        return _as_object(self._send(route, fields))
+
+    def create_forum_post(
+        self,
+        forum_id: str,
+        *,
+        name: str,
+        content: str | None = None,
+        embeds: Sequence[JsonObject] = (),
+        components: Sequence[JsonObject] = (),
+        files: Sequence[FileUpload] = (),
+        applied_tags: Sequence[str] = (),
+        allowed_mentions: AllowedMentions | None = None,
+        auto_archive_duration: int | None = None,
+    ) -> JsonObject:
+        """Open a post in a forum channel: a thread (returned, with its first ``message``, whose
+        id is the thread's) named ``name`` (1-100 characters) with up to 5 of the forum's tags.
+
+        Discord takes no nonce here, so this POST is not retried once it may have reached Discord
+        (a timeout while reading, a 5xx): that raises :class:`DiscordUnavailable`, and the caller
+        should look for the post before opening it again.
+        """
+        if not 1 <= len(name) <= MAX_THREAD_NAME:
+            raise ValueError(f"a post name must be 1-{MAX_THREAD_NAME} characters")
+        if content is not None and len(content) > MESSAGE_CONTENT_LIMIT:
+            raise ValueError(f"a post's first message must be at most {MESSAGE_CONTENT_LIMIT} characters")
+        if len(applied_tags) > MAX_APPLIED_TAGS:
+            raise ValueError(f"a post takes at most {MAX_APPLIED_TAGS} tags")
+        if len(embeds) > MAX_EMBEDS or len(files) > MAX_FILES:
+            raise ValueError(f"at most {MAX_EMBEDS} embeds and {MAX_FILES} files")
+        payload: JsonObject = {
+            "name": name,
+            "message": _message_payload(
+                content=content, embeds=embeds, components=components, allowed_mentions=allowed_mentions
+            ),
+        }
+        if applied_tags:
+            payload["applied_tags"] = [str(tag) for tag in applied_tags]
+        if auto_archive_duration is not None:
+            payload["auto_archive_duration"] = auto_archive_duration
+        route = Route("POST", "/channels/{channel_id}/threads", channel_id=forum_id)
+        if files:
+            # The message's files travel as files[n] next to a payload_json holding the whole body.
+            message = _multipart_message(payload["message"], files)
+            payload["message"] = message
+        return _as_object(self._send(route, payload, files, retry_unsafe=False, describe_files=False))
+
+    def start_thread_from_message(
+        self, channel_id: str, message_id: str, *, name: str, auto_archive_duration: int | None = None
+    ) -> JsonObject:
+        """A public thread on a message (an announcement thread in an announcement channel); it
+        shares the message's id."""
+        if not 1 <= len(name) <= MAX_THREAD_NAME:
+            raise ValueError(f"a thread name must be 1-{MAX_THREAD_NAME} characters")
+        payload: JsonObject = {"name": name}
+        if auto_archive_duration is not None:
+            payload["auto_archive_duration"] = auto_archive_duration
+        route = Route("POST", _MESSAGE_PATH + "/threads", channel_id=channel_id, message_id=message_id)
+        return _as_object(self._send(route, payload))
+
+    def list_guild_roles(self, guild_id: str) -> list[JsonObject]:
+        route = Route("GET", "/guilds/{guild_id}/roles", guild_id=guild_id)
+        return _as_list(self._send(route))
+
+    def list_guild_channels(self, guild_id: str) -> list[JsonObject]:
+        """The server's channels (threads excluded), with their ``permission_overwrites``."""
+        route = Route("GET", "/guilds/{guild_id}/channels", guild_id=guild_id)
+        return _as_list(self._send(route))
+
     def put_application_commands(
         self, commands: Sequence[JsonObject], *, guild_id: str | None = None
     ) -> list[JsonObject]:
@@ -403,9 +495,15 @@ class DiscordClient:
         files: Sequence[FileUpload] = (),
         *,
         query: Mapping[str, str] | None = None,
+        retry_unsafe: bool = True,
+        describe_files: bool = True,
     ) -> Any:
-        """Send one request with rate limiting and retries; return the decoded JSON body."""
-        request_arguments = self._request_arguments(route, payload, files)
+        """Send one request with rate limiting and retries; return the decoded JSON body.
+
+        ``retry_unsafe=False``: a write Discord cannot deduplicate is retried only when it surely
+        did not arrive (a connect timeout, a 429); ``describe_files=False``: the payload already
+        describes its files (a forum post lists them in its ``message``)."""
+        request_arguments = self._request_arguments(route, payload, files, describe_files=describe_files)
         budget = self._max_wait_seconds
         failure = "no attempt made"
         last_status: int | None = None
@@ -423,6 +521,8 @@ class DiscordClient:
                 )
             except _RETRYABLE_EXCEPTIONS as error:
                 failure, last_status = f"{type(error).__name__}: {self._redact(str(error))}", None
+                if not retry_unsafe and not isinstance(error, requests.ConnectTimeout):
+                    break
             else:
                 self._rate_limiter.record_response(route, response.headers)
                 status = response.status_code
@@ -437,15 +537,22 @@ class DiscordClient:
                     body = _decode_json(response)
                     raise api_error_from_body(status, body, fallback_message=response.reason)
                 failure, last_status = f"HTTP {status}", status
+                if not retry_unsafe:
+                    break
             self._back_off(attempt, route.method, route.loggable_path, failure)
         raise DiscordUnavailable(
-            f"{route.method} {route.loggable_path} failed after {self._max_attempts} attempts ({failure})",
-            attempts=self._max_attempts,
+            f"{route.method} {route.loggable_path} failed after {attempt} attempts ({failure})",
+            attempts=attempt,
             last_status=last_status,
         )
 
     def _request_arguments(
-        self, route: Route, payload: JsonObject | list[JsonObject] | None, files: Sequence[FileUpload]
+        self,
+        route: Route,
+        payload: JsonObject | list[JsonObject] | None,
+        files: Sequence[FileUpload],
+        *,
+        describe_files: bool = True,
     ) -> dict[str, Any]:
         headers: dict[str, str | None] = {"User-Agent": self._user_agent}
         if route.is_interaction_webhook:
@@ -456,7 +563,7 @@ class DiscordClient:
         if files:
             if not isinstance(payload, dict):
                 raise TypeError("files need a JSON object payload")
-            return {"headers": headers, "files": _multipart_fields(payload, files)}
+            return {"headers": headers, "files": _multipart_fields(payload, files, describe=describe_files)}
         if payload is None:
             return {"headers": headers}
         headers["Content-Type"] = "application/json"
@@ -584,16 +691,26 @@ def _edit_payload(
     return payload
 
 
-def _multipart_fields(payload: JsonObject, files: Sequence[FileUpload]) -> list[tuple[str, tuple[Any, ...]]]:
-    """``payload_json`` plus ``files[n]``, each file described in ``attachments`` by the same n."""
-    payload = {
-        **payload,
-        "attachments": [
-            {"id": index, "filename": upload.filename}
-            | ({"description": upload.description} if upload.description is not None else {})
-            for index, upload in enumerate(files)
-        ],
-    }
+def _attachment_entries(files: Sequence[FileUpload]) -> list[JsonObject]:
+    return [
+        {"id": index, "filename": upload.filename}
+        | ({"description": upload.description} if upload.description is not None else {})
+        for index, upload in enumerate(files)
+    ]
+
+
+def _multipart_message(message: JsonObject, files: Sequence[FileUpload]) -> JsonObject:
+    """A message body that describes its ``files[n]`` in ``attachments`` by the same n."""
+    return {**message, "attachments": _attachment_entries(files)}
+
+
+def _multipart_fields(
+    payload: JsonObject, files: Sequence[FileUpload], *, describe: bool = True
+) -> list[tuple[str, tuple[Any, ...]]]:
+    """``payload_json`` plus ``files[n]``, each file described in ``attachments`` by the same n
+    (``describe=False``: the payload already describes them, e.g. in a forum post's message)."""
+    if describe:
+        payload = _multipart_message(payload, files)
     fields: list[tuple[str, tuple[Any, ...]]] = [
         ("payload_json", (None, json.dumps(payload), "application/json")),
     ]

@@ -62,10 +62,23 @@ class UnknownInteraction(DiscordApiError):
     error_code = 10062
 
 
+class MissingAccess(DiscordApiError):
+    """50001: the bot cannot see that channel (no View Channel, or a private thread it is not
+    in), or is not in that server."""
+
+    error_code = 50001
+
+
 class CannotMessageUser(DiscordApiError):
     """50007: the member closed their DMs or blocked the bot."""
 
     error_code = 50007
+
+
+class NotATextChannel(DiscordApiError):
+    """50008: messages cannot be sent there (e.g. a forum channel: create a post instead)."""
+
+    error_code = 50008
 
 
 class MissingPermissions(DiscordApiError):
@@ -82,7 +95,9 @@ _ERROR_CLASS_BY_CODE: dict[int, type[DiscordApiError]] = {
         UnknownUser,
         UnknownWebhook,
         UnknownInteraction,
+        MissingAccess,
         CannotMessageUser,
+        NotATextChannel,
         MissingPermissions,
     )
 }
