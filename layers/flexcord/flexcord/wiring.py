@@ -29,9 +29,11 @@ from flexcord.config import (
 from flexcord.jobs.access import DmAccess
 from flexcord.jobs.case_jobs import CaseJobs
 from flexcord.jobs.model import JobKind
+from flexcord.jobs.setup_jobs import SetupJobs
 from flexcord.jobs.support_jobs import SupportChat
 from flexcord.jobs.worker import Executor, JobWorker
 from flexcord.secrets import get_secret
+from flexcord.servers.channel_check import ChannelChecker
 from flexcord.servers.settings import ServerDirectory, ServerSettings
 
 
@@ -149,6 +151,10 @@ def build_worker() -> JobWorker:
         JobKind.SHOW_CASE: cases.show_case,
         JobKind.LIST_CASES: cases.list_cases,
     }
+    # For a bot, the bot user's id is its application's id.
+    checker = ChannelChecker(discord, bot_user_id=settings.application_id)
+    setup = SetupJobs(server_directory(), discord, checker)
+    executors |= {JobKind.SETUP_SHOW: setup.show, JobKind.SETUP_CHANGE: setup.change}
     chat: SupportChat | None = None
     if os.environ.get("TWILIO_ACCOUNT_SID"):
         chat = SupportChat(

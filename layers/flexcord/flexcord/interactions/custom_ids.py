@@ -17,3 +17,18 @@ END_CHAT_BUTTON = "chat:end"
 END_CHAT_CONFIRM = "chat:end:confirm"
 END_CHAT_CANCEL = "chat:end:cancel"
 HELPED_BUTTON = "assistant:helped"
+
+# /setup: the settings message's selects and buttons, and the support hours form. Whoever uses
+# them is re-checked for Manage Server at the endpoint and again in the worker.
+SETUP_PREFIX = "setup:"
+SETUP_CHANNELS_VIEW = "setup:view:channels"
+SETUP_STAFF_VIEW = "setup:view:staff"
+SETUP_CHANNEL_PREFIX = "setup:channel:"
+SETUP_STAFF_ROLE = "setup:staff_role"
+SETUP_HOURS_BUTTON = "setup:hours"
+SETUP_HOURS_MODAL = "setup:hours"
+
+
+def setup_channel_select(setting: str) -> str:
+    """The channel select of a channel setting (``bug_report_channel_id``...)."""
+    return f"{SETUP_CHANNEL_PREFIX}{setting}"

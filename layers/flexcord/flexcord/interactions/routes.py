@@ -21,7 +21,7 @@ from discord_interactions import InteractionType
 
 from flexcord.adapters.queue.job_queue import JobQueue, QueueUnavailable
 from flexcord.cases.model import ATTACHMENT_MAX_BYTES
-from flexcord.interactions import case_forms
+from flexcord.interactions import case_forms, setup_routes
 from flexcord.interactions import custom_ids as ids
 from flexcord.interactions import responses as reply
 from flexcord.interactions.access import MemberRateLimiter, NoRateLimit, ServerAllowList
@@ -80,6 +80,8 @@ def _command(interaction: Interaction, services: Services) -> InteractionRespons
 
 
 def _modal_submit(interaction: Interaction, services: Services) -> InteractionResponse:
+    if interaction.custom_id == ids.SETUP_HOURS_MODAL:
+        return _setup(setup_routes.submit_hours)(interaction, services)
     if interaction.custom_id == ids.REPLY_MODAL:
         return _chat_message(
             interaction, services, case_forms.submitted_values(interaction.data).get("message"), None
@@ -93,6 +95,8 @@ def _modal_submit(interaction: Interaction, services: Services) -> InteractionRe
 def _component(interaction: Interaction, services: Services) -> InteractionResponse:
     if interaction.custom_id.startswith(ids.SHOW_CASE_BUTTON_PREFIX):
         return _show_case_button(interaction, services)
+    if interaction.custom_id.startswith(ids.SETUP_PREFIX):
+        return _setup(setup_routes.component)(interaction, services)
     button = COMPONENT_ROUTES.get(interaction.custom_id)
     return button(interaction, services) if button else reply.ephemeral_message(STALE_BUTTON)
 
@@ -210,6 +214,18 @@ def _simple(kind: JobKind) -> Route:
     return enqueue
 
 
+def _setup(decide: Callable[[Interaction], setup_routes.Decision]) -> Route:
+    """A /setup decision: answer it, or queue its job (admins' settings are not rate-limited)."""
+
+    def setup(interaction: Interaction, services: Services) -> InteractionResponse:
+        decided = decide(interaction)
+        if isinstance(decided, setup_routes.Enqueue):
+            return _enqueue(decided.job, services, answer=decided.answer)
+        return decided
+
+    return setup
+
+
 def _message_input() -> dict[str, object]:
     return {
         "type": case_forms.LABEL,
@@ -274,6 +290,7 @@ COMMAND_ROUTES: dict[str, Route] = {
     "new_feature": _open_form(case_forms.FEATURE_FORM),
     "mycases": _list_cases,
     "case": _show_case,
+    "setup": _setup(setup_routes.open_setup),
 }
 
 _ROUTES_BY_TYPE: dict[int, Route] = {

@@ -23,6 +23,8 @@ class JobKind(StrEnum):
     ASSISTANT_HELPED = "assistant.helped"
     ASSISTANT_REPLY = "assistant.reply"
     CONVERSATION_EVENT = "twilio.conversation_event"
+    SETUP_SHOW = "setup.show"
+    SETUP_CHANGE = "setup.change"
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,8 @@ WHAT_FAILED: dict[JobKind, str] = {
     JobKind.END_CHAT: "end your chat",
     JobKind.ASSISTANT_HELPED: "record that",
     JobKind.ASSISTANT_REPLY: "show the assistant's answer",
+    JobKind.SETUP_SHOW: "show this server's settings",
+    JobKind.SETUP_CHANGE: "save that setting",
 }
 
 

@@ -31,7 +31,10 @@ class DynamoServerSettings:
         if not item:
             return None
         document = {name: json.loads(value["S"]) for name, value in item.items() if name.startswith("s_")}
-        return ServerSettings.from_document({name[2:]: value for name, value in document.items()})
+        # The item's key names the server; the settings attributes never do.
+        return ServerSettings.from_document(
+            {**{name[2:]: value for name, value in document.items()}, "guild_id": guild_id}
+        )
 
     def update(self, guild_id: str, changes: dict[str, Any]) -> None:
         """Set only the settings that changed, each an attribute of its own (a JSON value), so
