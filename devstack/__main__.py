@@ -7,6 +7,8 @@
     python -m devstack staff mod status 1 resolved --note "fixed in 1.4.2"
                                                    use a case post's controls (as staff, or not)
     python -m devstack staff bob metoo 2           press Me too on feature request #2
+    python -m devstack select mod TOKEN setup:channel:bug_report_channel_id bug-report
+                                                   choose in a select menu on a reply
     python -m devstack channel bug-report          show a channel as Discord would
     python -m devstack dm alice                    show a member's DM with the bot
     python -m devstack agent tasks                 Flex: the chats waiting for an agent
@@ -37,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 STATE_DIR = Path(os.environ.get("FLEXCORD_DEVSTACK_DIR") or ROOT / ".devstack")
 STATE_FILE = STATE_DIR / "stack.json"
 LOADING_FLAG = 1 << 7
+DEFERRED_UPDATE = 6
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,17 +68,20 @@ def main(argv: list[str] | None = None) -> int:
     member.add_argument("--screenshot", type=Path, help="a file for the form's upload field")
     member.add_argument("--channel", default="general", help="a channel name, or dm")
 
-    staff = commands.add_parser("staff", help="use the controls on a case post")
-    staff.add_argument("user", help="who presses (staff or not: the worker checks)")
-    staff.add_argument("verb", choices=sorted(STAFF_VERBS))
-    staff.add_argument("number", type=int, help="the case number")
-    staff.add_argument("value", nargs="?", help="status, note text, or the original's number")
-    staff.add_argument("--note", help="with status: a note for the reporter (uses /case update)")
+    _add_staff_parser(commands)
 
     click = commands.add_parser("click", help="press a button on a reply")
     click.add_argument("user")
     click.add_argument("token", help="the interaction token printed with the reply")
     click.add_argument("custom_id")
+    click.add_argument("--field", action="append", default=[], metavar="CUSTOM_ID=VALUE",
+                       help="answer a field of the form the button opens")  # fmt: skip
+
+    select = commands.add_parser("select", help="choose in a select menu on a reply")
+    select.add_argument("user")
+    select.add_argument("token", help="the interaction token printed with the reply")
+    select.add_argument("custom_id")
+    select.add_argument("values", nargs="+", help="option values, or channel, role or member names or ids")
 
     agent = commands.add_parser("agent", help="be the agent in Flex")
     agent.add_argument("verb", choices=["tasks", "accept", "say", "complete"])
@@ -99,9 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         return run_agent(arguments)
     control = _control()
     try:
-        runner = {"member": run_member, "click": run_click, "staff": run_staff}.get(arguments.action)
-        if runner is not None:
-            return runner(control, arguments)
+        runners = {"member": run_member, "click": run_click, "select": run_select, "staff": run_staff}
+        if arguments.action in runners:
+            return runners[arguments.action](control, arguments)
         if arguments.action == "dm":
             arguments.name, arguments.as_user = f"dm:{arguments.user}", arguments.user
         for message in control.messages(arguments.name, as_user=arguments.as_user):
@@ -276,6 +282,15 @@ def run_member(control: Any, arguments: argparse.Namespace) -> int:
     return _show_result(control, result)
 
 
+def _add_staff_parser(commands: Any) -> None:
+    staff = commands.add_parser("staff", help="use the controls on a case post")
+    staff.add_argument("user", help="who presses (staff or not: the worker checks)")
+    staff.add_argument("verb", choices=sorted(STAFF_VERBS))
+    staff.add_argument("number", type=int, help="the case number")
+    staff.add_argument("value", nargs="?", help="status, note text, or the original's number")
+    staff.add_argument("--note", help="with status: a note for the reporter (uses /case update)")
+
+
 #: What ``staff`` can press on a case post: verb -> the control's action in its custom_id.
 STAFF_VERBS = {
     "status": "status",
@@ -324,7 +339,20 @@ def run_click(control: Any, arguments: argparse.Namespace) -> int:
     message = control.original_response(arguments.token)
     if not message:
         sys.exit("No reply with that token.")
-    return _show_result(control, control.click(arguments.user, message, arguments.custom_id))
+    result = control.click(arguments.user, message, arguments.custom_id)
+    if result.get("modal"):
+        # A form opened from a button: fill it in where it opened.
+        arguments.screenshot, arguments.channel = None, None
+        result = _fill_modal(control, arguments, result["modal"])
+    return _show_result(control, result, before=message)
+
+
+def run_select(control: Any, arguments: argparse.Namespace) -> int:
+    message = control.original_response(arguments.token)
+    if not message:
+        sys.exit("No reply with that token.")
+    result = control.select(arguments.user, message["id"], arguments.custom_id, arguments.values)
+    return _show_result(control, result, before=message)
 
 
 def _fill_modal(control: Any, arguments: argparse.Namespace, modal: dict[str, Any]) -> dict[str, Any]:
@@ -344,31 +372,39 @@ def _fill_modal(control: Any, arguments: argparse.Namespace, modal: dict[str, An
             if path is not None:
                 files[custom_id] = [{"filename": path.name, "path": str(path.resolve())}]
             continue
+        current = str(inner.get("value") or "")  # a form may open filled in
         if custom_id in given:
             values[custom_id] = given[custom_id].replace("\\n", "\n")
         elif sys.stdin.isatty():
-            values[custom_id] = input(f"{label}: ").replace("\\n", "\n")
+            shown = f" [{current}]" if current else ""
+            values[custom_id] = input(f"{label}{shown}: ").replace("\\n", "\n") or current
         else:
-            values[custom_id] = ""
+            values[custom_id] = current
     return dict(
         control.submit_modal(arguments.user, modal, values, files=files or None, channel=arguments.channel)
     )
 
 
-def _show_result(control: Any, result: dict[str, Any]) -> int:
+def _show_result(control: Any, result: dict[str, Any], *, before: dict[str, Any] | None = None) -> int:
+    """Print the reply once the worker is done: a deferred reply shows "thinking…" until the
+    worker edits it; a deferred update (a button or select on ``before``) leaves the message as
+    it was until then."""
     if result.get("failed"):
         print(f"✖ This interaction failed: {result.get('error') or result.get('status_code')}")
         return 1
     token = result["interaction"]["token"]
     message = result.get("message") or {}
+    updating = before is not None and (result.get("response") or {}).get("type") == DEFERRED_UPDATE
     deadline = time.monotonic() + 20
-    # A deferred reply shows "thinking…" until the worker edits it.
-    while message.get("flags", 0) & LOADING_FLAG and time.monotonic() < deadline:
+    while (message.get("flags", 0) & LOADING_FLAG or (updating and message == before)) and (
+        time.monotonic() < deadline
+    ):
         time.sleep(0.3)
         message = control.original_response(token) or message
     print(render_message(message))
     if any(row.get("components") for row in message.get("components", [])):
         print(f"\n(buttons: python -m devstack click <user> {token} <custom_id>)")
+        print(f"(selects: python -m devstack select <user> {token} <custom_id> <value>...)")
     return 0
 
 
@@ -390,7 +426,10 @@ def render_message(message: dict[str, Any]) -> str:
     for attachment in message.get("attachments", []):
         lines.append(f"  📎 {attachment.get('filename')} {attachment.get('url')}")
     for row in message.get("components", []):
-        buttons = [f"[{b.get('label')}] ({b.get('custom_id')})" for b in row.get("components", [])]
+        buttons = [
+            f"[{b.get('label') or '▾ ' + str(b.get('placeholder') or 'choose')}] ({b.get('custom_id')})"
+            for b in row.get("components", [])
+        ]
         if buttons:
             lines.append("  " + "  ".join(buttons))
     return "\n".join(lines)

@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,15 +54,14 @@ class LocalStack:
         duplicate_webhooks: bool = False,
         studio: bool = False,
         poller_options: dict[str, Any] | None = None,
-        extra_servers: tuple[str, ...] = (),
+        extra_guilds: Sequence[str] = (),
     ) -> None:
         """``use_published_test_key`` makes the Discord emulator sign with the key in events/, so
         the sample events (re-signed) and the emulator are both accepted by the one endpoint;
         tests leave it off and the emulator signs with a fresh key of its own. ``parameters``
-        overrides template parameter defaults (e.g. ``{"JobMaxReceiveCount": 2}``). ``extra_servers``
-        names more emulated servers, each seeded like the first and allowed like it: one deployment
-        serving several servers (the first stays the configured one)."""
-        self._extra_servers = extra_servers
+        overrides template parameter defaults (e.g. ``{"JobMaxReceiveCount": 2}``).
+        ``extra_guilds``: more emulated servers, by name, that the one deployment serves besides
+        the first (their ids are ``discord.guild_ids[1:]``)."""
         self._parameters = parameters or {}
         #: Twilio delivers every webhook twice (tests of deduplication).
         self._duplicate_webhooks = duplicate_webhooks
@@ -75,6 +75,8 @@ class LocalStack:
         #: More ``SqsPoller`` arguments (chaos runs: ``concurrency``, ``retry_delay``, ``faults``,
         #: ``crash_visibility_seconds``, ``batch_size``, ``timeout_seconds``).
         self._poller_options = dict(poller_options or {})
+        self._extra_guilds = tuple(extra_guilds)
+        self._extra_guild_ids: list[str] = []
         self._template = load_template()
         self._moto: MotoOnLoopback | None = None
         self.discord: DiscordEmulator | None = None
@@ -83,7 +85,6 @@ class LocalStack:
         self.poller: SqsPoller | None = None
         self.resources: LocalResources | None = None
         self._saved_environment: dict[str, str] = {}
-        self.extra_server_ids: list[str] = []
         #: What the CommandsFunction PUT to its ResponseURL, as CloudFormation would receive it.
         self.cloudformation_responses: list[dict[str, Any]] = []
 
@@ -96,7 +97,7 @@ class LocalStack:
 
         self.discord = DiscordEmulator(port=self._ports.discord, signing_key=self._signing_key())
         self.discord.start()
-        self.extra_server_ids = [self.discord.add_guild(name) for name in self._extra_servers]
+        self._extra_guild_ids = [self.discord.add_guild(name) for name in self._extra_guilds]
         _store_secret(BOT_TOKEN_SECRET_NAME, self.discord.bot_token)
         self.twilio = TwilioEmulator(
             port=self._ports.twilio,
@@ -246,9 +247,9 @@ class LocalStack:
         }
 
     def _allowed_guild_ids(self, discord: DiscordEmulator) -> list[str]:
-        """The emulated server; with the published test key, also the server the sample events in
+        """The emulated servers; with the published test key, also the server the sample events in
         events/ name (as events/env.json allows it), so they are served too."""
-        allowed = [discord.guild_id, *self.extra_server_ids]
+        allowed = [discord.guild_id, *self._extra_guild_ids]
         if self._use_published_test_key:
             sample_env = json.loads((EVENTS_DIR / "env.json").read_text())["Parameters"]
             allowed += [g for g in sample_env["DISCORD_ALLOWED_GUILD_IDS"].split(",") if g not in allowed]

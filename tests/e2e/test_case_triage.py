@@ -22,7 +22,7 @@ FORUM = 15
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
     with LocalStack(
-        parameters={"JobMaxReceiveCount": 2, "MemberRateLimitPerMinute": 0}, extra_servers=("Second server",)
+        parameters={"JobMaxReceiveCount": 2, "MemberRateLimitPerMinute": 0}, extra_guilds=("Second server",)
     ) as running:
         yield running
 
@@ -293,7 +293,8 @@ def test_in_a_forum_channel_each_case_is_a_post_tagged_by_kind_and_status(
 def test_two_servers_keep_their_own_numbers_channels_staff_and_lists(
     stack: LocalStack, discord: DiscordEmulator
 ) -> None:
-    [second] = stack.extra_server_ids
+    assert stack.discord is not None
+    [second] = stack.discord.guild_ids[1:]
     second_channels = discord.channel_ids_of(second)
     discord.add_user("sasha", guild_ids=[second])
     discord.join_guild("alice", second)

@@ -34,9 +34,11 @@ from flexcord.jobs.case_triage import CaseTriage
 from flexcord.jobs.chat_followup import ChatFollowUp
 from flexcord.jobs.duplicate_check import DuplicateCheck
 from flexcord.jobs.model import JobKind
+from flexcord.jobs.setup_jobs import SetupJobs
 from flexcord.jobs.support_jobs import SupportChat
 from flexcord.jobs.worker import Executor, JobWorker
 from flexcord.secrets import get_secret
+from flexcord.servers.channel_check import ChannelChecker
 from flexcord.servers.settings import ServerDirectory, ServerSettings
 
 
@@ -162,6 +164,10 @@ def build_worker() -> JobWorker:
         JobKind.ADD_CASE_DETAILS: triage.add_details,
         JobKind.DUPLICATE_CHOICE: partial(duplicates.choose, file_case=cases.create_case),
     }
+    # For a bot, the bot user's id is its application's id.
+    checker = ChannelChecker(discord, bot_user_id=settings.application_id)
+    setup = SetupJobs(server_directory(), discord, checker)
+    executors |= {JobKind.SETUP_SHOW: setup.show, JobKind.SETUP_CHANGE: setup.change}
     chat: SupportChat | None = None
     if os.environ.get("TWILIO_ACCOUNT_SID"):
         twilio = twilio_gateway(twilio_settings())

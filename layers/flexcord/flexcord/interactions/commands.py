@@ -39,6 +39,9 @@ def _case_number_option(description: str = "The case number, e.g. 12 for #12") -
 MESSAGE_MAX = 1500
 CONTEXT_GUILD, CONTEXT_BOT_DM = 0, 1
 GUILD_INSTALL = 0
+MANAGE_SERVER_PERMISSION = "32"
+#: Commands that make sense only in a server (not offered in the bot's DM).
+SERVER_ONLY = frozenset({"setup"})
 
 COMMANDS: list[dict[str, Any]] = [
     {
@@ -185,6 +188,13 @@ COMMANDS: list[dict[str, Any]] = [
             },
         ],
     },
+    {
+        "name": "setup",
+        "type": CHAT_INPUT,
+        "description": "Set this server's case channels, staff role and support hours",
+        # Shown to members with Manage Server only; the endpoint and the worker check it again.
+        "default_member_permissions": MANAGE_SERVER_PERMISSION,
+    },
 ]
 
 
@@ -194,6 +204,8 @@ def commands_for_registration(*, guild_id: str | None) -> list[dict[str, Any]]:
     commands = copy.deepcopy(COMMANDS)
     if guild_id is None:
         for command in commands:
-            command["contexts"] = [CONTEXT_GUILD, CONTEXT_BOT_DM]
+            command["contexts"] = (
+                [CONTEXT_GUILD] if command["name"] in SERVER_ONLY else [CONTEXT_GUILD, CONTEXT_BOT_DM]
+            )
             command["integration_types"] = [GUILD_INSTALL]
     return commands

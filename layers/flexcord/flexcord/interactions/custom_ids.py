@@ -97,3 +97,19 @@ def duplicate_pick_button(draft_id: str, number: int) -> str:
 
 def file_mine_button(draft_id: str) -> str:
     return f"{DUPLICATE_FILE_PREFIX}{draft_id}"
+
+
+# /setup: the settings message's selects and buttons, and the support hours form. Whoever uses
+# them is re-checked for Manage Server at the endpoint and again in the worker.
+SETUP_PREFIX = "setup:"
+SETUP_CHANNELS_VIEW = "setup:view:channels"
+SETUP_STAFF_VIEW = "setup:view:staff"
+SETUP_CHANNEL_PREFIX = "setup:channel:"
+SETUP_STAFF_ROLE = "setup:staff_role"
+SETUP_HOURS_BUTTON = "setup:hours"
+SETUP_HOURS_MODAL = "setup:hours"
+
+
+def setup_channel_select(setting: str) -> str:
+    """The channel select of a channel setting (``bug_report_channel_id``...)."""
+    return f"{SETUP_CHANNEL_PREFIX}{setting}"

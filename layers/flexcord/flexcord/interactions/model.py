@@ -6,7 +6,7 @@ Only what Flexcord uses is read; a payload without those parts is malformed (400
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from discord_interactions import InteractionType
@@ -28,6 +28,9 @@ class Interaction:
     type: int
     data: Mapping[str, Any]
     context: InteractionContext
+    #: The message a component was on (a component interaction, or a modal opened from one), as
+    #: Discord sent it with the signed payload; empty otherwise.
+    message: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, payload: Any) -> Interaction:
@@ -41,7 +44,8 @@ class Interaction:
         data = payload.get("data")
         if not isinstance(data, dict):
             raise MalformedInteraction("the interaction has no data")
-        return cls(type=kind, data=data, context=_context(payload))
+        message = as_mapping(payload.get("message"))
+        return cls(type=kind, data=data, context=_context(payload), message=message)
 
     @property
     def id(self) -> str:

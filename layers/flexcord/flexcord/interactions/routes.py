@@ -21,7 +21,7 @@ from discord_interactions import InteractionType
 
 from flexcord.adapters.queue.job_queue import JobQueue, QueueUnavailable
 from flexcord.cases.model import ATTACHMENT_MAX_BYTES
-from flexcord.interactions import case_forms
+from flexcord.interactions import case_forms, setup_routes
 from flexcord.interactions import custom_ids as ids
 from flexcord.interactions import responses as reply
 from flexcord.interactions.access import MemberRateLimiter, NoRateLimit, ServerAllowList
@@ -90,10 +90,6 @@ def _modal_submit(interaction: Interaction, services: Services) -> InteractionRe
     modal_route = MODAL_ROUTES.get(interaction.custom_id)
     if modal_route is not None:
         return modal_route(interaction, services)
-    if interaction.custom_id == ids.REPLY_MODAL:
-        return _chat_message(
-            interaction, services, case_forms.submitted_values(interaction.data).get("message"), None
-        )
     form = case_forms.FORMS.get(interaction.custom_id)
     if form is None:
         return reply.ephemeral_message("That form has expired. Please run the command again.")
@@ -109,8 +105,15 @@ def _component(interaction: Interaction, services: Services) -> InteractionRespo
     for prefix, prefixed in PREFIX_COMPONENT_ROUTES.items():
         if interaction.custom_id.startswith(prefix):
             return prefixed(interaction, services)
+    if interaction.custom_id.startswith(ids.SETUP_PREFIX):
+        return _setup(setup_routes.component)(interaction, services)
     button = COMPONENT_ROUTES.get(interaction.custom_id)
     return button(interaction, services) if button else reply.ephemeral_message(STALE_BUTTON)
+
+
+def _reply_submitted(interaction: Interaction, services: Services) -> InteractionResponse:
+    message = case_forms.submitted_values(interaction.data).get("message")
+    return _chat_message(interaction, services, message, None)
 
 
 def _reply_form(interaction: Interaction, services: Services) -> InteractionResponse:
@@ -368,6 +371,18 @@ def _simple(kind: JobKind) -> Route:
     return enqueue
 
 
+def _setup(decide: Callable[[Interaction], setup_routes.Decision]) -> Route:
+    """A /setup decision: answer it, or queue its job (admins' settings are not rate-limited)."""
+
+    def setup(interaction: Interaction, services: Services) -> InteractionResponse:
+        decided = decide(interaction)
+        if isinstance(decided, setup_routes.Enqueue):
+            return _enqueue(decided.job, services, answer=decided.answer)
+        return decided
+
+    return setup
+
+
 def _message_input() -> dict[str, object]:
     return {
         "type": case_forms.LABEL,
@@ -433,6 +448,7 @@ COMMAND_ROUTES: dict[str, Route] = {
     "mycases": _list_cases,
     "case": _case_command,
     "cases": _server_cases,
+    "setup": _setup(setup_routes.open_setup),
 }
 
 _ROUTES_BY_TYPE: dict[int, Route] = {
@@ -555,6 +571,8 @@ PREFIX_COMPONENT_ROUTES: dict[str, Route] = {
     ids.TRANSCRIPT_PREFIX: _send_transcript,
 }
 MODAL_ROUTES: dict[str, Route] = {
+    ids.REPLY_MODAL: _reply_submitted,
+    ids.SETUP_HOURS_MODAL: _setup(setup_routes.submit_hours),
     ids.LEAVE_MESSAGE_MODAL: _leave_message_submitted,
 }
 PREFIX_MODAL_ROUTES: dict[str, Route] = {

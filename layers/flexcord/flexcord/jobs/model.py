@@ -32,6 +32,8 @@ class JobKind(StrEnum):
     SEND_TRANSCRIPT = "chat.transcript"
     LEAVE_MESSAGE = "chat.leave_message"
     DUPLICATE_CHOICE = "case.duplicate_choice"
+    SETUP_SHOW = "setup.show"
+    SETUP_CHANGE = "setup.change"
 
 
 @dataclass(frozen=True)

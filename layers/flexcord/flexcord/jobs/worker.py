@@ -78,6 +78,8 @@ WHAT_FAILED: dict[JobKind, str] = {
     JobKind.SEND_TRANSCRIPT: "send your transcript",
     JobKind.LEAVE_MESSAGE: "leave your message",
     JobKind.DUPLICATE_CHOICE: "record your choice",
+    JobKind.SETUP_SHOW: "show this server's settings",
+    JobKind.SETUP_CHANGE: "save that setting",
 }
 
 

@@ -31,6 +31,7 @@ class DynamoServerSettings:
         if not item:
             return None
         document = {name: json.loads(value["S"]) for name, value in item.items() if name.startswith("s_")}
+        # The item's key names the server; the settings attributes never do.
         return ServerSettings.from_document(
             {**{name[2:]: value for name, value in document.items()}, "guild_id": guild_id}
         )
