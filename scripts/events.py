@@ -234,7 +234,17 @@ def discord_events() -> dict[str, dict[str, Any]]:
         "discord_show_case_button": interaction(
             3, {"custom_id": "case:show:1", "component_type": 2}, number=7
         ),
+        # /setup from a member with Manage Server (the endpoint re-checks the signed permissions).
+        "discord_setup_command": as_admin(
+            interaction(2, {"id": "1340000000000000011", "name": "setup", "type": 1}, number=14)
+        ),
     }
+
+
+def as_admin(payload: dict[str, Any]) -> dict[str, Any]:
+    """The same member, with Manage Server (bit 5) in their permissions."""
+    permissions = str(int(MEMBER["permissions"]) | 1 << 5)
+    return {**payload, "member": {**MEMBER, "permissions": permissions}}
 
 
 def chat_events() -> dict[str, dict[str, Any]]:

@@ -27,6 +27,7 @@ EXPECTED_INTERACTION_TYPES = {
     "discord_cases_command": 5,
     "discord_case_status_select": 5,
     "discord_case_me_too_button": 5,
+    "discord_setup_command": 5,
     "discord_unknown_command": 4,
     "discord_bug_modal_submit": 5,
     "discord_feature_modal_submit": 5,
