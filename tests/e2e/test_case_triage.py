@@ -135,6 +135,15 @@ def test_members_pressing_staff_controls_or_crafting_their_ids_change_nothing(
     assert note.modal is not None  # a form opens for anyone; its submission is checked
     submitted = discord.submit_modal("bob", note.modal, {"value": "pwned"})
     assert final_reply(discord, submitted.token)["content"].startswith("Only this server's staff")
+    for action, value in (("note", "pwned"), ("dup", "1")):
+        form = discord.click("bob", post, f"case:{action}:{number}")
+        assert form.modal is not None
+        sent = discord.submit_modal("bob", form.modal, {"value": value})
+        assert final_reply(discord, sent.token)["content"].startswith("Only this server's staff")
+    update = discord.run_command("bob", "case", {"update": {"number": number, "status": "resolved"}})
+    assert final_reply(discord, update.token)["content"].startswith("Only this server's staff")
+    listing = discord.run_command("bob", "cases")
+    assert final_reply(discord, listing.token)["content"] == "Only this server's staff can list its cases."
     time.sleep(1.5)
     after = stored_case(stack, number)
     assert after["status"] == "open"
@@ -181,7 +190,12 @@ def test_update_command_notes_assignment_and_the_reporters_thread_when_dms_are_c
     assert not any("Audio team" in text for text in thread_texts)
     case = stored_case(stack, number)
     assert case["status"] == "resolved"
-    assert [e["action"] for e in case["history"]][-3:] == ["assigned", "note", "status_changed"]
+    assert [e["action"] for e in case["history"]][-4:] == [
+        "assigned",
+        "note",
+        "status_changed",
+        "reporter_told",
+    ]
 
     # The reporter's own view hides the staff note; staff see it.
     mine = final_reply(discord, discord.run_command("quiet", "case", {"show": {"number": number}}).token)

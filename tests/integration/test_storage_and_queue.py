@@ -71,14 +71,14 @@ def test_a_delivery_that_loses_the_race_gets_the_winners_case(
     # first one's case. (Staged, not raced with threads: moto does not isolate concurrent
     # transactions the way DynamoDB does, so a threaded race would test moto, not this code.)
     winner = repository.create(draft(), source_id="same-interaction", now=NOW)
-    real_lookup = repository._case_created_by
+    real_lookup = repository.created_by
     lookups: list[str] = []
 
     def stale_first_lookup(source_id: str) -> Case | None:
         lookups.append(source_id)
         return None if len(lookups) == 1 else real_lookup(source_id)
 
-    monkeypatch.setattr(repository, "_case_created_by", stale_first_lookup)
+    monkeypatch.setattr(repository, "created_by", stale_first_lookup)
     loser = repository.create(draft(title="written by the loser"), source_id="same-interaction", now=NOW)
     assert loser == winner
     assert len(lookups) == 2  # it did try to write, and fell back to the winner
@@ -163,3 +163,19 @@ def test_the_queues_follow_the_template(aws: LocalResources) -> None:
     assert redrive["deadLetterTargetArn"].endswith("JobDeadLetterQueue.fifo")
     ttl = boto3.client("dynamodb").describe_time_to_live(TableName=aws.table_name)["TimeToLiveDescription"]
     assert ttl["AttributeName"] == "expires_at"
+
+
+def test_cases_written_before_per_server_numbering_stay_out_of_a_reporters_list(
+    repository: DynamoCaseRepository, aws: LocalResources
+) -> None:
+    # An older version's item: CASE#<n>, sorted by CASE#<n:010> in the reporter index.
+    legacy = {
+        "pk": {"S": "CASE#7"},
+        "sk": {"S": "CASE"},
+        "gsi1pk": {"S": "REPORTER#111"},
+        "gsi1sk": {"S": "CASE#0000000007"},
+    }
+    dynamodb_client().put_item(TableName=aws.table_name, Item=legacy)
+    current = repository.create(draft(), source_id="new", now=NOW)
+    assert [c.number for c in repository.list_by_reporter("111", limit=1)] == [current.number]
+    assert [c.number for c in repository.list_by_reporter("111", limit=10)] == [current.number]

@@ -34,6 +34,10 @@ class InMemoryCaseRepository:
     def get(self, server: str, number: int) -> Case | None:
         return self.cases.get((server, number))
 
+    def created_by(self, source_id: str) -> Case | None:
+        key = self.sources.get(source_id)
+        return self.cases[key] if key else None
+
     def list_by_reporter(self, user_id: str, *, limit: int) -> list[Case]:
         mine = [c for c in self.cases.values() if c.reporter.user_id == user_id]
         return sorted(mine, key=lambda c: (c.created_at, c.number), reverse=True)[:limit]

@@ -187,20 +187,27 @@ def test_notes_and_assignment_are_recorded_once(service: CaseService) -> None:
 
 def test_me_too_counts_each_member_once_and_a_second_press_takes_it_back(service: CaseService) -> None:
     case = service.open_case(draft(kind=CaseKind.FEATURE), source_id="i1")
-    _, supporting = service.toggle_supporter("g", case.number, "333")
-    after, _ = service.toggle_supporter("g", case.number, "444")
+    _, supporting = service.toggle_supporter("g", case.number, "333", event_id="t1")
+    after, _ = service.toggle_supporter("g", case.number, "444", event_id="t2")
     assert supporting
     assert after.support_count == 2
-    undone, supporting = service.toggle_supporter("g", case.number, "333")
+    undone, supporting = service.toggle_supporter("g", case.number, "333", event_id="t3")
     assert not supporting
     assert undone.supporters == ("444",)
+    # The same press again (a retried job) is not a second press: it does not undo anything.
+    again, supporting = service.toggle_supporter("g", case.number, "333", event_id="t3")
+    assert not supporting
+    assert again.supporters == ("444",)
+    kept, supporting = service.toggle_supporter("g", case.number, "444", event_id="t2")
+    assert supporting
+    assert kept.supporters == ("444",)
 
 
 def test_a_duplicate_merges_its_reporter_and_supporters_into_the_original(service: CaseService) -> None:
     original = service.open_case(draft(kind=CaseKind.FEATURE), source_id="i1")
     duplicate = service.open_case(draft(BOB, kind=CaseKind.FEATURE), source_id="i2")
-    service.toggle_supporter("g", duplicate.number, "555")
-    service.toggle_supporter("g", original.number, "555")
+    service.toggle_supporter("g", duplicate.number, "555", event_id="t4")
+    service.toggle_supporter("g", original.number, "555", event_id="t5")
     marked, merged = service.mark_duplicate(
         "g", duplicate.number, original.number, actor=STAFF, event_id="d1"
     )
@@ -211,6 +218,14 @@ def test_a_duplicate_merges_its_reporter_and_supporters_into_the_original(servic
         service.mark_duplicate("g", original.number, original.number, actor=STAFF, event_id="d2")
     with pytest.raises(CaseNotFound):
         service.mark_duplicate("g", original.number, 99, actor=STAFF, event_id="d3")
+    # Never a duplicate of a duplicate, nor marked twice; the same delivery again changes nothing.
+    third = service.open_case(draft(kind=CaseKind.FEATURE), source_id="i3")
+    with pytest.raises(InvalidCaseChange, match="itself a duplicate"):
+        service.mark_duplicate("g", third.number, duplicate.number, actor=STAFF, event_id="d4")
+    with pytest.raises(InvalidCaseChange, match="already a duplicate"):
+        service.mark_duplicate("g", duplicate.number, third.number, actor=STAFF, event_id="d5")
+    again, _ = service.mark_duplicate("g", duplicate.number, original.number, actor=STAFF, event_id="d1")
+    assert again.duplicate_of == original.number
 
 
 def test_only_the_reporter_adds_details(service: CaseService) -> None:
@@ -251,8 +266,8 @@ def test_open_cases_filter_by_kind_status_assignee_and_sort_by_support(service: 
     done = service.open_case(draft(kind=CaseKind.FEATURE), source_id="f3")
     service.open_case(draft(guild="elsewhere"), source_id="x")
     for user in ("1", "2"):
-        service.toggle_supporter("g", wanted.number, user)
-    service.toggle_supporter("g", small.number, "1")
+        service.toggle_supporter("g", wanted.number, user, event_id="t6")
+    service.toggle_supporter("g", small.number, "1", event_id="t7")
     service.move("g", done.number, CaseStatus.RESOLVED, actor=STAFF, event_id="e")
     service.assign("g", bug.number, actor=STAFF, event_id="a")
     numbers = [c.number for c in service.open_cases("g", CaseFilter())]

@@ -19,6 +19,7 @@ from flexcord.adapters.storage.session_repository import DynamoSessionRepository
 from flexcord.adapters.twilio import TwilioGateway
 from flexcord.assistant.decide import KnowledgeBase
 from flexcord.cases import CaseService
+from flexcord.cases.model import NO_SERVER
 from flexcord.config import (
     ConfigurationError,
     DiscordSettings,
@@ -114,16 +115,13 @@ def case_service() -> CaseService:
 @cache
 def server_directory() -> ServerDirectory:
     settings = discord_settings()
-    defaults = (
-        ServerSettings(
-            guild_id=settings.default_guild_id,
-            bug_report_channel_id=settings.bug_report_channel_id,
-            feature_request_channel_id=settings.feature_request_channel_id,
-            support_channel_id=settings.support_channel_id,
-            staff_role_id=settings.staff_role_id,
-        )
-        if settings.default_guild_id
-        else None
+    # With no configured server, the template's settings are every server's defaults.
+    defaults = ServerSettings(
+        guild_id=settings.default_guild_id or NO_SERVER,
+        bug_report_channel_id=settings.bug_report_channel_id,
+        feature_request_channel_id=settings.feature_request_channel_id,
+        support_channel_id=settings.support_channel_id,
+        staff_role_id=settings.staff_role_id,
     )
     return ServerDirectory(DynamoServerSettings(dynamodb_client(), _table_name()), defaults=defaults)
 
@@ -151,7 +149,12 @@ def build_worker() -> JobWorker:
     table_name = _table_name()
     discord = discord_client(settings, global_limit=worker_share_of_global_limit())
     posts = CasePosts(case_service(), discord, server_directory())
-    duplicates = DuplicateCheck(case_service(), discord, DynamoPendingDrafts(dynamodb_client(), table_name))
+    duplicates = DuplicateCheck(
+        case_service(),
+        discord,
+        DynamoPendingDrafts(dynamodb_client(), table_name),
+        on_supported=posts.refresh,
+    )
     cases = CaseJobs(case_service(), discord, server_directory(), posts, duplicates=duplicates)
     triage = CaseTriage(case_service(), discord, server_directory(), posts)
     executors: dict[JobKind, Executor] = {

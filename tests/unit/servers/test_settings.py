@@ -61,3 +61,23 @@ def test_staff_are_the_staff_role_and_server_managers(
 
 def test_no_staff_role_means_only_managers_are_staff() -> None:
     assert not ServerSettings(guild_id="g").is_staff(("", "x"), "0")
+
+
+def test_with_no_configured_server_the_template_settings_are_every_servers_defaults() -> None:
+    from flexcord.cases.model import NO_SERVER
+
+    directory = ServerDirectory(
+        InMemoryServerSettings(), defaults=ServerSettings(guild_id=NO_SERVER, bug_report_channel_id="bugs")
+    )
+    assert directory.settings_for("any").bug_report_channel_id == "bugs"
+    assert directory.settings_for("any").guild_id == "any"
+    assert directory.settings_for(None).bug_report_channel_id == "bugs"
+
+
+def test_unreadable_support_hours_count_as_always_open() -> None:
+    settings = InMemoryServerSettings()
+    settings.update(
+        "g", {"hours": {"time_zone": "Mars/Olympus", "days": ["mon"], "opens": "09:00", "closes": "17:00"}}
+    )
+    directory = ServerDirectory(settings, defaults=None)
+    assert directory.support_hours_of("g").always_open

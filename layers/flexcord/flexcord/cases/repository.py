@@ -22,6 +22,10 @@ class CaseRepository(Protocol):
 
     def get(self, server: str, number: int) -> Case | None: ...
 
+    def created_by(self, source_id: str) -> Case | None:
+        """The case opened by ``source_id``, if one was."""
+        ...
+
     def list_by_reporter(self, user_id: str, *, limit: int) -> list[Case]:
         """The reporter's cases in every server, newest first."""
         ...

@@ -112,18 +112,31 @@ class CaseService:
         return self._repository.create(draft, source_id=source_id, now=self._clock())
 
     def record_post(self, case: Case, post: PostedMessage, attachments: tuple[Attachment, ...]) -> Case:
-        return self._repository.save(case.with_post(post, attachments, self._clock()))
+        def record(current: Case) -> Case | None:
+            if current.post is not None:
+                return None
+            return current.with_post(post, attachments, self._clock())
+
+        return self._change(case.server, case.number, record)
+
+    def filed_by(self, source_id: str) -> Case | None:
+        """The case a submission already opened (a retried job finds it), if any."""
+        return self._repository.created_by(source_id)
 
     def record_thread(self, case: Case, thread_id: str) -> Case:
         return self._change(case.server, case.number, lambda current: replace(current, thread_id=thread_id))
 
-    def record_event(self, case: Case, action: str, *, note: str = "") -> Case:
-        """Add an entry to the case's history (something that happened to it, not a status change)."""
+    def record_event(self, case: Case, action: str, *, note: str = "", event_id: str = "") -> Case:
+        """Add an entry to the case's history (something that happened to it, not a status
+        change); once per ``event_id`` when one is given."""
 
-        def add(current: Case) -> Case:
-            return self._with_event(
-                current, CaseEvent(at=self._clock(), actor_id="flexcord", action=action, note=note)
+        def add(current: Case) -> Case | None:
+            if current.has_event(event_id):
+                return None
+            event = CaseEvent(
+                at=self._clock(), actor_id="flexcord", action=action, note=note, event_id=event_id
             )
+            return self._with_event(current, event)
 
         return self._change(case.server, case.number, add)
 
@@ -250,8 +263,14 @@ class CaseService:
         original = self.find(server, original_number)
         if original is None:
             raise CaseNotFound(original_number)
-        if original.duplicate_of == number:
-            raise InvalidCaseChange(f"case #{original_number} is already a duplicate of #{number}")
+        if original.status is CaseStatus.DUPLICATE:
+            # Point at the case that is followed, never at another duplicate.
+            raise InvalidCaseChange(
+                f"case #{original_number} is itself a duplicate of #{original.duplicate_of}: use that number"
+            )
+        current = self.find(server, number)
+        if current is not None and current.status is CaseStatus.DUPLICATE and not current.has_event(event_id):
+            raise InvalidCaseChange(f"case #{number} is already a duplicate of #{current.duplicate_of}")
         duplicate = self.move(
             server,
             number,
@@ -273,20 +292,32 @@ class CaseService:
 
     # -- members --------------------------------------------------------------------------------
 
-    def toggle_supporter(self, guild_id: str | None, number: int, user_id: str) -> tuple[Case, bool]:
+    def toggle_supporter(
+        self, guild_id: str | None, number: int, user_id: str, *, event_id: str
+    ) -> tuple[Case, bool]:
         """Count the member once as a supporter, or uncount them on a second press. Returns the
-        case and whether they now support it."""
+        case and whether they now support it. The press (``event_id``) is recorded, so a retried
+        job finds its toggle made and does not undo it."""
         supporting = False
 
-        def toggle(current: Case) -> Case:
+        def toggle(current: Case) -> Case | None:
             nonlocal supporting
+            if current.has_event(event_id):
+                supporting = user_id in current.supporters
+                return None
             supporting = user_id not in current.supporters
             supporters = (
                 (*current.supporters, user_id)
                 if supporting
                 else tuple(s for s in current.supporters if s != user_id)
             )
-            return replace(current, supporters=supporters)
+            event = CaseEvent(
+                at=self._clock(),
+                actor_id=user_id,
+                action="supported" if supporting else "support_withdrawn",
+                event_id=event_id,
+            )
+            return self._with_event(replace(current, supporters=supporters), event)
 
         case = self._change(self.server_of(guild_id), number, toggle)
         return case, supporting

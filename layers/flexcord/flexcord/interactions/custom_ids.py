@@ -25,7 +25,8 @@ CASE_ASSIGN = "assign"
 CASE_ME_TOO = "metoo"
 CASE_CONTROL_ACTIONS = (CASE_STATUS_SELECT, CASE_NOTE, CASE_TELL, CASE_DUPLICATE, CASE_ASSIGN, CASE_ME_TOO)
 _CASE_CONTROL = re.compile(r"case:(" + "|".join(CASE_CONTROL_ACTIONS) + r"):([1-9][0-9]{0,11})")
-_SHOW_CASE = re.compile(r"case:show:(?:([1-9][0-9]{0,19}):)?([1-9][0-9]{0,11})")
+# The server is a Discord id, or "0" for a deployment configured with no server.
+_SHOW_CASE = re.compile(r"case:show:(?:(0|[1-9][0-9]{0,19}):)?([1-9][0-9]{0,11})")
 
 
 @dataclass(frozen=True)

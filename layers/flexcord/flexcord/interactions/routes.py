@@ -184,7 +184,7 @@ def _case_command(interaction: Interaction, services: Services) -> InteractionRe
 
 def _update_command(number: int, interaction: Interaction, services: Services) -> InteractionResponse:
     status = interaction.option("status")
-    if status not in _STAFF_SETTABLE_STATUSES:
+    if not isinstance(status, str) or status not in _STAFF_SETTABLE_STATUSES:
         return reply.ephemeral_message("Pick a status from the list.")
     note = interaction.option("note")
     note = note.strip() if isinstance(note, str) else ""

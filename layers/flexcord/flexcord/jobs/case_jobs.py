@@ -41,7 +41,9 @@ class CaseJobs:
     def create_case(self, job: Job) -> dict[str, Any]:
         draft = draft_from_payload(job.payload)
         # "Is it one of these?" first, when open cases look like it (jobs/duplicate_check.py).
-        if self._duplicates and (offer := self._duplicates.offer(job, draft)):
+        # Not on a retry that finds its case already opened: that member was not asked before.
+        already_filed = self._service.filed_by(job.interaction.interaction_id) is not None
+        if self._duplicates and not already_filed and (offer := self._duplicates.offer(job, draft)):
             return offer
         # Idempotent on the interaction id: a redelivered job finds the case it created before.
         case = self._service.open_case(draft, source_id=job.interaction.interaction_id)

@@ -64,17 +64,22 @@ class CasePosts:
         if case.post is None:
             return
         image = next((a.kept_url for a in case.attachments if a.is_image and a.kept_url), None)
+        in_forum = bool(case.thread_id) and case.thread_id == case.post.channel_id
         try:
+            forum_post = self._discord.get_channel(case.post.channel_id) if in_forum else None
+            if forum_post and (forum_post.get("thread_metadata") or {}).get("archived"):
+                # An archived post takes no edit: a change to its case brings it back.
+                self._discord.edit_channel(case.post.channel_id, archived=False)
             self._discord.edit_message(
                 case.post.channel_id,
                 case.post.message_id,
                 embeds=[case_embed(case, image_url=image)],
                 components=case_controls(case),
             )
-            if case.thread_id and case.thread_id == case.post.channel_id:
-                tags = self._tags_for(case, self._discord.get_channel(case.thread_id).get("parent_id"))
+            if forum_post:
+                tags = self._tags_for(case, forum_post.get("parent_id"))
                 if tags:
-                    self._discord.edit_channel(case.thread_id, applied_tags=tags)
+                    self._discord.edit_channel(case.post.channel_id, applied_tags=tags)
         except DiscordApiError:
             # A deleted post or lost access: the case itself changed; nothing to retry for.
             logger.warning("case post not updated", extra={"case": case.number}, exc_info=True)
@@ -102,9 +107,14 @@ class CasePosts:
             except (DiscordError, requests.RequestException, ValueError):
                 logger.warning("added file not copied; the case links it", extra={"case": case.number})
         text = f"📎 **{member.display_name}** added to #{case.number}:\n{details}".rstrip(":\n")
-        messages = self._discord.create_message(
-            where, content=truncate(text, 2000), files=files, nonce=f"add{key[-22:]}"
-        )
+        try:
+            messages = self._discord.create_message(
+                where, content=truncate(text, 2000), files=files, nonce=f"add{key[-22:]}"
+            )
+        except DiscordApiError as refusal:
+            # A locked or deleted thread: the details are still recorded on the case.
+            logger.warning("details not shown in the case's thread", extra={"code": refusal.code})
+            return (found,) if found else ()
         uploaded = {item.get("filename"): item.get("url", "") for item in messages[-1].get("attachments", [])}
         if found is None:
             return ()

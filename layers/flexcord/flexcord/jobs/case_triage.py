@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from flexcord.adapters.discord import AllowedMentions, DiscordApiError, DiscordClient, DiscordError
+from flexcord.adapters.discord import AllowedMentions, DiscordApiError, DiscordClient
 from flexcord.cases import Case, CaseEvent, CaseKind, CaseNotFound, CaseService, CaseStatus
 from flexcord.cases.service import (
     Actor,
@@ -142,10 +142,19 @@ class CaseTriage:
         if case is None or case.kind is not CaseKind.FEATURE:
             tell_member(self._discord, member, content="Only feature requests take support.")
             return {"case": number, "supporting": False}
+        if not case.status.is_open:
+            tell_member(
+                self._discord,
+                member,
+                content=f"#{number} is {case.status.label.lower()}: it takes no more support.",
+            )
+            return {"case": number, "supporting": member.user_id in case.supporters}
         if case.reporter.user_id == member.user_id:
             tell_member(self._discord, member, content="You asked for this one: it counts you already.")
             return {"case": number, "supporting": True}
-        case, supporting = self._service.toggle_supporter(member.guild_id, number, member.user_id)
+        case, supporting = self._service.toggle_supporter(
+            member.guild_id, number, member.user_id, event_id=job.key
+        )
         self._posts.refresh(case)
         metrics.add_metric(name="FeatureSupportChanges", unit="Count", value=1)
         content = (
@@ -201,6 +210,11 @@ class CaseTriage:
     def _tell_reporter(self, case: Case, event: CaseEvent, *, key: str) -> str:
         """The reporter's update: by DM, with a button to view the case; when their DMs are
         closed, a mention in the case's thread. Returns what to add to the staff's answer."""
+        # Recorded once delivered: a retry after the nonce window (a few minutes) must not send
+        # the update again.
+        told = f"{key}:told"
+        if case.has_event(told):
+            return " The reporter was told."
         text = reporter_update(case, event)
         nonce = "upd" + hashlib.sha256(key.encode()).hexdigest()[:22]
         view = {
@@ -217,6 +231,7 @@ class CaseTriage:
         try:
             channel = self._discord.open_dm(case.reporter.user_id)
             self._discord.create_message(channel["id"], content=text, components=[view], nonce=nonce)
+            self._service.record_event(case, "reporter_told", note="by DM", event_id=told)
             metrics.add_metric(name="ReporterUpdatesSent", unit="Count", value=1)
             return " The reporter was told by DM."
         except DiscordApiError as refusal:
@@ -234,9 +249,14 @@ class CaseTriage:
                 allowed_mentions=AllowedMentions(users=[case.reporter.user_id]),
                 nonce=nonce,
             )
-        except DiscordError:
+        except DiscordApiError as refusal:
+            # A locked or deleted thread, lost access: the change stands, staff are told.
+            logger.warning("reporter not told: Discord refused the thread", extra={"code": refusal.code})
             metrics.add_metric(name="ReporterUpdatesNotDelivered", unit="Count", value=1)
-            raise
+            return (
+                " The reporter's DMs are closed and Discord refused the case's thread, so they were not told."
+            )
+        self._service.record_event(case, "reporter_told", note="in the case's thread", event_id=told)
         return " The reporter's DMs are closed, so they were mentioned in the case's thread."
 
 

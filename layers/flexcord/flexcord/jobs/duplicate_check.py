@@ -71,7 +71,10 @@ class DuplicateCheck:
         *,
         background: Background = shipped_help_centre,
         clock: Callable[[], float] = time.time,
+        on_supported: Callable[[Case], None] | None = None,
     ) -> None:
+        """``on_supported`` shows a case's new supporter count (its post is refreshed)."""
+        self._on_supported = on_supported
         self._service = service
         self._discord = discord
         self._drafts = drafts
@@ -178,6 +181,8 @@ class DuplicateCheck:
             event_id=pending.decided_by,
             actor=Actor(member.user_id, member.display_name),
         )
+        if self._on_supported is not None:
+            self._on_supported(case)
         members = 1 + case.support_count  # the reporter and everyone counted since
         how = "want it" if case.kind is CaseKind.FEATURE else "have reported it"
         content = (

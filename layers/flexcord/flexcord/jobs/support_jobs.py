@@ -372,7 +372,7 @@ class SupportChat:
         included); None while they are in."""
         if self._servers is None:
             return None
-        hours = self._servers.settings_for(session.guild_id).support_hours
+        hours = self._servers.support_hours_of(session.guild_id)
         return hours.back_message(self._now() if self._now else wall_clock())
 
     # -- Twilio conversation events -------------------------------------------------------------

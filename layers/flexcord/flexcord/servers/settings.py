@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any, Protocol
 
-from flexcord.cases.model import CaseKind
-from flexcord.servers.hours import SupportHours
+from flexcord.cases.model import NO_SERVER, CaseKind
+from flexcord.observability import logger
+from flexcord.servers.hours import InvalidSupportHours, SupportHours
 
 # Permission bits the checks need (discord.com/developers/docs/topics/permissions).
 ADMINISTRATOR = 1 << 3
@@ -92,7 +93,8 @@ class ServerSettingsRepository(Protocol):
 
 
 class ServerDirectory:
-    """Each server's settings, with the template's defaults for the configured server."""
+    """Each server's settings, with the template's defaults for the configured server (for
+    every server when the defaults name none: ``guild_id`` NO_SERVER)."""
 
     def __init__(self, repository: ServerSettingsRepository, *, defaults: ServerSettings | None) -> None:
         self._repository = repository
@@ -104,9 +106,18 @@ class ServerDirectory:
         if guild is None:
             return ServerSettings(guild_id="0")
         stored = self._repository.get(guild) or ServerSettings(guild_id=guild)
-        if self._defaults is not None and self._defaults.guild_id == guild:
-            return stored.over(self._defaults)
+        if self._defaults is not None and self._defaults.guild_id in (guild, NO_SERVER):
+            return stored.over(replace(self._defaults, guild_id=guild))
         return stored
+
+    def support_hours_of(self, guild_id: str | None) -> SupportHours:
+        """The server's support hours. Stored hours that no longer read (a time zone the zone
+        data dropped) count as always open, so members still reach agents; the log says why."""
+        try:
+            return self.settings_for(guild_id).support_hours
+        except InvalidSupportHours:
+            logger.warning("the server's support hours are unreadable: treated as always open", exc_info=True)
+            return SupportHours()
 
     def change(self, guild_id: str, *, by: str, now: str, **changes: Any) -> ServerSettings:
         known = {f.name for f in fields(ServerSettings)}

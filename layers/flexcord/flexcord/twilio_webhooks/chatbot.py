@@ -162,7 +162,7 @@ class ChatbotEndpoint:
     def _back_message(self, session: SupportSession) -> str | None:
         if self._servers is None:
             return None
-        hours = self._servers().settings_for(session.guild_id).support_hours
+        hours = self._servers().support_hours_of(session.guild_id)
         return hours.back_message(self._now() if self._now else wall_clock())
 
 

@@ -42,7 +42,7 @@ class DynamoCaseRepository:
     # -- CaseRepository -------------------------------------------------------------------------
 
     def create(self, draft: CaseDraft, *, source_id: str, now: str) -> Case:
-        existing = self._case_created_by(source_id)
+        existing = self.created_by(source_id)
         if existing is not None:
             return existing
         server = draft.guild_id or "0"
@@ -75,7 +75,7 @@ class DynamoCaseRepository:
                 raise StorageError(f"could not store case #{case.number}") from error
             # Another delivery of the same interaction won the race; its case is the case. The
             # number drawn here is skipped, which is harmless: numbers are unique, not dense.
-            winner = self._case_created_by(source_id)
+            winner = self.created_by(source_id)
             if winner is None:
                 raise StorageError("case creation was cancelled and no winner was found") from error
             return winner
@@ -93,8 +93,13 @@ class DynamoCaseRepository:
             "query",
             TableName=self._table,
             IndexName=keys.REPORTER_INDEX,
-            KeyConditionExpression="gsi1pk = :reporter",
-            ExpressionAttributeValues={":reporter": {"S": keys.reporter_partition(user_id)}},
+            # Sort keys start with the creation time; an older version's ("CASE#<n>", from before
+            # cases were numbered per server) sort after every date and are left out.
+            KeyConditionExpression="gsi1pk = :reporter AND gsi1sk < :legacy",
+            ExpressionAttributeValues={
+                ":reporter": {"S": keys.reporter_partition(user_id)},
+                ":legacy": {"S": keys.LEGACY_REPORTER_SORT_PREFIX},
+            },
             ScanIndexForward=False,
             Limit=limit,
         )
@@ -155,7 +160,7 @@ class DynamoCaseRepository:
         )
         return int(response["Attributes"]["value"]["N"])
 
-    def _case_created_by(self, source_id: str) -> Case | None:
+    def created_by(self, source_id: str) -> Case | None:
         response = self._call(
             "get_item", TableName=self._table, Key=keys.case_source_key(source_id), ConsistentRead=True
         )

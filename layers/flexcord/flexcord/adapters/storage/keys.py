@@ -57,6 +57,9 @@ def reporter_partition(user_id: str) -> str:
     return f"REPORTER#{user_id}"
 
 
+LEGACY_REPORTER_SORT_PREFIX = "CASE#"
+
+
 def reporter_sort(created_at: str, server: str, number: int) -> str:
     # ISO timestamps sort as strings: newest first across every server the member reported in.
     return f"{created_at}#{server}#{number:010d}"
