@@ -198,15 +198,9 @@ def _update_command(number: int, interaction: Interaction, services: Services) -
 def _add_details_command(number: int, interaction: Interaction, services: Services) -> InteractionResponse:
     details = interaction.option("details")
     details = details.strip() if isinstance(details, str) else ""
-    attachment_id = interaction.option("screenshot")
-    attachment = None
-    if attachment_id is not None:
-        found = interaction.resolved_attachment(attachment_id)
-        if not found or not found.get("url"):
-            return reply.ephemeral_message("The screenshot did not come through; please attach it again.")
-        if attachment_size(found) > ATTACHMENT_MAX_BYTES:
-            return reply.ephemeral_message("That file is larger than 10 MB; please send a smaller one.")
-        attachment = {key: found.get(key) for key in ("url", "filename", "content_type", "size")}
+    attachment = _attached_file(interaction, "screenshot")
+    if isinstance(attachment, str):
+        return reply.ephemeral_message(attachment)
     if not details and attachment is None:
         return reply.ephemeral_message("Add some details or a screenshot.")
     if len(details) > NOTE_MAX:
@@ -337,16 +331,24 @@ def _open_chat(interaction: Interaction, services: Services) -> InteractionRespo
 
 
 def _reply_command(interaction: Interaction, services: Services) -> InteractionResponse:
-    attachment_id = interaction.option("attachment")
-    attachment = None
-    if attachment_id is not None:
-        found = interaction.resolved_attachment(attachment_id)
-        if not found or not found.get("url"):
-            return reply.ephemeral_message("The attachment did not come through; please attach it again.")
-        if attachment_size(found) > ATTACHMENT_MAX_BYTES:
-            return reply.ephemeral_message("That file is larger than 10 MB; please send a smaller one.")
-        attachment = {key: found.get(key) for key in ("url", "filename", "content_type", "size")}
+    attachment = _attached_file(interaction, "attachment")
+    if isinstance(attachment, str):
+        return reply.ephemeral_message(attachment)
     return _chat_message(interaction, services, interaction.option("message"), attachment)
+
+
+def _attached_file(interaction: Interaction, option: str) -> dict[str, object] | str | None:
+    """The file given in an ATTACHMENT option (what the worker needs of it), None when none was
+    given, or what to tell the member when it cannot be taken."""
+    attachment_id = interaction.option(option)
+    if attachment_id is None:
+        return None
+    found = interaction.resolved_attachment(attachment_id)
+    if not found or not found.get("url"):
+        return f"The {option} did not come through; please attach it again."
+    if attachment_size(found) > ATTACHMENT_MAX_BYTES:
+        return "That file is larger than 10 MB; please send a smaller one."
+    return {key: found.get(key) for key in ("url", "filename", "content_type", "size")}
 
 
 def _chat_message(
