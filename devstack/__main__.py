@@ -15,6 +15,8 @@
     python -m devstack agent accept WT...          take one (the member is told you joined)
     python -m devstack agent say WT... "Hello!"    reply to the member
     python -m devstack agent complete WT...        close the task (the chat ends in Discord)
+    python -m devstack webhook --title "v1.5" --text "Out now" [--url https://...] [--key release-1.5]
+                                                   send a signed announcement to the webhook
 
 `up` writes .devstack/stack.json (where everything listens) and .devstack/env.json (the
 functions' environment, for `sam local invoke --env-vars`); the other commands read the first.
@@ -96,13 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     channel.add_argument("name")
     channel.add_argument("--as", dest="as_user", help="include the ephemeral messages this member sees")
 
+    _add_webhook_parser(commands)
+
     arguments = parser.parse_args(argv)
-    if arguments.action == "up":
-        return run_stack(arguments)
+    if arguments.action in ("up", "agent", "webhook"):  # no Discord emulator control needed
+        return {"up": run_stack, "agent": run_agent, "webhook": run_webhook}[arguments.action](arguments)
     from devstack.discord_emulator.control import EmulatorControlError
 
-    if arguments.action == "agent":
-        return run_agent(arguments)
     control = _control()
     try:
         runners = {"member": run_member, "click": run_click, "select": run_select, "staff": run_staff}
@@ -257,6 +259,59 @@ def run_agent(arguments: argparse.Namespace) -> int:
 
 
 # -- member -------------------------------------------------------------------------------------
+
+
+def _add_webhook_parser(commands: Any) -> None:
+    webhook = commands.add_parser("webhook", help="send a signed request to the announcements webhook")
+    webhook.add_argument("--title", required=True)
+    webhook.add_argument("--text", required=True)
+    webhook.add_argument("--url")
+    webhook.add_argument("--image-url")
+    webhook.add_argument("--channel", help="a channel id (default: the server's announcements channel)")
+    webhook.add_argument("--key", help="the idempotency key (default: a new one; reuse one to replay)")
+    webhook.add_argument("--secret", help="sign with this secret instead of the local stack's")
+
+
+def run_webhook(arguments: argparse.Namespace) -> int:
+    """Sign and send one announcement as an automation would, and print the answer."""
+    import urllib.error
+    import urllib.request
+    import uuid
+
+    from devstack.stack import ANNOUNCEMENTS_WEBHOOK_SECRET
+    from flexcord.announcements.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+
+    if not STATE_FILE.exists():
+        sys.exit("The local stack is not running: start it with `make local` first.")
+    url = json.loads(STATE_FILE.read_text())["announcements_webhook_url"]
+    document = {
+        "title": arguments.title,
+        "text": arguments.text,
+        "url": arguments.url,
+        "image_url": arguments.image_url,
+        "channel": arguments.channel,
+        "idempotency_key": arguments.key or uuid.uuid4().hex,
+    }
+    body = json.dumps({k: v for k, v in document.items() if v is not None}).encode()
+    timestamp = str(int(time.time()))
+    signature = sign(arguments.secret or ANNOUNCEMENTS_WEBHOOK_SECRET, timestamp, body)
+    request = urllib.request.Request(  # the local stack's own http URL
+        url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            TIMESTAMP_HEADER: timestamp,
+            SIGNATURE_HEADER: signature,
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status, answer = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, answer = error.code, error.read()
+    print(f"{status} {answer.decode(errors='replace')}")
+    return 0 if status < 300 else 1
 
 
 def _control() -> Any:

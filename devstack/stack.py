@@ -108,6 +108,7 @@ class LocalStack:
         )
         self.twilio.start()
         _store_secret(TWILIO_TOKEN_SECRET_NAME, self.twilio.auth_token)
+        _store_secret(ANNOUNCEMENTS_WEBHOOK_SECRET_NAME, ANNOUNCEMENTS_WEBHOOK_SECRET)
 
         self.gateway = LocalGateway(port=self._ports.gateway)
         self._set_environment(self._function_environment(self.discord, self.twilio, self.resources))
@@ -239,6 +240,8 @@ class LocalStack:
             "TWILIO_FLEX_WORKSPACE_SID": twilio.workspace_sid,
             "TWILIO_FLEX_WORKFLOW_SID": twilio.workflow_sid,
             "TWILIO_STUDIO_FLOW_SID": "",
+            # The announcements webhook's signing secret, on Secrets Manager (moto) as in AWS.
+            "ANNOUNCEMENTS_WEBHOOK_SECRET_SECRET_ID": ANNOUNCEMENTS_WEBHOOK_SECRET_NAME,
             # Twilio's webhooks come to the local gateway, and are verified against this URL.
             "PUBLIC_BASE_URL": self.gateway.base_url if self.gateway else "",
             "TABLE_NAME": resources.table_name,
@@ -287,6 +290,7 @@ class LocalStack:
         return {
             "gateway": self.gateway.base_url,
             "interactions_url": self.discord.interactions_url,
+            "announcements_webhook_url": f"{self.gateway.base_url}/announcements/webhook",
             "discord": self.discord.base_url,
             "twilio": self.twilio.base_url if self.twilio else "",
             "aws_endpoint_url": os.environ["AWS_ENDPOINT_URL"],
@@ -299,6 +303,9 @@ class LocalStack:
 BOT_TOKEN_SECRET_NAME = "flexcord/discord-bot-token"  # noqa: S105 - a name, not a secret
 TWILIO_TOKEN_SECRET_NAME = "flexcord/twilio-auth-token"  # noqa: S105 - a name, not a secret
 TWILIO_EMULATOR_TOKEN = "emulator-auth-token"  # noqa: S105 - the emulator's own, for tests
+ANNOUNCEMENTS_WEBHOOK_SECRET_NAME = "flexcord/announcements-webhook-secret"  # noqa: S105 - a name
+#: The local stack's webhook signing secret (`python -m devstack webhook` signs with it).
+ANNOUNCEMENTS_WEBHOOK_SECRET = "local-announcements-webhook-secret"  # noqa: S105 - local only
 
 
 def _store_secret(name: str, value: str) -> None:

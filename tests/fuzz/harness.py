@@ -30,7 +30,8 @@ FAN_OUT = 5
 
 #: The endpoint names used in the summary.
 INTERACTIONS, CONVERSATION_EVENTS, CHATBOT = "interactions", "conversation-events", "chatbot"
-ENDPOINTS = (INTERACTIONS, CONVERSATION_EVENTS, CHATBOT)
+ANNOUNCEMENTS = "announcements-webhook"
+ENDPOINTS = (INTERACTIONS, CONVERSATION_EVENTS, CHATBOT, ANNOUNCEMENTS)
 
 
 @dataclass
@@ -72,6 +73,11 @@ class Tally:
                 f"  {name} replays (no timestamp to refuse): {self.replays_deduplicated[name]}"
                 f"/{self.replays[name]} queued under the original's deduplication key"
             )
+        lines.append(
+            f"  {ANNOUNCEMENTS} replays within the window: {self.replays_deduplicated[ANNOUNCEMENTS]}"
+            f"/{self.replays[ANNOUNCEMENTS]} queued under the original's deduplication key"
+            " (after it: refused, 'replayed after the window' above)"
+        )
         return lines
 
 

@@ -127,5 +127,5 @@ def test_public_twilio_functions_pass_the_concurrency_check_rather_than_skip_it(
     report: dict[str, Any],
 ) -> None:
     passed = {(c["check_id"], c["resource"]) for c in report["results"].get("passed_checks", [])}
-    for function in ("ConversationEventsFunction", "ChatbotFunction"):
+    for function in ("ConversationEventsFunction", "ChatbotFunction", "AnnouncementsWebhookFunction"):
         assert ("CKV_AWS_115", f"AWS::Serverless::Function.{function}") in passed, function

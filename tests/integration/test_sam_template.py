@@ -33,6 +33,7 @@ FUNCTIONS = {
     "InteractionsFunction": "interactions",
     "WorkerFunction": "worker",
     "CommandsFunction": "commands",
+    "AnnouncementsWebhookFunction": "announcements_webhook",
 }
 PYC_TAG = "cpython-313"
 EM_AARCH64 = 183  # ELF e_machine of arm64
@@ -265,6 +266,7 @@ def test_logical_ids_and_types(template: dict[str, Any]) -> None:
         "InteractionsFunction": "AWS::Serverless::Function",
         "WorkerFunction": "AWS::Serverless::Function",
         "CommandsFunction": "AWS::Serverless::Function",
+        "AnnouncementsWebhookFunction": "AWS::Serverless::Function",
         "DiscordCommands": "Custom::DiscordCommands",
     }
     resources = _resources(template)
@@ -502,6 +504,42 @@ def test_conversation_events_function_queues_jobs_and_reads_only_the_twilio_toke
     assert variables["TWILIO_AUTH_TOKEN_SECRET_ID"] == {"Ref": "TwilioAuthTokenSecretName"}
 
 
+def test_announcements_webhook_only_enqueues_and_reads_its_own_secret(template: dict[str, Any]) -> None:
+    function = _resources(template)["AnnouncementsWebhookFunction"]
+    statements = _statements(function)
+    # No table: the idempotency key becomes the job's FIFO deduplication id.
+    assert _actions(statements) == {"sqs:SendMessage", "secretsmanager:GetSecretValue"}
+    assert _resources_by_service(statements) == {
+        "sqs": {"JobQueue"},
+        "secretsmanager": {"AnnouncementsWebhookSecretName"},
+    }
+    assert "ManagedPolicyArns" not in function["Properties"]
+    (event,) = function["Properties"]["Events"].values()
+    assert event["Type"] == "HttpApi"
+    assert event["Properties"]["ApiId"] == {"Ref": "HttpApi"}
+    assert (event["Properties"]["Method"], event["Properties"]["Path"]) == ("POST", "/announcements/webhook")
+    assert event["Properties"]["PayloadFormatVersion"] == "2.0"
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert set(variables) == {
+        "JOB_QUEUE_URL",
+        "ANNOUNCEMENTS_WEBHOOK_SECRET_SECRET_ID",
+        "DISCORD_APPLICATION_ID",
+        "DISCORD_GUILD_ID",
+        "DISCORD_ALLOWED_GUILD_IDS",
+        "AWS_ENDPOINT_URL",
+    }
+    assert variables["ANNOUNCEMENTS_WEBHOOK_SECRET_SECRET_ID"] == {"Ref": "AnnouncementsWebhookSecretName"}
+    assert variables["DISCORD_GUILD_ID"] == {"Ref": "DiscordGuildId"}
+    assert variables["DISCORD_ALLOWED_GUILD_IDS"] == {"Ref": "DiscordAllowedGuildIds"}
+    parameter = template["Parameters"]["AnnouncementsWebhookSecretName"]
+    assert parameter["Default"] == "flexcord/announcements-webhook-secret"
+    assert re.fullmatch(parameter["AllowedPattern"], parameter["Default"])
+    assert not re.fullmatch(parameter["AllowedPattern"], "arn:aws:secretsmanager:us-east-1:1:secret:x y")
+    assert template["Outputs"]["AnnouncementsWebhookUrl"]["Value"]["Fn::If"][2] == {
+        "Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/announcements/webhook"
+    }
+
+
 # --------------------------------------------------------------------------- limits and settings
 
 
@@ -510,6 +548,7 @@ def test_conversation_events_function_queues_jobs_and_reads_only_the_twilio_toke
     [
         ("ConversationEventsFunction", "ConversationEventsReservedConcurrency"),
         ("ChatbotFunction", "ChatbotReservedConcurrency"),
+        ("AnnouncementsWebhookFunction", "AnnouncementsWebhookReservedConcurrency"),
     ],
 )
 def test_public_twilio_functions_have_reserved_concurrency(

@@ -34,6 +34,7 @@ class JobKind(StrEnum):
     DUPLICATE_CHOICE = "case.duplicate_choice"
     SETUP_SHOW = "setup.show"
     SETUP_CHANGE = "setup.change"
+    POST_ANNOUNCEMENT = "announcement.post"
 
 
 @dataclass(frozen=True)

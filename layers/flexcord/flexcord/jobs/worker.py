@@ -80,6 +80,7 @@ WHAT_FAILED: dict[JobKind, str] = {
     JobKind.DUPLICATE_CHOICE: "record your choice",
     JobKind.SETUP_SHOW: "show this server's settings",
     JobKind.SETUP_CHANGE: "save that setting",
+    JobKind.POST_ANNOUNCEMENT: "post the announcement",
 }
 
 

@@ -1,0 +1,1 @@
+"""Announcements: posts to a server's announcements channel (issue 9)."""
