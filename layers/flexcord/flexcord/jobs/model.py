@@ -34,6 +34,9 @@ class JobKind(StrEnum):
     DUPLICATE_CHOICE = "case.duplicate_choice"
     SETUP_SHOW = "setup.show"
     SETUP_CHANGE = "setup.change"
+    POST_ANNOUNCEMENT = "announcement.post"
+    ANNOUNCE_DRAFT = "announcement.draft"
+    ANNOUNCE_DECIDE = "announcement.decide"
 
 
 @dataclass(frozen=True)

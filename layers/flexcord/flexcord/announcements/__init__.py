@@ -1,0 +1,1 @@
+"""Announcements: what a server's admins post in its announcements channel."""
