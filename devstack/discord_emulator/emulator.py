@@ -430,6 +430,12 @@ class DiscordEmulator:
         with self.world.lock:
             return list(self.world.message_writes)
 
+    @property
+    def crossposts(self) -> list[tuple[str, str]]:
+        """(channel id, message id) of every message published to following channels, in order."""
+        with self.world.lock:
+            return list(self.world.crossposts)
+
     # -- members' side -------------------------------------------------------------------------
 
     def run_command(

@@ -132,6 +132,10 @@ class DiscordApiError(Exception):
         return cls(400, 50024, "Cannot execute action on this channel type")
 
     @classmethod
+    def already_crossposted(cls) -> DiscordApiError:
+        return cls(400, 40033, "This message has already been crossposted")
+
+    @classmethod
     def invalid_recipient(cls) -> DiscordApiError:
         return cls(400, 50033, "Invalid Recipient(s)")
 

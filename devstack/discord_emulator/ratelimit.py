@@ -20,6 +20,8 @@ from typing import Any
 # Message creates are the bucket bots hit in practice: 5 per 5 s per channel.
 DEFAULT_ROUTE_LIMITS: dict[str, tuple[int, float]] = {
     "POST /channels/{channel_id}/messages": (5, 5.0),
+    # Publishing to following servers: about 10 per hour per announcement channel.
+    "POST /channels/{channel_id}/messages/{message_id}/crosspost": (10, 3600.0),
 }
 FALLBACK_ROUTE_LIMIT: tuple[int, float] = (50, 1.0)
 GLOBAL_WINDOW_SECONDS = 1.0

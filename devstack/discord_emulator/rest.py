@@ -20,12 +20,14 @@ from .state import (
     ATTACH_FILES,
     CREATE_PRIVATE_THREADS,
     CREATE_PUBLIC_THREADS,
+    CROSSPOSTED,
     DM,
     EMBED_LINKS,
     GUILD_ANNOUNCEMENT,
     GUILD_FORUM,
     GUILD_TEXT,
     MANAGE_CHANNELS,
+    MANAGE_MESSAGES,
     MANAGE_THREADS,
     MESSAGE_CHANNEL_TYPES,
     PRIVATE_THREAD,
@@ -104,6 +106,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/channels/{channel_id}/messages", "create_message"),
     Route("GET", "/channels/{channel_id}/messages/{message_id}", "get_message"),
     Route("PATCH", "/channels/{channel_id}/messages/{message_id}", "edit_message"),
+    Route("POST", "/channels/{channel_id}/messages/{message_id}/crosspost", "crosspost_message"),
     Route("GET", "/channels/{channel_id}", "get_channel"),
     Route("PATCH", "/channels/{channel_id}", "edit_channel"),
     Route("POST", "/channels/{channel_id}/threads", "create_thread"),
@@ -337,6 +340,23 @@ class RestApi:
             allowed_flags=CHANNEL_MESSAGE_FLAGS,
             write_kind="channel_edit",
         )
+        return RestResponse(200, self._render(record))
+
+    def crosspost_message(self, request: RestRequest) -> RestResponse:
+        """Publish a message of an announcement channel to the channels following it. The bot
+        crossposts its own messages with Send Messages, others' with Manage Messages; a message
+        outside an announcement channel, or one already published, is refused (400)."""
+        record = self._message(request)
+        with self.world.lock:
+            channel = self.world.channels[record.channel_id]
+            if channel.type != GUILD_ANNOUNCEMENT:
+                raise DiscordApiError.invalid_channel_type()
+            own = record.author_id == self.world.bot_user.id
+            self._require_bot(channel, SEND_MESSAGES if own else MANAGE_MESSAGES)
+            if record.flags & CROSSPOSTED:
+                raise DiscordApiError.already_crossposted()
+            record.flags |= CROSSPOSTED
+            self.world.crossposts.append((record.channel_id, record.id))
         return RestResponse(200, self._render(record))
 
     def open_dm(self, request: RestRequest) -> RestResponse:

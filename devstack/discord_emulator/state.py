@@ -107,6 +107,8 @@ PRIVATE_THREAD = 12
 THREAD_TYPES = (ANNOUNCEMENT_THREAD, PUBLIC_THREAD, PRIVATE_THREAD)
 # Message flag: a thread was started from this message.
 HAS_THREAD = 1 << 5
+#: A message of an announcement channel published to the channels following it.
+CROSSPOSTED = 1 << 0
 # Message types the emulator produces itself (besides 0, 19 and 20).
 RECIPIENT_ADD = 7
 # ``member_count`` is "an approximate count of users in a thread, stops counting at 50".
@@ -369,6 +371,8 @@ class World:
         self.interactions: dict[str, InteractionRecord] = {}
         self.open_modals: dict[tuple[str, str], OpenModal] = {}
         self.message_writes: list[MessageWrite] = []
+        #: (channel id, message id) of every crosspost, in order.
+        self.crossposts: list[tuple[str, str]] = []
         self._nonces: dict[tuple[str, str, str], tuple[str, float]] = {}
         self._seed()
 

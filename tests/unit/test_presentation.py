@@ -69,9 +69,10 @@ def test_commands_are_valid_and_scoped_for_global_or_guild_registration() -> Non
         assert 1 <= len(command["name"]) <= 32
         assert 1 <= len(command["description"]) <= 100
     global_commands = commands_for_registration(guild_id=None)
-    # /setup is for servers only (tests/unit/test_setup_command.py); the rest work in the bot's DM too.
+    # /setup and /announce are for servers only; the rest work in the bot's DM too.
     assert all(
-        c["contexts"] == ([0] if c["name"] == "setup" else [0, 1]) and c["integration_types"] == [0]
+        c["contexts"] == ([0] if c["name"] in ("setup", "announce") else [0, 1])
+        and c["integration_types"] == [0]
         for c in global_commands
     )
     guild_commands = commands_for_registration(guild_id="123")

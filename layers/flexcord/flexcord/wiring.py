@@ -10,6 +10,7 @@ from pathlib import Path
 from flexcord.adapters.discord import DiscordClient
 from flexcord.adapters.discord.ratelimit import GLOBAL_REQUESTS_PER_SECOND, RateLimiter
 from flexcord.adapters.queue.job_queue import job_queue
+from flexcord.adapters.storage.announcements import DynamoAnnouncementDrafts, DynamoAnnouncementLog
 from flexcord.adapters.storage.case_repository import DynamoCaseRepository
 from flexcord.adapters.storage.dynamodb import dynamodb_client
 from flexcord.adapters.storage.membership_cache import DynamoMembershipCache
@@ -29,6 +30,7 @@ from flexcord.config import (
     twilio_settings,
 )
 from flexcord.jobs.access import DmAccess
+from flexcord.jobs.announcement_jobs import AnnounceFlow, AnnouncementJobs
 from flexcord.jobs.case_jobs import CaseJobs
 from flexcord.jobs.case_posts import CasePosts
 from flexcord.jobs.case_triage import CaseTriage
@@ -171,6 +173,20 @@ def build_worker() -> JobWorker:
     checker = ChannelChecker(discord, bot_user_id=settings.application_id)
     setup = SetupJobs(server_directory(), discord, checker)
     executors |= {JobKind.SETUP_SHOW: setup.show, JobKind.SETUP_CHANGE: setup.change}
+    announcements = AnnouncementJobs(
+        server_directory(),
+        discord,
+        DynamoAnnouncementLog(dynamodb_client(), table_name),
+        allowed_guild_ids=settings.allowed_guild_ids,
+    )
+    announce = AnnounceFlow(
+        server_directory(), discord, DynamoAnnouncementDrafts(dynamodb_client(), table_name), announcements
+    )
+    executors |= {
+        JobKind.POST_ANNOUNCEMENT: announcements.post,
+        JobKind.ANNOUNCE_DRAFT: announce.draft,
+        JobKind.ANNOUNCE_DECIDE: announce.decide,
+    }
     chat: SupportChat | None = None
     if os.environ.get("TWILIO_ACCOUNT_SID"):
         twilio = twilio_gateway(twilio_settings())

@@ -1,1 +1,2 @@
-"""Announcements: posts to a server's announcements channel (issue 9)."""
+"""Announcements: what a server's admins post in its announcements channel, by hand (/announce)
+or from the signed webhook."""

@@ -41,7 +41,7 @@ CONTEXT_GUILD, CONTEXT_BOT_DM = 0, 1
 GUILD_INSTALL = 0
 MANAGE_SERVER_PERMISSION = "32"
 #: Commands that make sense only in a server (not offered in the bot's DM).
-SERVER_ONLY = frozenset({"setup"})
+SERVER_ONLY = frozenset({"setup", "announce"})
 
 COMMANDS: list[dict[str, Any]] = [
     {
@@ -193,6 +193,13 @@ COMMANDS: list[dict[str, Any]] = [
         "type": CHAT_INPUT,
         "description": "Set this server's case channels, staff role and support hours",
         # Shown to members with Manage Server only; the endpoint and the worker check it again.
+        "default_member_permissions": MANAGE_SERVER_PERMISSION,
+    },
+    {
+        "name": "announce",
+        "type": CHAT_INPUT,
+        "description": "Post an announcement in this server (a form, then a private preview)",
+        # Shown to members with Manage Server; the worker also accepts the staff role.
         "default_member_permissions": MANAGE_SERVER_PERMISSION,
     },
 ]

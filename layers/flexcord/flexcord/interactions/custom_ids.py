@@ -114,3 +114,15 @@ SETUP_HOURS_MODAL = "setup:hours"
 def setup_channel_select(setting: str) -> str:
     """The channel select of a channel setting (``bug_report_channel_id``...)."""
     return f"{SETUP_CHANNEL_PREFIX}{setting}"
+
+
+# /announce: the form, and the preview's buttons (``announce:post:<draft id>``, edit, cancel).
+# The draft id is the id of the submit that made it; the worker checks who presses.
+ANNOUNCE_MODAL = "announce:form"
+#: The form reopened by Edit names the draft it replaces: that draft's preview can no longer post.
+ANNOUNCE_EDIT_MODAL_PREFIX = "announce:form:"
+ANNOUNCE_PREFIX = "announce:"
+
+
+def announce_button(action: str, draft_id: str) -> str:
+    return f"{ANNOUNCE_PREFIX}{action}:{draft_id}"

@@ -21,7 +21,7 @@ from discord_interactions import InteractionType
 
 from flexcord.adapters.queue.job_queue import JobQueue, QueueUnavailable
 from flexcord.cases.model import ATTACHMENT_MAX_BYTES
-from flexcord.interactions import case_forms, setup_routes
+from flexcord.interactions import announce_routes, case_forms, setup_routes
 from flexcord.interactions import custom_ids as ids
 from flexcord.interactions import responses as reply
 from flexcord.interactions.access import MemberRateLimiter, NoRateLimit, ServerAllowList
@@ -107,6 +107,8 @@ def _component(interaction: Interaction, services: Services) -> InteractionRespo
             return prefixed(interaction, services)
     if interaction.custom_id.startswith(ids.SETUP_PREFIX):
         return _setup(setup_routes.component)(interaction, services)
+    if interaction.custom_id.startswith(ids.ANNOUNCE_PREFIX):
+        return _setup(announce_routes.component)(interaction, services)
     button = COMPONENT_ROUTES.get(interaction.custom_id)
     return button(interaction, services) if button else reply.ephemeral_message(STALE_BUTTON)
 
@@ -451,6 +453,7 @@ COMMAND_ROUTES: dict[str, Route] = {
     "case": _case_command,
     "cases": _server_cases,
     "setup": _setup(setup_routes.open_setup),
+    "announce": _setup(announce_routes.open_form),
 }
 
 _ROUTES_BY_TYPE: dict[int, Route] = {
@@ -576,7 +579,9 @@ MODAL_ROUTES: dict[str, Route] = {
     ids.REPLY_MODAL: _reply_submitted,
     ids.SETUP_HOURS_MODAL: _setup(setup_routes.submit_hours),
     ids.LEAVE_MESSAGE_MODAL: _leave_message_submitted,
+    ids.ANNOUNCE_MODAL: _setup(announce_routes.submit),
 }
 PREFIX_MODAL_ROUTES: dict[str, Route] = {
     ids.RATE_COMMENT_PREFIX: _comment_submitted,
+    ids.ANNOUNCE_EDIT_MODAL_PREFIX: _setup(announce_routes.submit),
 }

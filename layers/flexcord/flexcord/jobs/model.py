@@ -35,6 +35,8 @@ class JobKind(StrEnum):
     SETUP_SHOW = "setup.show"
     SETUP_CHANGE = "setup.change"
     POST_ANNOUNCEMENT = "announcement.post"
+    ANNOUNCE_DRAFT = "announcement.draft"
+    ANNOUNCE_DECIDE = "announcement.decide"
 
 
 @dataclass(frozen=True)

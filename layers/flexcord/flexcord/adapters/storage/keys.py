@@ -12,6 +12,8 @@
 | member's attempts, a minute | RATE#<user id>           | <minute>   |               |                   |
 | member of an allowed server | MEMBER#<user id>         | ACCESS     |               |                   |
 | draft held for a dup. check | DRAFT#<interaction>      | DRAFT      |               |                   |
+| posted announcement         | ANNOUNCEMENT#<id>        | ANNOUNCEMENT |             |                   |
+| /announce draft             | ANNOUNCEDRAFT#<interaction> | DRAFT   |               |                   |
 
 Cases also carry ``gsi2pk = CASES#<server>#<status>``, ``gsi2sk = <number:010>``: a server's
 cases of one status (``/cases``) are one Query on gsi2. ``<server>`` is the Discord guild id
@@ -21,7 +23,10 @@ cases of one status (``/cases``) are one Query on gsi2. ``<server>`` is the Disc
 membership answers and held drafts carry ``expires_at`` (epoch seconds, the table's TTL). A held
 draft is a /bug or /new_feature report waiting while its member says whether it is one of the
 open cases offered (``<interaction>`` is the submit's id); it is kept a day. Case-source markers are
-kept: they tie a case to the interaction that filed it.
+kept: they tie a case to the interaction that filed it. A posted announcement (``<id>`` the
+announcement id of its job) records its message and whether it was published to following
+servers; it is kept, so a retried job never posts it twice. An /announce draft (``<interaction>``
+the form submit's id) holds the form, its author and which Post press used it; it is kept a day.
 """
 
 CASE_SORT_KEY = "CASE"
@@ -87,3 +92,13 @@ def pending_draft_key(draft_id: str) -> dict[str, dict[str, str]]:
     """A report held while its member says whether it duplicates an open case (``draft_id``
     is the id of the interaction that submitted it)."""
     return {"pk": {"S": f"DRAFT#{draft_id}"}, "sk": {"S": "DRAFT"}}
+
+
+def announcement_key(announcement_id: str) -> dict[str, dict[str, str]]:
+    """A posted announcement: its message, and whether it was published (crossposted)."""
+    return {"pk": {"S": f"ANNOUNCEMENT#{announcement_id}"}, "sk": {"S": "ANNOUNCEMENT"}}
+
+
+def announcement_draft_key(draft_id: str) -> dict[str, dict[str, str]]:
+    """An /announce form waiting for its author's Post (``draft_id``: the submit's id)."""
+    return {"pk": {"S": f"ANNOUNCEDRAFT#{draft_id}"}, "sk": {"S": "DRAFT"}}
