@@ -27,14 +27,6 @@ def stack() -> Iterator[LocalStack]:
         yield running
 
 
-@pytest.fixture
-def discord(stack: LocalStack) -> Iterator[DiscordEmulator]:
-    assert stack.discord is not None
-    stack.discord.clear_faults()
-    yield stack.discord
-    stack.discord.clear_faults()
-
-
 def file_case(
     discord: DiscordEmulator, user: str, command: str, title: str, *, guild_id: str | None = None
 ) -> int:

@@ -25,10 +25,8 @@ from flexcord.interactions.custom_ids import (
 from flexcord.jobs.model import InteractionContext, Job
 from flexcord.jobs.notify import tell_member
 from flexcord.observability import logger, metrics
+from flexcord.sessions.model import FLEXCORD_AUTHOR
 
-#: The author of the messages Flexcord itself adds to a conversation (notes for the agent, the
-#: assistant's answers).
-FLEXCORD_AUTHOR = "flexcord"
 #: Shown for an agent whose name Flex does not give: never their identity (often an e-mail).
 AGENT_FALLBACK_NAME = "Support agent"
 STARS = range(1, 6)

@@ -29,19 +29,14 @@ from flexcord.interactions.custom_ids import (
     REPLY_BUTTON,
     TALK_TO_HUMAN_BUTTON,
 )
-from flexcord.jobs.chat_followup import (
-    AGENT_FALLBACK_NAME,
-    FLEXCORD_AUTHOR,
-    closing_components,
-    member_identity,
-)
+from flexcord.jobs.chat_followup import AGENT_FALLBACK_NAME, closing_components, member_identity
 from flexcord.jobs.model import InteractionContext, Job
 from flexcord.jobs.notify import tell_member
 from flexcord.jobs.presentation import truncate
 from flexcord.observability import logger, metrics
 from flexcord.servers.settings import ServerDirectory
 from flexcord.sessions.handoff import after_hours_notice, record_handoff, task_attributes
-from flexcord.sessions.model import ChatPlace, SessionMode, SupportSession
+from flexcord.sessions.model import FLEXCORD_AUTHOR, ChatPlace, SessionMode, SupportSession
 from flexcord.sessions.repository import SessionRepository
 
 __all__ = ["AGENT_FALLBACK_NAME", "FLEXCORD_AUTHOR", "SupportChat", "member_identity"]

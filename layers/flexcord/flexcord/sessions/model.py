@@ -6,6 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+#: The author of the messages Flexcord itself adds to a conversation (notes for the agent, the
+#: assistant's answers): one name, so the worker and ChatbotFunction write as the same author.
+FLEXCORD_AUTHOR = "flexcord"
+
 
 class SessionMode(StrEnum):
     ASSISTANT = "assistant"  # the assistant (Studio) answers

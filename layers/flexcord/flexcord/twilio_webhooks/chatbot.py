@@ -23,7 +23,7 @@ from flexcord.jobs.model import Job, JobKind
 from flexcord.observability import logger, metrics
 from flexcord.servers.settings import ServerDirectory
 from flexcord.sessions.handoff import after_hours_notice, record_handoff, task_attributes
-from flexcord.sessions.model import SessionMode, SupportSession
+from flexcord.sessions.model import FLEXCORD_AUTHOR, SessionMode, SupportSession
 from flexcord.sessions.repository import SessionRepository
 from flexcord.twilio_webhooks import is_sid
 from flexcord.twilio_webhooks.signature import (
@@ -33,7 +33,6 @@ from flexcord.twilio_webhooks.signature import (
     signed_by_twilio,
 )
 
-FLEXCORD_AUTHOR = "flexcord"
 NOTHING_TO_DO: dict[str, Any] = {"handoff": False, "reply": "", "articles": []}
 
 
