@@ -91,18 +91,16 @@ def main(argv: list[str] | None = None) -> int:
     agent.add_argument("text", nargs="?", help="what to say")
     agent.add_argument("--name", default="Alex", help="the agent's name, as the member sees it")
 
-    dm = commands.add_parser("dm", help="show a member's DM with the bot")
-    dm.add_argument("user")
-
-    channel = commands.add_parser("channel", help="show a channel's messages")
-    channel.add_argument("name")
-    channel.add_argument("--as", dest="as_user", help="include the ephemeral messages this member sees")
+    _add_view_parsers(commands)
 
     _add_webhook_parser(commands)
 
+    _add_clock_parser(commands)
+
     arguments = parser.parse_args(argv)
-    if arguments.action in ("up", "agent", "webhook"):  # no Discord emulator control needed
-        return {"up": run_stack, "agent": run_agent, "webhook": run_webhook}[arguments.action](arguments)
+    no_emulator_control = {"up": run_stack, "agent": run_agent, "webhook": run_webhook, "clock": run_clock}
+    if arguments.action in no_emulator_control:
+        return no_emulator_control[arguments.action](arguments)
     from devstack.discord_emulator.control import EmulatorControlError
 
     control = _control()
@@ -141,6 +139,8 @@ def run_stack(arguments: argparse.Namespace) -> int:
     try:
         stack = LocalStack(ports=ports, use_published_test_key=True, studio=arguments.studio)
         stack.start()
+        assert stack.scheduler is not None
+        stack.scheduler.start_ticking(every=60)  # as EventBridge's rule: once a minute
         stop.started()
     except _StartInterrupted:
         # Everything the stack had started lives in this process (daemon threads, moto's memory),
@@ -312,6 +312,49 @@ def run_webhook(arguments: argparse.Namespace) -> int:
         status, answer = error.code, error.read()
     print(f"{status} {answer.decode(errors='replace')}")
     return 0 if status < 300 else 1
+
+
+def _add_view_parsers(commands: Any) -> None:
+    dm = commands.add_parser("dm", help="show a member's DM with the bot")
+    dm.add_argument("user")
+
+    channel = commands.add_parser("channel", help="show a channel's messages")
+    channel.add_argument("name")
+    channel.add_argument("--as", dest="as_user", help="include the ephemeral messages this member sees")
+
+
+def _add_clock_parser(commands: Any) -> None:
+    clock = commands.add_parser("clock", help="move the local stack's clock forward and run the scheduler")
+    clock.add_argument("verb", choices=["advance", "tick"])
+    clock.add_argument("duration", nargs="?", default="0", help="e.g. 90, 45m, 2h, 1d (advance)")
+
+
+_DURATION = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def run_clock(arguments: argparse.Namespace) -> int:
+    """Move the running stack's clock (scheduled announcements, sample feeds) and run the
+    scheduler at the new time, as its every-minute rule would."""
+    import re
+    import urllib.request
+
+    found = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smhd]?)", arguments.duration.strip())
+    if found is None:
+        sys.exit("give a duration like 90, 45m, 2h or 1d")
+    seconds = float(found.group(1)) * _DURATION[found.group(2)] if arguments.verb == "advance" else 0
+    if not STATE_FILE.exists():
+        sys.exit("The local stack is not running: start it with `make local` first.")
+    gateway = json.loads(STATE_FILE.read_text())["gateway"]
+    request = urllib.request.Request(  # the local stack's own http URL
+        f"{gateway}/_devstack/clock",
+        data=json.dumps({"advance_seconds": seconds}).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        answer = json.loads(response.read())
+    print(f"clock: {answer['now']}  (announcements queued: {answer.get('announcements_queued', 0)})")
+    return 0
 
 
 def _control() -> Any:

@@ -19,6 +19,7 @@ from devstack.gateway import LocalGateway, Route
 from devstack.lambda_runtime import LocalLambdaContext, load_handler
 from devstack.moto_server import MotoOnLoopback
 from devstack.poller import SqsPoller
+from devstack.scheduler_clock import LocalScheduler
 from devstack.template import function_spec, http_routes, load_template, parameter_default
 from devstack.twilio_emulator import TwilioEmulator
 
@@ -83,6 +84,8 @@ class LocalStack:
         self.twilio: TwilioEmulator | None = None
         self.gateway: LocalGateway | None = None
         self.poller: SqsPoller | None = None
+        #: SchedulerFunction's every-minute rule, and the stack's movable clock.
+        self.scheduler: LocalScheduler | None = None
         self.resources: LocalResources | None = None
         self._saved_environment: dict[str, str] = {}
         #: What the CommandsFunction PUT to its ResponseURL, as CloudFormation would receive it.
@@ -141,10 +144,17 @@ class LocalStack:
             },
         )
         self.poller.start()
+
+        spec = function_spec(self._template, "SchedulerFunction")
+        self.scheduler = LocalScheduler(
+            load_handler(spec.handler_file, spec.handler_name, "local_SchedulerFunction"),
+            timeout_seconds=spec.timeout_seconds,
+        )
+        self.gateway.add_plain_route("POST", "/_devstack/clock", self._move_clock)
         return self
 
     def stop(self) -> None:
-        for part in (self.poller, self.gateway, self.twilio, self.discord, self._moto):
+        for part in (self.scheduler, self.poller, self.gateway, self.twilio, self.discord, self._moto):
             if part is not None:
                 try:
                     part.stop()
@@ -205,6 +215,23 @@ class LocalStack:
         )
         self._set_environment({"TWILIO_STUDIO_FLOW_SID": self.studio_setup.flow_sid})
         _forget_cached_clients()
+
+    # -- the clock ------------------------------------------------------------------------------
+
+    def advance_clock(self, seconds: float) -> dict[str, Any]:
+        """Move the stack's clock forward and run the scheduler at the new time."""
+        assert self.scheduler is not None
+        now = self.scheduler.advance(seconds)
+        return {"now": now.isoformat(), **self.scheduler.tick()}
+
+    def _move_clock(self, body: bytes) -> tuple[int, bytes]:
+        """``POST /_devstack/clock {"advance_seconds": n}`` (python -m devstack clock)."""
+        try:
+            seconds = float(json.loads(body or b"{}").get("advance_seconds", 0))
+            answer = self.advance_clock(seconds)
+        except (ValueError, TypeError, AttributeError) as error:
+            return 400, json.dumps({"error": str(error)}).encode()
+        return 200, json.dumps(answer).encode()
 
     def _receive_cfn_response(self, body: bytes) -> tuple[int, bytes]:
         self.cloudformation_responses.append(json.loads(body))

@@ -713,9 +713,7 @@ class _OptionBuilder:
         by_name = {d["name"]: d for d in definitions}
         # With subcommands, the files belong to the chosen subcommand's options.
         has_subcommands = any(d["type"] in (SUB_COMMAND, SUB_COMMAND_GROUP) for d in definitions)
-        for name in [*values, *(() if has_subcommands else attachments)]:
-            if name not in by_name:
-                raise ValueError(f"/{command_name} has no option {name!r}")
+        self._check_names(by_name, values, attachments, has_subcommands, command_name)
         built: list[JsonObject] = []
         for definition in definitions:
             name = definition["name"]
@@ -750,6 +748,22 @@ class _OptionBuilder:
                 continue
             built.append({"name": name, "type": kind, "value": self._typed(definition, values[name])})
         return built
+
+    @staticmethod
+    def _check_names(
+        by_name: dict[str, JsonObject],
+        values: dict[str, Any],
+        attachments: dict[str, FileSpec],
+        has_subcommands: bool,
+        command_name: str,
+    ) -> None:
+        for name in [*values, *(() if has_subcommands else attachments)]:
+            if name not in by_name:
+                raise ValueError(f"/{command_name} has no option {name!r}")
+        if has_subcommands and len(values) != 1:
+            # A Discord client sends a command with subcommands only with one of them chosen.
+            choices = ", ".join(sorted(by_name))
+            raise ValueError(f"/{command_name} needs exactly one subcommand: {choices}")
 
     def _inferred(self, values: dict[str, Any], attachments: dict[str, FileSpec]) -> list[JsonObject]:
         built: list[JsonObject] = []

@@ -35,7 +35,7 @@ def preview(
     discord: DiscordEmulator, user: str = "mod", files: Any = None, **values: Any
 ) -> tuple[dict[str, Any], str]:
     """Run /announce, submit the form; the preview once the worker showed it, and its draft id."""
-    opened = discord.run_command(user, "announce")
+    opened = discord.run_command(user, "announce", {"new": {}})
     assert opened.modal is not None, opened.response
     submitted = discord.submit_modal(user, opened.modal, {**VALUES, **values}, files=files)
     assert submitted.response == {"type": 5, "data": {"flags": EPHEMERAL}}, submitted.error
@@ -141,7 +141,7 @@ def test_posting_twice_posts_once(stack: LocalStack, discord: DiscordEmulator) -
 def test_a_member_without_permission_is_refused(stack: LocalStack, discord: DiscordEmulator) -> None:
     # No role at all: the endpoint refuses at once.
     with pytest.raises(ValueError, match="announce"):
-        discord.run_command("alice", "announce")  # the client does not offer it to her
+        discord.run_command("alice", "announce", {"new": {}})  # the client does not offer it to her
     # A role that is not staff: the endpoint lets it through, the worker refuses.
     discord.add_user("carol")
     role = discord.create_role(discord.guild_id, "helpers", permissions=1 << 31)
@@ -149,7 +149,7 @@ def test_a_member_without_permission_is_refused(stack: LocalStack, discord: Disc
     channel = discord.create_channel(discord.guild_id, "news-refused")["id"]
     use_channel(stack, discord, channel)
     discord.set_role_permissions(role, 1 << 5 | 1 << 31)  # she may open the form...
-    opened = discord.run_command("carol", "announce")
+    opened = discord.run_command("carol", "announce", {"new": {}})
     discord.set_role_permissions(role, 1 << 31)  # ...but is not staff when she submits
     assert opened.modal is not None
     submitted = discord.submit_modal("carol", opened.modal, VALUES)

@@ -146,10 +146,12 @@ def test_the_staff_role_and_support_hours(stack: LocalStack, discord: DiscordEmu
     staff_view = discord.click("mod", panel, "setup:view:staff")
     assert staff_view.response == {"type": 6}
     view = discord.wait_for(
-        lambda: (m := discord.original_response(staff_view.token)) and len(m["components"]) == 2 and m,
+        lambda: (m := discord.original_response(staff_view.token)) and len(m["components"]) == 3 and m,
         timeout=20,
     )
     assert view["components"][0]["components"][0]["type"] == 6
+    staff_channel = view["components"][1]["components"][0]
+    assert (staff_channel["type"], staff_channel["custom_id"]) == (8, "setup:channel:staff_channel_id")
 
     role = choose(discord, view, "setup:staff_role", "staff")
     assert role["content"].startswith(f"✅ Staff role: now <@&{discord.staff_role_id}>.")

@@ -11,9 +11,20 @@ import pytest
 from devstack.aws_resources import LocalResources
 from devstack.discord_emulator import DiscordEmulator
 from flexcord.adapters.discord import DiscordApiError, DiscordClient, RateLimited
-from flexcord.adapters.storage.announcements import DynamoAnnouncementDrafts, DynamoAnnouncementLog
+from flexcord.adapters.storage.announcements import (
+    DynamoAnnouncementDrafts,
+    DynamoAnnouncementLog,
+    DynamoScheduledAnnouncements,
+)
 from flexcord.adapters.storage.dynamodb import dynamodb_client
-from flexcord.announcements.model import AnnouncementDraft, PostedAnnouncement, Publication
+from flexcord.announcements.model import (
+    AnnouncementDraft,
+    CancelOutcome,
+    PostedAnnouncement,
+    Publication,
+    ScheduledAnnouncement,
+    ScheduleState,
+)
 
 SEND_MESSAGES = 1 << 11
 CROSSPOSTED = 1 << 0
@@ -138,3 +149,39 @@ def test_an_announce_draft_is_kept_once_used_by_one_press_and_dropped(aws: Local
     drafts.drop("500")
     assert drafts.get("500") is None
     assert drafts.claim("500", press_id="503") is None
+
+
+def test_scheduled_announcements_are_due_in_time_order_and_either_cancelled_or_posted(
+    aws: LocalResources,
+) -> None:
+    schedule = DynamoScheduledAnnouncements(dynamodb_client(), aws.table_name)
+
+    def waiting(announcement_id: str, server: str, post_at: int) -> ScheduledAnnouncement:
+        return ScheduledAnnouncement(
+            announcement_id=announcement_id,
+            server=server,
+            author_id="111",
+            post_at=post_at,
+            title=f"title {announcement_id}",
+            job_payload={"announcement_id": announcement_id, "server": server, "scheduled": True},
+        )
+
+    first = schedule.schedule(waiting("a", "100", 2_000))
+    assert schedule.schedule(replace(first, title="changed")) == first  # the first one stays
+    schedule.schedule(waiting("b", "200", 1_000))
+    schedule.schedule(waiting("c", "100", 3_000))
+    # moto's indexes are up to date at once; DynamoDB's within a second, well inside a minute.
+    assert [s.announcement_id for s in schedule.due(2_000, limit=10)] == ["b", "a"]
+    assert [s.announcement_id for s in schedule.due(5_000, limit=2)] == ["b", "a"]
+    assert [s.announcement_id for s in schedule.of_server("100")] == ["a", "c"]
+    assert schedule.get("100", "a") == first
+
+    assert schedule.start_posting("100", "a") is True
+    assert schedule.cancel("100", "a") is CancelOutcome.TOO_LATE
+    assert schedule.get("100", "a").state is ScheduleState.POSTING  # type: ignore[union-attr]
+    schedule.remove("100", "a")
+    assert schedule.cancel("100", "c") is CancelOutcome.CANCELLED
+    assert schedule.cancel("100", "c") is CancelOutcome.UNKNOWN
+    assert schedule.start_posting("100", "c") is False  # cancelled: the poster posts nothing
+    assert schedule.cancel("100", "b") is CancelOutcome.UNKNOWN  # another server's
+    assert [s.announcement_id for s in schedule.due(5_000, limit=10)] == ["b"]

@@ -34,6 +34,7 @@ FUNCTIONS = {
     "WorkerFunction": "worker",
     "CommandsFunction": "commands",
     "AnnouncementsWebhookFunction": "announcements_webhook",
+    "SchedulerFunction": "scheduler",
 }
 PYC_TAG = "cpython-313"
 EM_AARCH64 = 183  # ELF e_machine of arm64
@@ -267,6 +268,7 @@ def test_logical_ids_and_types(template: dict[str, Any]) -> None:
         "WorkerFunction": "AWS::Serverless::Function",
         "CommandsFunction": "AWS::Serverless::Function",
         "AnnouncementsWebhookFunction": "AWS::Serverless::Function",
+        "SchedulerFunction": "AWS::Serverless::Function",
         "DiscordCommands": "Custom::DiscordCommands",
     }
     resources = _resources(template)
@@ -610,3 +612,22 @@ def test_every_parameter_is_in_a_console_group_and_in_samconfig(template: dict[s
         if line.startswith("# parameter_overrides = ")
     ]
     assert set(re.findall(r'(\w+)=\\"', line)) == parameters
+
+
+def test_the_scheduler_runs_every_minute_without_retries_and_only_queries_and_enqueues(
+    template: dict[str, Any],
+) -> None:
+    function = _resources(template)["SchedulerFunction"]["Properties"]
+    [event] = function["Events"].values()
+    assert event["Type"] == "Schedule"
+    assert event["Properties"]["Schedule"] == "rate(1 minute)"
+    # An overlapping retry would only queue the same jobs again; the next minute does it anyway.
+    assert event["Properties"]["RetryPolicy"] == {"MaximumRetryAttempts": 0}
+    [policy] = function["Policies"]
+    actions = sorted(
+        action
+        for statement in policy["Statement"]
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    )
+    assert actions == ["dynamodb:Query", "sqs:SendMessage"]
+    assert function["Timeout"] <= 30

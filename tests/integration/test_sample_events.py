@@ -94,7 +94,14 @@ def test_every_event_file_is_covered() -> None:
     covered = set(EXPECTED_INTERACTION_TYPES) | set(SQS_EVENTS)
     covered |= {"twilio_conversation_message_added", "twilio_chatbot_request"}
     covered |= {"cfn_commands_create", "cfn_commands_update", "cfn_commands_delete"}
+    covered |= {"eventbridge_scheduler_tick"}
     assert names == covered
+
+
+def test_the_scheduled_event_through_the_scheduler_function(stack: LocalStack) -> None:
+    # The minute in the event is what the scheduler acts on: nothing is due at a sample's time.
+    result = invoke("SchedulerFunction", load_event("eventbridge_scheduler_tick"))
+    assert result == {"now": 1_796_320_800, "announcements_queued": 0}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_INTERACTION_TYPES))
@@ -187,7 +194,7 @@ def test_custom_resource_events_through_the_commands_function(
 def test_env_file_sets_every_variable_the_template_gives_the_functions() -> None:
     template = load_template()
     env = json.loads((EVENTS / "env.json").read_text())["Parameters"]
-    for function_id in ("InteractionsFunction", "WorkerFunction", "CommandsFunction"):
+    for function_id in ("InteractionsFunction", "WorkerFunction", "CommandsFunction", "SchedulerFunction"):
         variables = template["Resources"][function_id]["Properties"]["Environment"]["Variables"]
         for name in variables:
             if not name.startswith("POWERTOOLS_"):

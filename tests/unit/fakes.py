@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from flexcord.announcements.model import CancelOutcome, ScheduledAnnouncement, ScheduleState
 from flexcord.cases.model import Case, CaseDraft, CaseStatus
 from flexcord.cases.repository import VersionConflict
 from flexcord.jobs.model import Job
@@ -105,3 +106,41 @@ class InMemoryServerSettings:
 
     def update(self, guild_id: str, changes: dict[str, Any]) -> None:
         self.documents.setdefault(guild_id, {}).update(changes)
+
+
+class InMemoryScheduledAnnouncements:
+    """ScheduledAnnouncements in a dict, with the DynamoDB adapter's conditions."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], ScheduledAnnouncement] = {}
+
+    def schedule(self, scheduled: ScheduledAnnouncement) -> ScheduledAnnouncement:
+        return self.items.setdefault((scheduled.server, scheduled.announcement_id), scheduled)
+
+    def get(self, server: str, announcement_id: str) -> ScheduledAnnouncement | None:
+        return self.items.get((server, announcement_id))
+
+    def of_server(self, server: str) -> list[ScheduledAnnouncement]:
+        return sorted((s for (g, _), s in self.items.items() if g == server), key=lambda s: s.post_at)
+
+    def due(self, now: int, *, limit: int) -> list[ScheduledAnnouncement]:
+        return sorted((s for s in self.items.values() if s.post_at <= now), key=lambda s: s.post_at)[:limit]
+
+    def start_posting(self, server: str, announcement_id: str) -> bool:
+        found = self.items.get((server, announcement_id))
+        if found is None:
+            return False
+        self.items[(server, announcement_id)] = replace(found, state=ScheduleState.POSTING)
+        return True
+
+    def cancel(self, server: str, announcement_id: str) -> CancelOutcome:
+        found = self.items.get((server, announcement_id))
+        if found is None:
+            return CancelOutcome.UNKNOWN
+        if found.state is not ScheduleState.SCHEDULED:
+            return CancelOutcome.TOO_LATE
+        del self.items[(server, announcement_id)]
+        return CancelOutcome.CANCELLED
+
+    def remove(self, server: str, announcement_id: str) -> None:
+        self.items.pop((server, announcement_id), None)

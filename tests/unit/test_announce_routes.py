@@ -16,7 +16,7 @@ from flexcord.jobs.announcement_jobs import AnnounceFlow, AnnouncementJobs
 from flexcord.jobs.model import InteractionContext, Job, JobKind
 from flexcord.servers.settings import MANAGE_SERVER, ServerDirectory
 from tests.support.signing import TEST_PUBLIC_KEY, http_event, signed_headers
-from tests.unit.fakes import InMemoryServerSettings, RecordingQueue
+from tests.unit.fakes import InMemoryScheduledAnnouncements, InMemoryServerSettings, RecordingQueue
 from tests.unit.test_announcement_jobs import GUILD, NEWS, TEXT, FakeDiscord, InMemoryAnnouncementLog
 
 NOW = 1_790_000_000
@@ -109,7 +109,7 @@ def test_the_command_opens_the_form(queue: RecordingQueue) -> None:
     assert answer["type"] == MODAL
     assert answer["data"]["custom_id"] == "announce:form"
     kinds = [row["component"]["type"] for row in answer["data"]["components"]]
-    assert kinds == [4, 4, 19, 6]  # title, text, picture, role select
+    assert kinds == [4, 4, 19, 6, 4]  # title, text, picture, role select, when
     assert queue.jobs == []
 
 
@@ -132,7 +132,7 @@ def test_the_form_queues_a_draft(queue: RecordingQueue) -> None:
     answer = call(
         queue,
         submission(
-            {"title": " v2 ", "text": "news"},
+            {"title": " v2 ", "text": "news", "when": " in 2h "},
             role=[STAFF_ROLE],
             image={"url": "https://cdn/a.png", "content_type": "image/png"},
         ),
@@ -145,7 +145,28 @@ def test_the_form_queues_a_draft(queue: RecordingQueue) -> None:
         "text": "news",
         "image_url": "https://cdn/a.png",
         "role_id": STAFF_ROLE,
+        "when": "in 2h",  # read by the worker, in the server's time zone
     }
+
+
+def test_list_and_cancel_are_queued_for_the_worker_and_a_bad_id_is_refused(queue: RecordingQueue) -> None:
+    def subcommand(name: str, options: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        sub: dict[str, Any] = {"type": 1, "name": name, "options": options or []}
+        data = {"id": "5", "name": "announce", "type": 1, "options": [sub]}
+        return payload(APPLICATION_COMMAND, data)
+
+    assert call(queue, subcommand("list")) == {"type": DEFERRED_MESSAGE, "data": {"flags": 64}}
+    cancel = subcommand("cancel", [{"type": 3, "name": "id", "value": " `1234567` "}])
+    assert call(queue, cancel) == {"type": DEFERRED_MESSAGE, "data": {"flags": 64}}
+    assert [(job.kind, job.payload) for job in queue.jobs] == [
+        (JobKind.ANNOUNCE_LIST, {}),
+        (JobKind.ANNOUNCE_CANCEL, {"id": "1234567"}),
+    ]
+    bad = call(queue, subcommand("cancel", [{"type": 3, "name": "id", "value": "drop table"}]))
+    assert bad["type"] == MESSAGE
+    assert "like `/announce cancel id:" in bad["data"]["content"]
+    assert len(queue.jobs) == 2
+    assert call(queue, subcommand("new"))["type"] == MODAL
 
 
 def test_a_file_that_is_not_an_image_or_an_empty_text_is_refused(queue: RecordingQueue) -> None:
@@ -256,8 +277,11 @@ def world() -> tuple[AnnounceFlow, InMemoryDrafts, Discord, InMemoryServerSettin
     servers = ServerDirectory(settings, defaults=None)
     discord = Discord()
     drafts = InMemoryDrafts()
-    poster = AnnouncementJobs(servers, discord, InMemoryAnnouncementLog())  # type: ignore[arg-type]
-    flow = AnnounceFlow(servers, discord, drafts, poster, clock=lambda: datetime.fromtimestamp(NOW, UTC))  # type: ignore[arg-type]
+    schedule = InMemoryScheduledAnnouncements()
+    poster = AnnouncementJobs(servers, discord, InMemoryAnnouncementLog(), schedule)  # type: ignore[arg-type]
+    flow = AnnounceFlow(
+        servers, discord, drafts, poster, schedule, clock=lambda: datetime.fromtimestamp(NOW, UTC)
+    )  # type: ignore[arg-type]
     return flow, drafts, discord, settings
 
 

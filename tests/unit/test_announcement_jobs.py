@@ -18,7 +18,7 @@ from flexcord.announcements.model import (
 from flexcord.jobs.announcement_jobs import AnnouncementJobs
 from flexcord.jobs.model import InteractionContext, Job, JobKind
 from flexcord.servers.settings import ServerDirectory
-from tests.unit.fakes import InMemoryServerSettings
+from tests.unit.fakes import InMemoryScheduledAnnouncements, InMemoryServerSettings
 
 GUILD, OTHER_GUILD = "100", "200"
 TEXT, NEWS, OTHER_GUILDS_CHANNEL, VOICE = "501", "502", "601", "503"
@@ -153,7 +153,11 @@ def jobs(
     settings: InMemoryServerSettings, discord: FakeDiscord, log: InMemoryAnnouncementLog
 ) -> AnnouncementJobs:
     return AnnouncementJobs(
-        ServerDirectory(settings, defaults=None), discord, log, allowed_guild_ids=(GUILD, OTHER_GUILD)
+        ServerDirectory(settings, defaults=None),
+        discord,
+        log,
+        InMemoryScheduledAnnouncements(),
+        allowed_guild_ids=(GUILD, OTHER_GUILD),
     )
 
 
@@ -226,7 +230,11 @@ def test_a_server_flexcord_does_not_serve_is_refused(
     settings: InMemoryServerSettings, discord: FakeDiscord, log: InMemoryAnnouncementLog
 ) -> None:
     jobs = AnnouncementJobs(
-        ServerDirectory(settings, defaults=None), discord, log, allowed_guild_ids=(OTHER_GUILD,)
+        ServerDirectory(settings, defaults=None),
+        discord,
+        log,
+        InMemoryScheduledAnnouncements(),
+        allowed_guild_ids=(OTHER_GUILD,),
     )
     assert jobs.post(job()) == {"refused": True}
     assert discord.posts == []

@@ -361,6 +361,7 @@ def test_the_channels_view_shows_the_settings_and_a_select_per_channel(setup: Fi
         "Feature requests": "Not set",
         "Announcements": "Not set",
         "Support (private chat threads)": "Not set",
+        "Staff notices and reviews": "Not set",
         "Staff role": "<@&8000>",
         "Support hours": "Always open",
         "After-hours message": "Our agents are away right now.",
@@ -386,11 +387,17 @@ def test_the_channels_view_shows_the_settings_and_a_select_per_channel(setup: Fi
 def test_the_staff_and_hours_view_has_the_role_select_and_the_hours_button(setup: Fixture) -> None:
     setup.jobs.show(setup.job(JobKind.SETUP_SHOW, {"view": "staff"}))
     rows = setup.discord.last["components"]
-    assert len(rows) == 2
+    assert len(rows) == 3
     [role_select] = rows[0]["components"]
     assert (role_select["type"], role_select["custom_id"]) == (6, "setup:staff_role")
     assert role_select["default_values"] == [{"id": "8000", "type": "role"}]
-    assert [b["custom_id"] for b in rows[1]["components"]] == [
+    [staff_channel] = rows[1]["components"]
+    assert (staff_channel["type"], staff_channel["custom_id"], staff_channel["channel_types"]) == (
+        8,
+        "setup:channel:staff_channel_id",
+        [0],
+    )
+    assert [b["custom_id"] for b in rows[2]["components"]] == [
         "setup:hours",
         "setup:view:channels",
         "setup:view:staff",

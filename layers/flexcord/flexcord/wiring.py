@@ -4,13 +4,18 @@ connected."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import cache, partial
 from pathlib import Path
 
 from flexcord.adapters.discord import DiscordClient
 from flexcord.adapters.discord.ratelimit import GLOBAL_REQUESTS_PER_SECOND, RateLimiter
 from flexcord.adapters.queue.job_queue import job_queue
-from flexcord.adapters.storage.announcements import DynamoAnnouncementDrafts, DynamoAnnouncementLog
+from flexcord.adapters.storage.announcements import (
+    DynamoAnnouncementDrafts,
+    DynamoAnnouncementLog,
+    DynamoScheduledAnnouncements,
+)
 from flexcord.adapters.storage.case_repository import DynamoCaseRepository
 from flexcord.adapters.storage.dynamodb import dynamodb_client
 from flexcord.adapters.storage.membership_cache import DynamoMembershipCache
@@ -36,7 +41,7 @@ from flexcord.jobs.case_posts import CasePosts
 from flexcord.jobs.case_triage import CaseTriage
 from flexcord.jobs.chat_followup import ChatFollowUp
 from flexcord.jobs.duplicate_check import DuplicateCheck
-from flexcord.jobs.model import JobKind
+from flexcord.jobs.model import Job, JobKind
 from flexcord.jobs.setup_jobs import SetupJobs
 from flexcord.jobs.support_jobs import SupportChat
 from flexcord.jobs.worker import Executor, JobWorker
@@ -173,19 +178,27 @@ def build_worker() -> JobWorker:
     checker = ChannelChecker(discord, bot_user_id=settings.application_id)
     setup = SetupJobs(server_directory(), discord, checker)
     executors |= {JobKind.SETUP_SHOW: setup.show, JobKind.SETUP_CHANGE: setup.change}
+    scheduled = DynamoScheduledAnnouncements(dynamodb_client(), table_name)
     announcements = AnnouncementJobs(
         server_directory(),
         discord,
         DynamoAnnouncementLog(dynamodb_client(), table_name),
+        scheduled,
         allowed_guild_ids=settings.allowed_guild_ids,
     )
     announce = AnnounceFlow(
-        server_directory(), discord, DynamoAnnouncementDrafts(dynamodb_client(), table_name), announcements
+        server_directory(),
+        discord,
+        DynamoAnnouncementDrafts(dynamodb_client(), table_name),
+        announcements,
+        scheduled,
     )
     executors |= {
         JobKind.POST_ANNOUNCEMENT: announcements.post,
         JobKind.ANNOUNCE_DRAFT: announce.draft,
         JobKind.ANNOUNCE_DECIDE: announce.decide,
+        JobKind.ANNOUNCE_LIST: announce.list_scheduled,
+        JobKind.ANNOUNCE_CANCEL: announce.cancel_scheduled,
     }
     chat: SupportChat | None = None
     if os.environ.get("TWILIO_ACCOUNT_SID"):
@@ -232,10 +245,22 @@ def build_worker() -> JobWorker:
         persistence=persistence,
         max_receive_count=aws_settings().job_max_receive_count,
         queue=job_queue() if aws_settings().job_queue_url else None,
-        report_undelivered=chat.report_undelivered if chat else None,
+        report_undelivered=partial(
+            _report_undelivered, announcements=announcements, chat=chat.report_undelivered if chat else None
+        ),
         dm_access=DmAccess(
             allowed_guild_ids=settings.allowed_guild_ids,
             discord=discord,
             cache=DynamoMembershipCache(dynamodb_client(), table_name),
         ),
     )
+
+
+def _report_undelivered(
+    job: Job, *, announcements: AnnouncementJobs, chat: Callable[[Job], bool] | None
+) -> bool:
+    """Who hears of a failed job no member's interaction asked for: staff for an announcement,
+    the member for an agent's message."""
+    if job.kind is JobKind.POST_ANNOUNCEMENT:
+        return announcements.report_undelivered(job)
+    return chat is not None and chat(job)

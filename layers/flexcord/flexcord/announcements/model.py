@@ -76,6 +76,16 @@ def announcement_nonce(announcement_id: str) -> str:
     return "ann" + hashlib.sha256(announcement_id.encode()).hexdigest()[: NONCE_LENGTH - 3]
 
 
+def announcement_job_key(announcement_id: str) -> str:
+    """The post job's key: one announcement, one job, however many times it is queued."""
+    return f"announcement:{announcement_id}"
+
+
+def announcement_job_group(server: str) -> str:
+    """A server's announcements are posted in the order they were queued."""
+    return f"announcements:{server}"
+
+
 #: How long an /announce draft waits for Post (seconds).
 DRAFT_LIFETIME = 24 * 3600
 
@@ -94,6 +104,8 @@ class AnnouncementDraft:
     expires_at: int
     #: The id of the Post press that used it (None: not posted yet).
     used_by: str | None = None
+    #: When to post it (Unix seconds); None: as soon as Post is pressed.
+    post_at: int | None = None
 
 
 class AnnouncementDrafts(Protocol):
@@ -113,3 +125,58 @@ class AnnouncementDrafts(Protocol):
         ...
 
     def drop(self, draft_id: str) -> None: ...
+
+
+class ScheduleState(StrEnum):
+    SCHEDULED = "scheduled"
+    #: The scheduler handed it to the poster: too late to cancel.
+    POSTING = "posting"
+
+
+@dataclass(frozen=True)
+class ScheduledAnnouncement:
+    """An announcement waiting for its time. ``job_payload`` is the poster's payload, exactly
+    as the scheduler will queue it."""
+
+    announcement_id: str
+    server: str
+    author_id: str
+    post_at: int
+    title: str
+    job_payload: dict[str, Any]
+    state: ScheduleState = ScheduleState.SCHEDULED
+
+
+class CancelOutcome(StrEnum):
+    CANCELLED = "cancelled"
+    UNKNOWN = "unknown"  # no such scheduled announcement in this server (posted, or never was)
+    TOO_LATE = "too_late"  # being posted right now
+
+
+class ScheduledAnnouncements(Protocol):
+    """Announcements waiting for their time, per server, and due across servers."""
+
+    def schedule(self, scheduled: ScheduledAnnouncement) -> ScheduledAnnouncement:
+        """Store it unless already stored; returns the stored one."""
+        ...
+
+    def get(self, server: str, announcement_id: str) -> ScheduledAnnouncement | None: ...
+
+    def of_server(self, server: str) -> list[ScheduledAnnouncement]:
+        """The server's scheduled announcements, soonest first."""
+        ...
+
+    def due(self, now: int, *, limit: int) -> list[ScheduledAnnouncement]:
+        """Announcements of every server whose time is ``now`` or earlier, oldest first."""
+        ...
+
+    def start_posting(self, server: str, announcement_id: str) -> bool:
+        """Mark it being posted, so it can no longer be cancelled; False when it is gone
+        (cancelled, or posted and removed)."""
+        ...
+
+    def cancel(self, server: str, announcement_id: str) -> CancelOutcome: ...
+
+    def remove(self, server: str, announcement_id: str) -> None:
+        """Forget it once posted."""
+        ...

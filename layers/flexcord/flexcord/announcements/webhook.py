@@ -32,6 +32,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flexcord.adapters.queue.job_queue import JobQueue, QueueUnavailable
+from flexcord.announcements.model import announcement_job_group, announcement_job_key
 from flexcord.apigateway import HttpRequest, RequestRejected, error_response, json_response
 from flexcord.jobs.model import Job, JobKind
 from flexcord.observability import logger, metrics
@@ -202,8 +203,8 @@ def announcement_job(announcement: WebhookAnnouncement, *, server: str) -> Job:
     announcement_id = announcement.announcement_id
     return Job(
         kind=JobKind.POST_ANNOUNCEMENT,
-        key=f"announcement:{announcement_id}",
-        group=f"announcements:{server}",
+        key=announcement_job_key(announcement_id),
+        group=announcement_job_group(server),
         context=None,
         payload={
             "announcement_id": announcement_id,

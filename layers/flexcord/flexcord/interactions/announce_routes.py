@@ -1,4 +1,5 @@
-"""``/announce`` at the endpoint: the form, its preview's buttons, and who may use them.
+"""``/announce new|list|cancel`` at the endpoint: the form, its preview's buttons, the scheduled
+posts, and who may use them.
 
 The command is offered to members with Manage Server (``default_member_permissions``), a default
 an admin can change. The staff role needs the server's settings (DynamoDB), which the endpoint
@@ -10,6 +11,8 @@ The form's submit queues ``announcement.draft`` (the worker keeps the draft and 
 preview with Post / Edit / Cancel). Post and Cancel queue ``announcement.decide``; the worker
 checks the presser wrote the draft, whatever the custom_id says. Edit reopens the form filled in
 from the preview the button is on (a modal must be the first answer: no database read).
+``list`` and ``cancel`` queue jobs that answer privately; the worker looks the id up in the
+caller's own server, so an id from another server cancels nothing.
 """
 
 from __future__ import annotations
@@ -36,11 +39,32 @@ NOT_AN_IMAGE = "The picture must be an image (PNG, JPEG, GIF…). Nothing was sa
 SERVERS_ONLY = "Use `/announce` in your server: announcements belong to a server."
 _DRAFT_ID = re.compile(r"[0-9]{1,25}")
 _ROLE_MENTION = re.compile(r"<@&([0-9]{1,25})>")
+#: The preview's "To be posted <t:…:F>" line.
+_SCHEDULED_AT = re.compile(r"To be posted <t:([0-9]{9,11}):F>")
+#: The longest "when" the form takes: enough for any format parse_post_time reads.
+WHEN_MAX = 40
 
 
-def open_form(interaction: Interaction) -> Decision:
+def command(interaction: Interaction) -> Decision:
+    """``/announce new`` (the form; a client still showing the old bare ``/announce`` sends no
+    subcommand, which is the same), ``/announce list``, ``/announce cancel id``."""
     refusal = _refusal(interaction)
-    return refusal if refusal is not None else announce_modal()
+    if refusal is not None:
+        return refusal
+    subcommand = interaction.subcommand or "new"
+    if subcommand == "list":
+        return Enqueue(
+            Job.for_interaction(JobKind.ANNOUNCE_LIST, interaction.context), reply.deferred_ephemeral
+        )
+    if subcommand == "cancel":
+        announcement_id = str(interaction.option("id") or "").strip().strip("`")
+        if not _DRAFT_ID.fullmatch(announcement_id):
+            return reply.ephemeral_message(
+                "Give the id `/announce list` shows, like `/announce cancel id:1234567890`."
+            )
+        job = Job.for_interaction(JobKind.ANNOUNCE_CANCEL, interaction.context, {"id": announcement_id})
+        return Enqueue(job, reply.deferred_ephemeral)
+    return announce_modal()
 
 
 def submit(interaction: Interaction) -> Decision:
@@ -61,6 +85,11 @@ def submit(interaction: Interaction) -> Decision:
         if found is None or not content_type.startswith("image/"):
             return reply.ephemeral_message(NOT_AN_IMAGE)
         image_url = str(found.get("url") or "") or None
+    when = str(values.get("when") or "").strip()
+    if len(when) > WHEN_MAX:
+        return reply.ephemeral_message(
+            f"The time to post is at most {WHEN_MAX} characters. Nothing was saved."
+        )
     roles = values.get("role") or []
     replaces = interaction.custom_id.removeprefix(ids.ANNOUNCE_EDIT_MODAL_PREFIX)
     payload = {
@@ -68,6 +97,8 @@ def submit(interaction: Interaction) -> Decision:
         "text": text[:DESCRIPTION_MAX],
         "image_url": image_url,
         "role_id": str(roles[0]) if roles and _DRAFT_ID.fullmatch(str(roles[0])) else None,
+        # Read by the worker, in the server's time zone (its settings are not read here).
+        "when": when or None,
     }
     if replaces != interaction.custom_id and _DRAFT_ID.fullmatch(replaces):
         payload["replaces"] = replaces  # the draft an Edit started from
@@ -122,6 +153,16 @@ def announce_modal(
     }
     if shown.get("role_id"):
         role["default_values"] = [{"id": shown["role_id"], "type": "role"}]
+    when: dict[str, Any] = {
+        "type": TEXT_INPUT,
+        "custom_id": "when",
+        "style": SHORT,
+        "required": False,
+        "max_length": WHEN_MAX,
+        "placeholder": "Now. Or: 2026-12-24 09:00, 09:00, in 2h",
+    }
+    if shown.get("when"):
+        when["value"] = shown["when"][:WHEN_MAX]
     components = [
         {"type": LABEL, "label": "Title", "component": title},
         {"type": LABEL, "label": "Text", "component": text},
@@ -143,6 +184,12 @@ def announce_modal(
             "description": "Only this role is pinged; nobody else is.",
             "component": role,
         },
+        {
+            "type": LABEL,
+            "label": "When to post (optional)",
+            "description": "Empty: when you press Post. A time is in this server's time zone.",
+            "component": when,
+        },
     ]
     custom_id = f"{ids.ANNOUNCE_EDIT_MODAL_PREFIX}{replaces}" if replaces else ids.ANNOUNCE_MODAL
     return reply.modal(custom_id, "Announcement", components)
@@ -153,11 +200,15 @@ def prefill_from_preview(message: Mapping[str, Any]) -> dict[str, str]:
     cannot be put back in a file upload: the admin attaches it again."""
     embeds = as_list(message.get("embeds"))
     embed = as_mapping(embeds[0]) if embeds else {}
-    found = _ROLE_MENTION.search(str(message.get("content") or ""))
+    content = str(message.get("content") or "")
+    found = _ROLE_MENTION.search(content)
+    scheduled = _SCHEDULED_AT.search(content)
     return {
         "title": str(embed.get("title") or ""),
         "text": str(embed.get("description") or ""),
         "role_id": found.group(1) if found else "",
+        # The exact moment, as Discord timestamp markup: the worker reads it back as is.
+        "when": f"<t:{scheduled.group(1)}>" if scheduled else "",
     }
 
 

@@ -198,9 +198,35 @@ COMMANDS: list[dict[str, Any]] = [
     {
         "name": "announce",
         "type": CHAT_INPUT,
-        "description": "Post an announcement in this server (a form, then a private preview)",
+        "description": "Post or schedule announcements in this server",
         # Shown to members with Manage Server; the worker also accepts the staff role.
         "default_member_permissions": MANAGE_SERVER_PERMISSION,
+        "options": [
+            {
+                "type": SUB_COMMAND,
+                "name": "new",
+                "description": "Write an announcement (a form, then a private preview)",
+            },
+            {
+                "type": SUB_COMMAND,
+                "name": "list",
+                "description": "The announcements scheduled in this server",
+            },
+            {
+                "type": SUB_COMMAND,
+                "name": "cancel",
+                "description": "Cancel a scheduled announcement",
+                "options": [
+                    {
+                        "type": OPTION_STRING,
+                        "name": "id",
+                        "description": "Its id, as /announce list shows it",
+                        "required": True,
+                        "max_length": 25,
+                    }
+                ],
+            },
+        ],
     },
 ]
 

@@ -453,7 +453,7 @@ COMMAND_ROUTES: dict[str, Route] = {
     "case": _case_command,
     "cases": _server_cases,
     "setup": _setup(setup_routes.open_setup),
-    "announce": _setup(announce_routes.open_form),
+    "announce": _setup(announce_routes.command),
 }
 
 _ROUTES_BY_TYPE: dict[int, Route] = {

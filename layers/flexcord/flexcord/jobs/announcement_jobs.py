@@ -11,6 +11,11 @@ announcement id before anything else happens, so a job retried later finds it an
 again. In an announcement channel the post is then published to the following servers
 (crossposted). Discord allows about ten publications per hour per channel: over that, or when
 Discord refuses, the post stands, the job succeeds, and the admin is told it was not published.
+
+A scheduled announcement (``scheduled`` in the payload) waits in DynamoDB until the scheduler
+queues it. The poster marks it being posted before posting (from then on /announce cancel says it
+is too late), and forgets it once the post is recorded. Posts no member is waiting on (scheduled,
+from the webhook or a feed) report what went wrong in the server's staff channel.
 """
 
 from __future__ import annotations
@@ -39,16 +44,22 @@ from flexcord.announcements.model import (
     AnnouncementDraft,
     AnnouncementDrafts,
     AnnouncementLog,
+    CancelOutcome,
     PostedAnnouncement,
     Publication,
+    ScheduledAnnouncement,
+    ScheduledAnnouncements,
     announcement_embed,
+    announcement_job_group,
+    announcement_job_key,
     announcement_nonce,
     role_mention,
 )
+from flexcord.announcements.post_time import InvalidPostTime, parse_post_time
 from flexcord.cases.model import ATTACHMENT_MAX_BYTES
 from flexcord.interactions import custom_ids as ids
 from flexcord.jobs.model import InteractionContext, Job, JobKind
-from flexcord.jobs.notify import tell_member
+from flexcord.jobs.notify import tell_member, tell_staff
 from flexcord.observability import logger, metrics
 from flexcord.servers.settings import ServerDirectory
 
@@ -68,6 +79,7 @@ class AnnouncementJobs:
         servers: ServerDirectory,
         discord: DiscordClient,
         log: AnnouncementLog,
+        schedule: ScheduledAnnouncements,
         *,
         allowed_guild_ids: Sequence[str] = (),
     ) -> None:
@@ -75,14 +87,19 @@ class AnnouncementJobs:
         self._servers = servers
         self._discord = discord
         self._log = log
+        self._schedule = schedule
         self._allowed = frozenset(allowed_guild_ids)
 
     def post(self, job: Job) -> dict[str, Any]:
         payload = job.payload
         announcement_id = str(payload["announcement_id"])
         server = str(payload["server"])
+        scheduled = bool(payload.get("scheduled"))
         posted = self._log.posted(announcement_id)
         if posted is None:
+            if scheduled and not self._schedule.start_posting(server, announcement_id):
+                logger.info("scheduled announcement cancelled before its time", extra={"id": announcement_id})
+                return {"cancelled": True}
             settings = self._servers.settings_for(server)
             channel_id = payload.get("channel_id") or settings.announcements_channel_id
             if not channel_id:
@@ -104,6 +121,8 @@ class AnnouncementJobs:
                     f"Discord refused the post in <#{channel['id']}>: the bot needs View Channel, "
                     "Send Messages and Embed Links there.",
                 )
+        if scheduled:
+            self._schedule.remove(server, announcement_id)
         if posted.publication is Publication.PENDING:
             posted = self._publish(posted)
         self._tell(job, posted)
@@ -199,8 +218,22 @@ class AnnouncementJobs:
         self._log.record_publication(posted.announcement_id, publication, note)
         return replace(posted, publication=publication, note=note)
 
+    def report_undelivered(self, job: Job) -> bool:
+        """An announcement job's last delivery failed: staff hear it was not posted, and a
+        scheduled one is forgotten (the scheduler would otherwise keep it as being posted)."""
+        if job.payload.get("scheduled") and self._log.posted(str(job.payload["announcement_id"])) is None:
+            self._schedule.remove(str(job.payload["server"]), str(job.payload["announcement_id"]))
+        return self._tell_staff(job, "could not be posted after several tries; post it again by hand.")
+
     def _tell(self, job: Job, posted: PostedAnnouncement) -> None:
         if job.context is None:
+            if posted.publication is Publication.NOT_PUBLISHED:
+                self._tell_staff(
+                    job,
+                    f"was posted in <#{posted.channel_id}> but **not published** to following servers: "
+                    f"{posted.note}.",
+                    tag="np",
+                )
             return
         where = f"<#{posted.channel_id}>"
         if posted.publication is Publication.PUBLISHED:
@@ -216,7 +249,33 @@ class AnnouncementJobs:
             tell_member(self._discord, job.context, content=f"⚠️ Not posted. {text}")
         else:
             logger.warning("announcement not posted", extra={"reason": text, "key": job.key})
+            self._tell_staff(job, f"was **not posted**. {text}", tag="rf")
+            if job.payload.get("scheduled"):
+                # Refused for good (no channel, no access): the scheduler must not queue it again.
+                self._schedule.remove(str(job.payload["server"]), str(job.payload["announcement_id"]))
         return {"refused": True}
+
+    def _tell_staff(self, job: Job, what: str, *, tag: str = "ud") -> bool:
+        """``what`` completes "The announcement «title» (source)…"; one notice per announcement
+        and ``tag`` (the nonce), however often the job is retried."""
+        payload = job.payload
+        server = str(payload.get("server") or "")
+        source = _SOURCES.get(str(payload.get("source") or ""), "an automatic post")
+        title = str(payload.get("title") or "untitled")[:100]
+        staff_channel = self._servers.settings_for(server).staff_channel_id if server else None
+        return tell_staff(
+            self._discord,
+            staff_channel,
+            content=f"⚠️ The announcement **{title}** ({source}) {what}",
+            nonce=tag + announcement_nonce(str(payload.get("announcement_id") or job.key))[2:],
+        )
+
+
+_SOURCES = {
+    "announce": "scheduled with /announce",
+    "webhook": "from the announcements webhook",
+    "feed": "from a feed",
+}
 
 
 ACTION_ROW, BUTTON = 1, 2
@@ -240,6 +299,7 @@ class AnnounceFlow:
         discord: DiscordClient,
         drafts: AnnouncementDrafts,
         poster: AnnouncementJobs,
+        schedule: ScheduledAnnouncements,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -247,6 +307,7 @@ class AnnounceFlow:
         self._discord = discord
         self._drafts = drafts
         self._poster = poster
+        self._schedule = schedule
         self._clock = clock
 
     def draft(self, job: Job) -> dict[str, Any]:
@@ -255,6 +316,14 @@ class AnnounceFlow:
             tell_member(self._discord, context, content=NOT_STAFF)
             return {"refused": True}
         payload = job.payload
+        post_at = None
+        if payload.get("when"):
+            zone = self._servers.support_hours_of(context.guild_id).zone
+            try:
+                post_at = int(parse_post_time(str(payload["when"]), now=self._clock(), zone=zone).timestamp())
+            except InvalidPostTime as invalid:
+                tell_member(self._discord, context, content=f"⚠️ Nothing was saved. {invalid}")
+                return {"refused": True}
         draft = self._drafts.keep(
             AnnouncementDraft(
                 draft_id=context.interaction_id,
@@ -265,6 +334,7 @@ class AnnounceFlow:
                 image_url=payload.get("image_url") or None,
                 role_id=payload.get("role_id") or None,
                 expires_at=int(self._clock().timestamp()) + DRAFT_LIFETIME,
+                post_at=post_at,
             )
         )
         replaced = payload.get("replaces")
@@ -279,13 +349,15 @@ class AnnounceFlow:
             if where
             else "**Preview** — no announcements channel is set yet: pick one with `/setup` before posting."
         )
+        if draft.post_at:
+            heading += f"\n🗓️ To be posted <t:{draft.post_at}:F> (<t:{draft.post_at}:R>)."
         ping = f"\n{role_mention(draft.role_id)}" if draft.role_id else ""
         tell_member(
             self._discord,
             context,
             content=heading + ping,
             embeds=[_embed_of(draft)],
-            components=[_preview_buttons(draft.draft_id)],
+            components=[_preview_buttons(draft.draft_id, scheduled=draft.post_at is not None)],
         )
         return {"draft_id": draft.draft_id}
 
@@ -308,29 +380,25 @@ class AnnounceFlow:
                 self._drafts.drop(draft_id)
             tell_member(self._discord, context, content="Announcement cancelled; nothing was posted.")
             return {"cancelled": True}
+        return self._post_draft(job, draft)
+
+    def _post_draft(self, job: Job, draft: AnnouncementDraft) -> dict[str, Any]:
+        """Post: now, or at its time. One press uses the draft; the others are told."""
+        context, draft_id = job.interaction, draft.draft_id
         claimed = self._drafts.claim(draft_id, press_id=context.interaction_id)
         if claimed is None or claimed.used_by != context.interaction_id:
             tell_member(self._discord, context, content="This announcement was already posted.")
             return {"already": True}
+        payload = _post_payload(draft)
+        if draft.post_at is not None and draft.post_at > self._clock().timestamp():
+            return self._schedule_post(context, draft, payload)
         result = self._poster.post(
             Job(
                 JobKind.POST_ANNOUNCEMENT,
-                key=f"announcement:{draft_id}",
-                group=f"announcements:{draft.server}",
+                key=announcement_job_key(draft_id),
+                group=announcement_job_group(draft.server),
                 context=context,
-                payload={
-                    "announcement_id": draft_id,
-                    "server": draft.server,
-                    "channel_id": None,
-                    "title": draft.title,
-                    "text": draft.text,
-                    "url": None,
-                    "image_url": draft.image_url,
-                    "image_is_upload": bool(draft.image_url),
-                    "role_id": draft.role_id,
-                    "source": "announce",
-                    "author_id": draft.author_id,
-                },
+                payload=payload,
                 attempt=job.attempt,
             )
         )
@@ -339,17 +407,101 @@ class AnnounceFlow:
             self._drafts.release(draft_id, press_id=context.interaction_id)
         return result
 
+    def list_scheduled(self, job: Job) -> dict[str, Any]:
+        """/announce list: the server's scheduled announcements, soonest first."""
+        context = job.interaction
+        if not self._is_staff(context):
+            tell_member(self._discord, context, content=NOT_STAFF)
+            return {"refused": True}
+        waiting = self._schedule.of_server(str(context.guild_id))
+        if not waiting:
+            tell_member(self._discord, context, content="No announcement is scheduled in this server.")
+            return {"scheduled": 0}
+        lines = [
+            f"`{item.announcement_id}` <t:{item.post_at}:f> (<t:{item.post_at}:R>) **{item.title[:80]}** "
+            f"by <@{item.author_id}>" + (" — being posted" if item.state != "scheduled" else "")
+            for item in waiting[:LIST_MAX]
+        ]
+        more = len(waiting) - LIST_MAX
+        if more > 0:
+            lines.append(f"…and {more} more.")
+        heading = "**Scheduled announcements** (cancel one with `/announce cancel id:<id>`)"
+        tell_member(self._discord, context, content="\n".join([heading, *lines]))
+        return {"scheduled": len(waiting)}
+
+    def cancel_scheduled(self, job: Job) -> dict[str, Any]:
+        """/announce cancel: any staff member of the server may cancel its scheduled posts; the
+        id is looked up in the caller's own server only."""
+        context = job.interaction
+        if not self._is_staff(context):
+            tell_member(self._discord, context, content=NOT_STAFF)
+            return {"refused": True}
+        announcement_id = str(job.payload["id"])
+        outcome = self._schedule.cancel(str(context.guild_id), announcement_id)
+        text = {
+            CancelOutcome.CANCELLED: f"Scheduled announcement `{announcement_id}` cancelled; "
+            "nothing was posted.",
+            CancelOutcome.UNKNOWN: f"⚠️ No announcement `{announcement_id}` is scheduled in this server "
+            "(it may have been posted already). `/announce list` shows what is scheduled.",
+            CancelOutcome.TOO_LATE: f"⚠️ Too late: announcement `{announcement_id}` is being posted now.",
+        }[outcome]
+        tell_member(self._discord, context, content=text)
+        return {"outcome": outcome.value}
+
+    def _schedule_post(
+        self, context: InteractionContext, draft: AnnouncementDraft, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        assert draft.post_at is not None
+        self._schedule.schedule(
+            ScheduledAnnouncement(
+                announcement_id=draft.draft_id,
+                server=draft.server,
+                author_id=draft.author_id,
+                post_at=draft.post_at,
+                title=draft.title,
+                job_payload={**payload, "scheduled": True},
+            )
+        )
+        tell_member(
+            self._discord,
+            context,
+            content=f"🗓️ Scheduled for <t:{draft.post_at}:F> (<t:{draft.post_at}:R>) as `{draft.draft_id}`. "
+            "`/announce list` shows it; `/announce cancel` cancels it.",
+            embeds=[_embed_of(draft)],
+        )
+        return {"scheduled_for": draft.post_at}
+
     def _is_staff(self, context: InteractionContext) -> bool:
         if context.guild_id is None:
             return False
         return self._servers.settings_for(context.guild_id).is_staff(context.roles, context.permissions)
 
 
+#: Scheduled announcements /announce list shows (a message holds 2,000 characters).
+LIST_MAX = 15
+
+
+def _post_payload(draft: AnnouncementDraft) -> dict[str, Any]:
+    return {
+        "announcement_id": draft.draft_id,
+        "server": draft.server,
+        "channel_id": None,
+        "title": draft.title,
+        "text": draft.text,
+        "url": None,
+        "image_url": draft.image_url,
+        "image_is_upload": bool(draft.image_url),
+        "role_id": draft.role_id,
+        "source": "announce",
+        "author_id": draft.author_id,
+    }
+
+
 def _embed_of(draft: AnnouncementDraft) -> dict[str, Any]:
     return announcement_embed(title=draft.title, text=draft.text, image_url=draft.image_url)
 
 
-def _preview_buttons(draft_id: str) -> dict[str, Any]:
+def _preview_buttons(draft_id: str, *, scheduled: bool = False) -> dict[str, Any]:
     def button(label: str, action: str, style: int) -> dict[str, Any]:
         custom_id = ids.announce_button(action, draft_id)
         return {"type": BUTTON, "style": style, "label": label, "custom_id": custom_id}
@@ -357,7 +509,7 @@ def _preview_buttons(draft_id: str) -> dict[str, Any]:
     return {
         "type": ACTION_ROW,
         "components": [
-            button("Post", "post", PRIMARY),
+            button("Schedule" if scheduled else "Post", "post", PRIMARY),
             button("Edit", "edit", SECONDARY),
             button("Cancel", "cancel", DANGER),
         ],

@@ -37,6 +37,8 @@ class JobKind(StrEnum):
     POST_ANNOUNCEMENT = "announcement.post"
     ANNOUNCE_DRAFT = "announcement.draft"
     ANNOUNCE_DECIDE = "announcement.decide"
+    ANNOUNCE_LIST = "announcement.list"
+    ANNOUNCE_CANCEL = "announcement.cancel"
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,17 @@
-"""Telling the member how their request went."""
+"""Telling the member how their request went, and staff what needs them."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from flexcord.adapters.discord import DiscordApiError, DiscordClient, UnknownInteraction, UnknownWebhook
+from flexcord.adapters.discord import (
+    NO_MENTIONS,
+    DiscordApiError,
+    DiscordClient,
+    UnknownInteraction,
+    UnknownWebhook,
+)
 from flexcord.jobs.model import InteractionContext
 from flexcord.observability import logger
 
@@ -42,3 +48,22 @@ def tell_member(
             extra={"user_id": context.user_id, "code": refusal.code},
         )
         return False
+
+
+def tell_staff(discord: DiscordClient, staff_channel_id: str | None, *, content: str, nonce: str) -> bool:
+    """Post a notice in the server's staff channel (set with /setup), for what no member's
+    interaction is waiting on: a scheduled or automatic post that went wrong. ``nonce`` (≤25
+    characters, derived from what is reported) makes a retried job post the notice once. False
+    when there is no staff channel or Discord refused; the caller has logged what happened."""
+    if not staff_channel_id:
+        logger.warning("no staff channel to tell", extra={"notice": content[:200]})
+        return False
+    try:
+        discord.create_message(staff_channel_id, content=content, allowed_mentions=NO_MENTIONS, nonce=nonce)
+    except DiscordApiError as refusal:
+        logger.warning(
+            "staff notice not delivered: Discord refused it",
+            extra={"channel_id": staff_channel_id, "code": refusal.code},
+        )
+        return False
+    return True

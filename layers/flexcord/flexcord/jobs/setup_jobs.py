@@ -34,6 +34,7 @@ from flexcord.servers.hours_form import FORM_FIELDS, HoursForm, form_from_hours,
 from flexcord.servers.settings import (
     CHANNEL_SETTINGS,
     MANAGE_SERVER,
+    STAFF_VIEW_CHANNELS,
     ServerDirectory,
     ServerSettings,
     has_permission,
@@ -51,6 +52,7 @@ _CHANNEL_PLACEHOLDERS = {
     "feature_request_channel_id": "Feature requests: pick a text or forum channel",
     "announcements_channel_id": "Announcements: pick a text or announcement channel",
     "support_channel_id": "Support chats: pick a text channel",
+    "staff_channel_id": "Staff notices and reviews: pick a staff-only text channel",
 }
 
 
@@ -86,7 +88,7 @@ class SetupJobs:
         if guild_id is None:
             return {"refused": True}
         setting = str(job.payload.get("setting", ""))
-        view = CHANNEL_VIEW if setting in CHANNEL_USES else STAFF_VIEW
+        view = CHANNEL_VIEW if setting in CHANNEL_USES and setting not in STAFF_VIEW_CHANNELS else STAFF_VIEW
         try:
             value, notice = self._checked_value(job, guild_id, setting)
         except DiscordApiError as refusal:
@@ -226,22 +228,28 @@ def settings_embed(settings: ServerSettings, view: str) -> dict[str, Any]:
 
 
 def channel_controls(settings: ServerSettings) -> list[dict[str, Any]]:
-    rows = []
-    for setting, use in CHANNEL_USES.items():
-        select: dict[str, Any] = {
-            "type": CHANNEL_SELECT,
-            "custom_id": ids.setup_channel_select(setting),
-            "placeholder": _CHANNEL_PLACEHOLDERS[setting],
-            "channel_types": use.channel_types,
-            "min_values": 1,
-            "max_values": 1,
-        }
-        current = getattr(settings, setting)
-        if current:
-            select["default_values"] = [{"id": current, "type": "channel"}]
-        rows.append({"type": ACTION_ROW, "components": [select]})
+    rows = [
+        {"type": ACTION_ROW, "components": [_channel_select(settings, setting)]}
+        for setting in CHANNEL_USES
+        if setting not in STAFF_VIEW_CHANNELS
+    ]
     rows.append(_view_buttons(CHANNEL_VIEW))
     return rows
+
+
+def _channel_select(settings: ServerSettings, setting: str) -> dict[str, Any]:
+    select: dict[str, Any] = {
+        "type": CHANNEL_SELECT,
+        "custom_id": ids.setup_channel_select(setting),
+        "placeholder": _CHANNEL_PLACEHOLDERS[setting],
+        "channel_types": CHANNEL_USES[setting].channel_types,
+        "min_values": 1,
+        "max_values": 1,
+    }
+    current = getattr(settings, setting)
+    if current:
+        select["default_values"] = [{"id": current, "type": "channel"}]
+    return select
 
 
 def staff_controls(settings: ServerSettings) -> list[dict[str, Any]]:
@@ -263,6 +271,7 @@ def staff_controls(settings: ServerSettings) -> list[dict[str, Any]]:
     buttons = _view_buttons(STAFF_VIEW)
     return [
         {"type": ACTION_ROW, "components": [select]},
+        {"type": ACTION_ROW, "components": [_channel_select(settings, "staff_channel_id")]},
         {"type": ACTION_ROW, "components": [hours_button, *buttons["components"]]},
     ]
 

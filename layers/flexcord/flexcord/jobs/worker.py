@@ -83,6 +83,8 @@ WHAT_FAILED: dict[JobKind, str] = {
     JobKind.POST_ANNOUNCEMENT: "post the announcement",
     JobKind.ANNOUNCE_DRAFT: "prepare your announcement",
     JobKind.ANNOUNCE_DECIDE: "act on your announcement",
+    JobKind.ANNOUNCE_LIST: "list the scheduled announcements",
+    JobKind.ANNOUNCE_CANCEL: "cancel that announcement",
 }
 
 

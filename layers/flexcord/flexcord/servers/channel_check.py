@@ -118,6 +118,11 @@ CHANNEL_USES: dict[str, ChannelUse] = {
             {GUILD_TEXT: ANNOUNCEMENTS, GUILD_ANNOUNCEMENT: ANNOUNCEMENTS},
         ),
         ChannelUse(
+            "staff_channel_id",
+            "Staff notices and reviews go to a text channel only staff can see",
+            {GUILD_TEXT: ANNOUNCEMENTS},
+        ),
+        ChannelUse(
             "support_channel_id",
             "Support chats (private threads) go in a text channel",
             {GUILD_TEXT: SUPPORT_THREADS},

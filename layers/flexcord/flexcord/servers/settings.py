@@ -25,7 +25,10 @@ CHANNEL_SETTINGS = (
     ("feature_request_channel_id", "Feature requests"),
     ("announcements_channel_id", "Announcements"),
     ("support_channel_id", "Support (private chat threads)"),
+    ("staff_channel_id", "Staff notices and reviews"),
 )
+#: The channel settings /setup shows on its Staff & hours view rather than its Channels view.
+STAFF_VIEW_CHANNELS = frozenset({"staff_channel_id"})
 
 
 def has_permission(permissions: str, bit: int) -> bool:
@@ -43,6 +46,9 @@ class ServerSettings:
     announcements_channel_id: str | None = None
     support_channel_id: str | None = None
     staff_role_id: str | None = None
+    #: Where staff are told what needs them (a feed that stopped, an announcement not published)
+    #: and review feed entries and webhook posts before they go out.
+    staff_channel_id: str | None = None
     #: Support hours as stored (SupportHours.to_document()); None: agents are always in.
     hours: dict[str, Any] | None = None
     updated_at: str = ""

@@ -14,7 +14,14 @@ from botocore.exceptions import ClientError
 
 from flexcord.adapters.storage import keys
 from flexcord.adapters.storage.case_repository import StorageError
-from flexcord.announcements.model import AnnouncementDraft, PostedAnnouncement, Publication
+from flexcord.announcements.model import (
+    AnnouncementDraft,
+    CancelOutcome,
+    PostedAnnouncement,
+    Publication,
+    ScheduledAnnouncement,
+    ScheduleState,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -162,6 +169,7 @@ def _draft_fields(draft: AnnouncementDraft) -> dict[str, Any]:
         "text": draft.text,
         "image_url": draft.image_url,
         "role_id": draft.role_id,
+        "post_at": draft.post_at,
     }
 
 
@@ -177,4 +185,145 @@ def _draft_from_item(draft_id: str, item: dict[str, Any]) -> AnnouncementDraft:
         role_id=fields.get("role_id"),
         expires_at=int(item["expires_at"]["N"]),
         used_by=item.get("used_by", {}).get("S"),
+        post_at=int(fields["post_at"]) if fields.get("post_at") else None,
     )
+
+
+class DynamoScheduledAnnouncements:
+    """Scheduled announcements (implements ScheduledAnnouncements): one item per announcement in
+    its server's partition, indexed by time on gsi2 for the scheduler. Cancel and the poster's
+    start are conditional on the state, so an announcement is either cancelled or posted."""
+
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def schedule(self, scheduled: ScheduledAnnouncement) -> ScheduledAnnouncement:
+        item: dict[str, Any] = {
+            **keys.scheduled_announcement_key(scheduled.server, scheduled.announcement_id),
+            "gsi2pk": {"S": keys.SCHEDULED_ANNOUNCEMENTS_PARTITION},
+            "gsi2sk": {
+                "S": keys.scheduled_announcement_sort(
+                    scheduled.post_at, scheduled.server, scheduled.announcement_id
+                )
+            },
+            "server": {"S": scheduled.server},
+            "author_id": {"S": scheduled.author_id},
+            "post_at": {"N": str(scheduled.post_at)},
+            "title": {"S": scheduled.title},
+            "job_payload": {"S": json.dumps(scheduled.job_payload, separators=(",", ":"))},
+            "state": {"S": scheduled.state.value},
+        }
+        try:
+            self._client.put_item(
+                TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
+            )
+        except ClientError as error:
+            if _code(error) != "ConditionalCheckFailedException":
+                raise StorageError("could not schedule the announcement") from error
+            stored = self.get(scheduled.server, scheduled.announcement_id)
+            return stored if stored is not None else scheduled
+        return scheduled
+
+    def get(self, server: str, announcement_id: str) -> ScheduledAnnouncement | None:
+        try:
+            item = self._client.get_item(
+                TableName=self._table,
+                Key=keys.scheduled_announcement_key(server, announcement_id),
+                ConsistentRead=True,
+            ).get("Item")
+        except ClientError as error:
+            raise StorageError("could not read the scheduled announcement") from error
+        return _scheduled_from_item(item) if item else None
+
+    def of_server(self, server: str) -> list[ScheduledAnnouncement]:
+        items: list[dict[str, Any]] = []
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": keys.scheduled_announcements_partition(server)}},
+            "ConsistentRead": True,
+        }
+        try:
+            while True:
+                page = self._client.query(**query)
+                items += page.get("Items", [])
+                if "LastEvaluatedKey" not in page:
+                    break
+                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        except ClientError as error:
+            raise StorageError("could not list the scheduled announcements") from error
+        return sorted((_scheduled_from_item(item) for item in items), key=lambda s: s.post_at)
+
+    def due(self, now: int, *, limit: int) -> list[ScheduledAnnouncement]:
+        try:
+            page = self._client.query(
+                TableName=self._table,
+                IndexName=keys.STATUS_INDEX,
+                KeyConditionExpression="gsi2pk = :pk AND gsi2sk <= :upto",
+                ExpressionAttributeValues={
+                    ":pk": {"S": keys.SCHEDULED_ANNOUNCEMENTS_PARTITION},
+                    # Every sort key of a time up to ``now`` sorts before this one.
+                    ":upto": {"S": f"{now:012d}~"},
+                },
+                Limit=limit,
+            )
+        except ClientError as error:
+            raise StorageError("could not read the due announcements") from error
+        return [_scheduled_from_item(item) for item in page.get("Items", [])]
+
+    def start_posting(self, server: str, announcement_id: str) -> bool:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=keys.scheduled_announcement_key(server, announcement_id),
+                UpdateExpression="SET #state = :posting",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={":posting": {"S": ScheduleState.POSTING.value}},
+            )
+        except ClientError as error:
+            if _code(error) == "ConditionalCheckFailedException":
+                return False
+            raise StorageError("could not start posting the scheduled announcement") from error
+        return True
+
+    def cancel(self, server: str, announcement_id: str) -> CancelOutcome:
+        try:
+            self._client.delete_item(
+                TableName=self._table,
+                Key=keys.scheduled_announcement_key(server, announcement_id),
+                ConditionExpression="#state = :scheduled",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={":scheduled": {"S": ScheduleState.SCHEDULED.value}},
+            )
+        except ClientError as error:
+            if _code(error) != "ConditionalCheckFailedException":
+                raise StorageError("could not cancel the scheduled announcement") from error
+            stored = self.get(server, announcement_id)
+            return CancelOutcome.UNKNOWN if stored is None else CancelOutcome.TOO_LATE
+        return CancelOutcome.CANCELLED
+
+    def remove(self, server: str, announcement_id: str) -> None:
+        try:
+            self._client.delete_item(
+                TableName=self._table, Key=keys.scheduled_announcement_key(server, announcement_id)
+            )
+        except ClientError as error:
+            raise StorageError("could not remove the posted scheduled announcement") from error
+
+
+def _scheduled_from_item(item: dict[str, Any]) -> ScheduledAnnouncement:
+    return ScheduledAnnouncement(
+        announcement_id=item["sk"]["S"],
+        server=item["server"]["S"],
+        author_id=item["author_id"]["S"],
+        post_at=int(item["post_at"]["N"]),
+        title=item["title"]["S"],
+        job_payload=json.loads(item["job_payload"]["S"]),
+        state=ScheduleState(item["state"]["S"]),
+    )
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))

@@ -14,10 +14,13 @@
 | draft held for a dup. check | DRAFT#<interaction>      | DRAFT      |               |                   |
 | posted announcement         | ANNOUNCEMENT#<id>        | ANNOUNCEMENT |             |                   |
 | /announce draft             | ANNOUNCEDRAFT#<interaction> | DRAFT   |               |                   |
+| scheduled announcement      | SCHEDULEDANN#<server>    | <id>       |               |                   |
 
 Cases also carry ``gsi2pk = CASES#<server>#<status>``, ``gsi2sk = <number:010>``: a server's
 cases of one status (``/cases``) are one Query on gsi2. ``<server>`` is the Discord guild id
-(cases are numbered per server).
+(cases are numbered per server). Scheduled announcements carry ``gsi2pk =
+SCHEDULED_ANNOUNCEMENTS``, ``gsi2sk = <post at:012>#<server>#<id>``: the scheduler's "what is
+due" is one Query on gsi2, and ``/announce list`` one Query on the server's partition.
 
 ``<minute>`` is whole minutes since the epoch. Idempotency records, rate-limit counters,
 membership answers and held drafts carry ``expires_at`` (epoch seconds, the table's TTL). A held
@@ -102,3 +105,40 @@ def announcement_key(announcement_id: str) -> dict[str, dict[str, str]]:
 def announcement_draft_key(draft_id: str) -> dict[str, dict[str, str]]:
     """An /announce form waiting for its author's Post (``draft_id``: the submit's id)."""
     return {"pk": {"S": f"ANNOUNCEDRAFT#{draft_id}"}, "sk": {"S": "DRAFT"}}
+
+
+SCHEDULED_ANNOUNCEMENTS_PARTITION = "SCHEDULED_ANNOUNCEMENTS"
+
+
+def scheduled_announcement_key(server: str, announcement_id: str) -> dict[str, dict[str, str]]:
+    """An announcement waiting for its time; removed once posted or cancelled."""
+    return {"pk": {"S": scheduled_announcements_partition(server)}, "sk": {"S": announcement_id}}
+
+
+def scheduled_announcements_partition(server: str) -> str:
+    return f"SCHEDULEDANN#{server}"
+
+
+def scheduled_announcement_sort(post_at: int, server: str, announcement_id: str) -> str:
+    return f"{post_at:012d}#{server}#{announcement_id}"
+
+
+FEEDS_DUE_PARTITION = "FEEDS_DUE"
+
+
+def feeds_partition(server: str) -> str:
+    return f"FEEDS#{server}"
+
+
+def feed_key(server: str, feed_id: str) -> dict[str, dict[str, str]]:
+    """A followed feed: its settings and its poll state."""
+    return {"pk": {"S": feeds_partition(server)}, "sk": {"S": feed_id}}
+
+
+def feed_due_sort(next_poll_at: int, server: str, feed_id: str) -> str:
+    return f"{next_poll_at:012d}#{server}#{feed_id}"
+
+
+def feed_seen_key(feed_id: str, digest: str) -> dict[str, dict[str, str]]:
+    """An entry of a feed that was posted or passed over (``digest``: entry_key_digest)."""
+    return {"pk": {"S": f"FEEDSEEN#{feed_id}"}, "sk": {"S": digest}}
