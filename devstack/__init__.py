@@ -1,4 +1,5 @@
-"""The local stack: Flexcord's functions, moto and the Discord emulator on one machine.
+"""The local stack: Flexcord's functions, moto, the Discord and Twilio emulators and sample RSS/Atom
+feeds on one machine.
 
 In Lambda the shared package comes from the layer (/opt/python); here it is put on the path the
 same way, so `python -m devstack` and the handlers import the very code the layer ships.

@@ -1,5 +1,6 @@
-"""The loopback HTTP server both emulators run on: a threaded stdlib server that hands each
-request, as an ``HttpRequest``, to an app function and writes back its ``HttpResponse``."""
+"""The loopback HTTP server the emulators and the sample feeds run on: a threaded stdlib server
+that hands each request, as an ``HttpRequest``, to an app function and writes back its
+``HttpResponse`` (whole, or streamed piece by piece for slow and huge answers)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,6 +30,11 @@ class HttpResponse:
     status: int
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    #: Written instead of ``body``, piece by piece as the iterator yields (a trickled or huge
+    #: answer): with the ``Content-Length`` header when ``headers`` gives one, else chunked. An
+    #: iterator that raises ``ConnectionError`` abandons the answer: the connection is closed with
+    #: the body unfinished (no final chunk), as when a server dies mid-response.
+    stream: Iterable[bytes] | None = None
 
     @classmethod
     def json(cls, status: int, payload: Any, headers: Mapping[str, str] | None = None) -> HttpResponse:
@@ -56,16 +62,46 @@ class _RequestHandler(BaseHTTPRequestHandler):
         )
         response = self.server.app(request)
         try:
-            self.send_response(response.status)
-            for name, value in response.headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(response.body)))
-            self.end_headers()
-            if self.command != "HEAD" and response.body:
-                self.wfile.write(response.body)
-        except (BrokenPipeError, ConnectionResetError):
-            # The client gave up first (its read timeout, e.g. against a held response): what a
-            # real server sees as a reset connection, not an error of the emulator.
+            if response.stream is None:
+                self._write_whole(response)
+            else:
+                self._write_stream(response, response.stream)
+        except (ConnectionError, TimeoutError):
+            # The client gave up first (its read timeout, e.g. against a held response), or a
+            # stream abandoned its answer: what a real server sees as a reset connection, not an
+            # error of the emulator. (TimeoutError: a socket timeout the server set, on a write.)
+            self.close_connection = True
+
+    def _write_whole(self, response: HttpResponse) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if self.command != "HEAD" and response.body:
+            self.wfile.write(response.body)
+
+    def _write_stream(self, response: HttpResponse, stream: Iterable[bytes]) -> None:
+        declared = next((v for k, v in response.headers.items() if k.lower() == "content-length"), None)
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        if declared is None:
+            self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        sent = 0
+        # wfile is unbuffered (wbufsize 0): each piece reaches the socket as it is written.
+        for piece in stream:
+            if not piece:
+                continue  # an empty chunk would end a chunked body
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if declared is None else piece)
+            sent += len(piece)
+        if declared is None:
+            self.wfile.write(b"0\r\n\r\n")
+        elif sent != int(declared):
+            # Fewer bytes than declared: the client can only tell once the connection closes.
             self.close_connection = True
 
     # BaseHTTPRequestHandler dispatches to do_<METHOD>.

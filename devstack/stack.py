@@ -19,6 +19,7 @@ from devstack.gateway import LocalGateway, Route
 from devstack.lambda_runtime import LocalLambdaContext, load_handler
 from devstack.moto_server import MotoOnLoopback
 from devstack.poller import SqsPoller
+from devstack.sample_feeds import SampleFeeds
 from devstack.scheduler_clock import LocalScheduler
 from devstack.template import function_spec, http_routes, load_template, parameter_default
 from devstack.twilio_emulator import TwilioEmulator
@@ -42,6 +43,7 @@ class StackPorts:
     discord: int = 0
     gateway: int = 0
     twilio: int = 0
+    sample_feeds: int = 0
 
 
 class LocalStack:
@@ -82,6 +84,7 @@ class LocalStack:
         self._moto: MotoOnLoopback | None = None
         self.discord: DiscordEmulator | None = None
         self.twilio: TwilioEmulator | None = None
+        self.sample_feeds: SampleFeeds | None = None
         self.gateway: LocalGateway | None = None
         self.poller: SqsPoller | None = None
         #: SchedulerFunction's every-minute rule, and the stack's movable clock.
@@ -112,6 +115,7 @@ class LocalStack:
         self.twilio.start()
         _store_secret(TWILIO_TOKEN_SECRET_NAME, self.twilio.auth_token)
         _store_secret(ANNOUNCEMENTS_WEBHOOK_SECRET_NAME, ANNOUNCEMENTS_WEBHOOK_SECRET)
+        self.sample_feeds = SampleFeeds(port=self._ports.sample_feeds).start()
 
         self.gateway = LocalGateway(port=self._ports.gateway)
         self._set_environment(self._function_environment(self.discord, self.twilio, self.resources))
@@ -151,10 +155,13 @@ class LocalStack:
             timeout_seconds=spec.timeout_seconds,
         )
         self.gateway.add_plain_route("POST", "/_devstack/clock", self._move_clock)
+        # The sample feeds follow the stack's clock: moving it brings their new entries.
+        self.scheduler.on_advance(self.sample_feeds.advance)
         return self
 
     def stop(self) -> None:
-        for part in (self.scheduler, self.poller, self.gateway, self.twilio, self.discord, self._moto):
+        parts = (self.scheduler, self.poller, self.gateway, self.sample_feeds, self.twilio, self.discord, self._moto)
+        for part in parts:
             if part is not None:
                 try:
                     part.stop()
@@ -274,6 +281,9 @@ class LocalStack:
             "TABLE_NAME": resources.table_name,
             "JOB_QUEUE_URL": resources.job_queue_url,
             "JOB_MAX_RECEIVE_COUNT": str(resources.max_receive_count),
+            # Only the local stack sets this: its sample feeds live on loopback, which a deployed
+            # function must never fetch (private addresses are refused there, against SSRF).
+            "FEEDS_ALLOW_PRIVATE_URLS": "true",
         }
 
     def _allowed_guild_ids(self, discord: DiscordEmulator) -> list[str]:
@@ -320,6 +330,7 @@ class LocalStack:
             "announcements_webhook_url": f"{self.gateway.base_url}/announcements/webhook",
             "discord": self.discord.base_url,
             "twilio": self.twilio.base_url if self.twilio else "",
+            "sample_feeds": self.sample_feeds.base_url if self.sample_feeds else "",
             "aws_endpoint_url": os.environ["AWS_ENDPOINT_URL"],
             "table": self.resources.table_name,
             "job_queue_url": self.resources.job_queue_url,
