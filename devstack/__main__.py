@@ -96,9 +96,16 @@ def main(argv: list[str] | None = None) -> int:
     _add_webhook_parser(commands)
 
     _add_clock_parser(commands)
+    _add_feed_parser(commands)
 
     arguments = parser.parse_args(argv)
-    no_emulator_control = {"up": run_stack, "agent": run_agent, "webhook": run_webhook, "clock": run_clock}
+    no_emulator_control = {
+        "up": run_stack,
+        "agent": run_agent,
+        "webhook": run_webhook,
+        "clock": run_clock,
+        "feed": run_feed,
+    }
     if arguments.action in no_emulator_control:
         return no_emulator_control[arguments.action](arguments)
     from devstack.discord_emulator.control import EmulatorControlError
@@ -329,6 +336,53 @@ def _add_clock_parser(commands: Any) -> None:
     clock.add_argument("duration", nargs="?", default="0", help="e.g. 90, 45m, 2h, 1d (advance)")
 
 
+def _add_feed_parser(commands: Any) -> None:
+    feed = commands.add_parser(
+        "feed", help="the local stack's sample feeds: follow one, or make one misbehave"
+    )
+    feed.add_argument("verb", choices=["urls", "add", "mode"])
+    feed.add_argument("name", nargs="?", help="blog, videos, status or social")
+    feed.add_argument("mode", nargs="?", help="ok, slow, broken, html, huge, error, redirect, drift or gone")
+    feed.add_argument("--channel", default="announcements", help="where its entries are posted (add)")
+    feed.add_argument("--user", default="mod", help="who runs /feeds add")
+    feed.add_argument("--review-first", action="store_true", help="staff approve each entry (add)")
+    feed.add_argument("--backfill", type=int, default=0, help="post the newest N entries now (add)")
+    feed.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                      help="a mode option, e.g. seconds=30 (slow) or bytes=5000000 (huge)")  # fmt: skip
+
+
+def run_feed(arguments: argparse.Namespace) -> int:
+    """``urls``: where the sample feeds are; ``add NAME``: /feeds add it as a staff member would;
+    ``mode NAME MODE``: make it slow, broken, huge... (``ok`` puts it right)."""
+    from devstack.sample_feeds import SampleFeedsControl
+
+    if not STATE_FILE.exists():
+        sys.exit("The local stack is not running: start it with `make local` first.")
+    feeds = SampleFeedsControl(json.loads(STATE_FILE.read_text())["sample_feeds"])
+    names = ("blog", "videos", "status", "social")
+    if arguments.verb == "urls":
+        for name in names:
+            print(f"{name:<7} {feeds.url(name)}")
+        return 0
+    if arguments.name not in names:
+        sys.exit(f"name one of the sample feeds: {', '.join(names)}")
+    if arguments.verb == "mode":
+        options: dict[str, Any] = dict(_pair(item) for item in arguments.option)
+        for key, value in options.items():
+            if value.replace(".", "", 1).isdigit():
+                options[key] = float(value) if "." in value else int(value)
+        feeds.set_mode(arguments.name, arguments.mode or "ok", **options)
+        print(f"{arguments.name}: {arguments.mode or 'ok'}")
+        return 0
+    add: dict[str, Any] = {"url": feeds.url(arguments.name), "channel": arguments.channel}
+    if arguments.review_first:
+        add["review_first"] = True
+    if arguments.backfill:
+        add["backfill"] = arguments.backfill
+    control = _control()
+    return _show_result(control, control.run_command(arguments.user, "feeds", {"add": add}))
+
+
 _DURATION = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -353,7 +407,8 @@ def run_clock(arguments: argparse.Namespace) -> int:
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         answer = json.loads(response.read())
-    print(f"clock: {answer['now']}  (announcements queued: {answer.get('announcements_queued', 0)})")
+    announcements, polls = answer.get("announcements_queued", 0), answer.get("feed_polls_queued", 0)
+    print(f"clock: {answer['now']}  (announcements queued: {announcements}, feed polls queued: {polls})")
     return 0
 
 

@@ -160,7 +160,15 @@ class LocalStack:
         return self
 
     def stop(self) -> None:
-        parts = (self.scheduler, self.poller, self.gateway, self.sample_feeds, self.twilio, self.discord, self._moto)
+        parts = (
+            self.scheduler,
+            self.poller,
+            self.gateway,
+            self.sample_feeds,
+            self.twilio,
+            self.discord,
+            self._moto,
+        )
         for part in parts:
             if part is not None:
                 try:

@@ -145,6 +145,22 @@ def test_a_member_files_a_bug_from_the_command_line_and_sees_it_posted(tmp_path:
             time.sleep(0.3)
         assert "🎧 **Sam** joined the chat." in devstack("dm", "alice").stdout
 
+        # Announcements from the command line: a sample feed followed, the clock moved, a
+        # signed webhook sent.
+        assert "blog    http://127.0.0.1:" in devstack("feed", "urls").stdout
+        followed = devstack("feed", "add", "blog", "--channel", "announcements")
+        assert "✅ Following **The Flexcord Blog**" in followed.stdout, followed.stderr
+        assert "none is posted" in followed.stdout
+        moved = devstack("clock", "advance", "1h")
+        assert "feed polls queued: 1" in moved.stdout, moved.stderr
+        deadline = time.monotonic() + 15
+        while "#51" not in devstack("channel", "announcements").stdout:
+            assert time.monotonic() < deadline, devstack("channel", "announcements").stdout
+            time.sleep(0.3)
+        assert devstack("feed", "mode", "blog", "slow", "--option", "seconds=5").stdout == "blog: slow\n"
+        sent = devstack("webhook", "--title", "From the CLI", "--text", "Hello", "--key", "cli-1")
+        assert sent.stdout.startswith("202 "), sent.stdout + sent.stderr
+
         incomplete = devstack("member", "alice", "bug")  # no terminal to ask, no fields given
         assert incomplete.returncode == 2
         assert "is required" in incomplete.stderr

@@ -101,7 +101,7 @@ def test_every_event_file_is_covered() -> None:
 def test_the_scheduled_event_through_the_scheduler_function(stack: LocalStack) -> None:
     # The minute in the event is what the scheduler acts on: nothing is due at a sample's time.
     result = invoke("SchedulerFunction", load_event("eventbridge_scheduler_tick"))
-    assert result == {"now": 1_796_320_800, "announcements_queued": 0}
+    assert result == {"now": 1_796_320_800, "announcements_queued": 0, "feed_polls_queued": 0}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_INTERACTION_TYPES))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
 from flexcord.announcements.model import CancelOutcome, ScheduledAnnouncement, ScheduleState
 from flexcord.cases.model import Case, CaseDraft, CaseStatus
 from flexcord.cases.repository import VersionConflict
+from flexcord.feeds.policy import FeedHealth
+from flexcord.feeds.subscription import FeedSubscription
 from flexcord.jobs.model import Job
 from flexcord.servers.settings import ServerSettings
 
@@ -144,3 +147,51 @@ class InMemoryScheduledAnnouncements:
 
     def remove(self, server: str, announcement_id: str) -> None:
         self.items.pop((server, announcement_id), None)
+
+
+class InMemoryFeeds:
+    """FeedRepository in a dict, with the DynamoDB adapter's conditions."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], FeedSubscription] = {}
+
+    def add(self, feed: FeedSubscription) -> FeedSubscription:
+        return self.items.setdefault((feed.server, feed.feed_id), feed)
+
+    def get(self, server: str, feed_id: str) -> FeedSubscription | None:
+        return self.items.get((server, feed_id))
+
+    def of_server(self, server: str) -> list[FeedSubscription]:
+        return [feed for (g, _), feed in self.items.items() if g == server]
+
+    def remove(self, server: str, feed_id: str) -> bool:
+        return self.items.pop((server, feed_id), None) is not None
+
+    def due(self, now: int, *, limit: int) -> list[FeedSubscription]:
+        due = [f for f in self.items.values() if f.next_poll_at <= now and not f.health.paused]
+        return sorted(due, key=lambda f: f.next_poll_at)[:limit]
+
+    def record_poll(self, feed: FeedSubscription, *, slot: int) -> bool:
+        stored = self.items.get((feed.server, feed.feed_id))
+        if stored is None or stored.next_poll_at != slot:
+            return False
+        self.items[(feed.server, feed.feed_id)] = feed
+        return True
+
+    def resume(self, server: str, feed_id: str, *, now: int) -> FeedSubscription | None:
+        stored = self.items.get((server, feed_id))
+        if stored is None:
+            return None
+        resumed = self.items[(server, feed_id)] = replace(stored, health=FeedHealth(), next_poll_at=now)
+        return resumed
+
+
+class InMemorySeenEntries:
+    def __init__(self) -> None:
+        self.seen: dict[str, set[str]] = {}
+
+    def seen_among(self, feed_id: str, digests: Iterable[str]) -> set[str]:
+        return set(digests) & self.seen.get(feed_id, set())
+
+    def mark_seen(self, feed_id: str, digests: Iterable[str]) -> None:
+        self.seen.setdefault(feed_id, set()).update(digests)

@@ -16,7 +16,12 @@ from flexcord.jobs.announcement_jobs import AnnounceFlow, AnnouncementJobs
 from flexcord.jobs.model import Job, JobKind
 from flexcord.scheduler import Scheduler, event_time
 from flexcord.servers.settings import ServerDirectory
-from tests.unit.fakes import InMemoryScheduledAnnouncements, InMemoryServerSettings, RecordingQueue
+from tests.unit.fakes import (
+    InMemoryFeeds,
+    InMemoryScheduledAnnouncements,
+    InMemoryServerSettings,
+    RecordingQueue,
+)
 from tests.unit.test_announce_routes import (
     NOW,
     STAFF_ROLE,
@@ -105,7 +110,7 @@ class World:
             clock=lambda: self.now,
         )
         self.queue = RecordingQueue()
-        self.scheduler = Scheduler(self.schedule, self.queue)
+        self.scheduler = Scheduler(self.schedule, InMemoryFeeds(), self.queue)
 
     def schedule_one(self, when: str, draft_id: str = "500", press: str = "501") -> None:
         self.flow.draft(draft_job(context(draft_id), when=when))

@@ -71,7 +71,7 @@ def test_commands_are_valid_and_scoped_for_global_or_guild_registration() -> Non
     global_commands = commands_for_registration(guild_id=None)
     # /setup and /announce are for servers only; the rest work in the bot's DM too.
     assert all(
-        c["contexts"] == ([0] if c["name"] in ("setup", "announce") else [0, 1])
+        c["contexts"] == ([0] if c["name"] in ("setup", "announce", "feeds") else [0, 1])
         and c["integration_types"] == [0]
         for c in global_commands
     )

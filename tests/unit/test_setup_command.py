@@ -104,7 +104,9 @@ def test_setup_is_registered_for_server_managers_in_servers_only() -> None:
     assert setup["default_member_permissions"] == "32"
     assert setup["contexts"] == [0]
     # /announce is servers-only too (tests/unit/test_announce_routes.py).
-    others = [c for c in commands_for_registration(guild_id=None) if c["name"] not in ("setup", "announce")]
+    others = [
+        c for c in commands_for_registration(guild_id=None) if c["name"] not in ("setup", "announce", "feeds")
+    ]
     assert all(c["contexts"] == [0, 1] for c in others)
     [guild_setup] = [c for c in commands_for_registration(guild_id="1") if c["name"] == "setup"]
     assert "contexts" not in guild_setup

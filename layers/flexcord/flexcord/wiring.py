@@ -18,6 +18,7 @@ from flexcord.adapters.storage.announcements import (
 )
 from flexcord.adapters.storage.case_repository import DynamoCaseRepository
 from flexcord.adapters.storage.dynamodb import dynamodb_client
+from flexcord.adapters.storage.feeds import DynamoFeedRepository, DynamoSeenEntries
 from flexcord.adapters.storage.membership_cache import DynamoMembershipCache
 from flexcord.adapters.storage.pending_drafts import DynamoPendingDrafts
 from flexcord.adapters.storage.server_settings import DynamoServerSettings
@@ -41,6 +42,7 @@ from flexcord.jobs.case_posts import CasePosts
 from flexcord.jobs.case_triage import CaseTriage
 from flexcord.jobs.chat_followup import ChatFollowUp
 from flexcord.jobs.duplicate_check import DuplicateCheck
+from flexcord.jobs.feed_jobs import FeedJobs
 from flexcord.jobs.model import Job, JobKind
 from flexcord.jobs.setup_jobs import SetupJobs
 from flexcord.jobs.support_jobs import SupportChat
@@ -200,6 +202,7 @@ def build_worker() -> JobWorker:
         JobKind.ANNOUNCE_LIST: announce.list_scheduled,
         JobKind.ANNOUNCE_CANCEL: announce.cancel_scheduled,
     }
+    executors |= _feed_executors(discord, table_name)
     chat: SupportChat | None = None
     if os.environ.get("TWILIO_ACCOUNT_SID"):
         twilio = twilio_gateway(twilio_settings())
@@ -256,6 +259,31 @@ def build_worker() -> JobWorker:
     )
 
 
+def _feed_executors(discord: DiscordClient, table_name: str) -> dict[JobKind, Executor]:
+    from flexcord.feeds.fetch import FeedFetcher
+
+    # Only the local stack sets it: its sample feeds are served on loopback.
+    allow_private = os.environ.get("FEEDS_ALLOW_PRIVATE_URLS", "").lower() == "true"
+    feeds = FeedJobs(
+        server_directory(),
+        discord,
+        DynamoFeedRepository(dynamodb_client(), table_name),
+        DynamoSeenEntries(dynamodb_client(), table_name),
+        # A read ends within 12 s: less than the time the worker keeps to start a job, so a
+        # slow feed never runs a batch into the Lambda timeout.
+        FeedFetcher(allow_private=allow_private, total_seconds=12.0, read_timeout=8.0),
+        queue=job_queue(),
+    )
+    return {
+        JobKind.FEEDS_ADD: feeds.add,
+        JobKind.FEEDS_LIST: feeds.list_feeds,
+        JobKind.FEEDS_TEST: feeds.test,
+        JobKind.FEEDS_REMOVE: feeds.remove,
+        JobKind.FEEDS_RESUME: feeds.resume,
+        JobKind.FEED_POLL: feeds.poll,
+    }
+
+
 def _report_undelivered(
     job: Job, *, announcements: AnnouncementJobs, chat: Callable[[Job], bool] | None
 ) -> bool:
@@ -263,4 +291,6 @@ def _report_undelivered(
     the member for an agent's message."""
     if job.kind is JobKind.POST_ANNOUNCEMENT:
         return announcements.report_undelivered(job)
+    if job.kind is JobKind.FEED_POLL:
+        return False  # the feed is still due: the scheduler queues its poll again
     return chat is not None and chat(job)

@@ -90,3 +90,10 @@ def test_published_is_kept_in_utc_and_must_be_aware() -> None:
     assert entry(published=paris_noon).published.tzinfo is UTC  # type: ignore[union-attr]
     with pytest.raises(ValueError, match="timezone-aware"):
         entry(published=datetime(2026, 12, 3, 12, 0))
+
+
+def test_a_bare_guid_that_gains_tracking_parameters_keeps_its_identity() -> None:
+    plain = normalize_identity("Flexcord-Blog-Post-0051")
+    assert normalize_identity("fLEXCORD-bLOG-pOST-0051?utm_source=rss&fbclid=abc") == plain
+    assert normalize_identity("tag:blog,2026:post-51?ref=x&page=2") == "tag:blog,2026:post-51?page=2"
+    assert normalize_identity("Flexcord-Blog-Post-0052") != plain

@@ -353,3 +353,17 @@ def test_a_body_that_names_a_file_is_not_read_from_disk(tmp_path: Path) -> None:
 def test_entries_with_nothing_to_show_are_dropped() -> None:
     items = "<item><category>x</category></item><item><title>Real</title></item>"
     assert [entry.title for entry in parse_feed(rss_with_items(items)).entries] == ["Real"]
+
+
+def test_a_feed_cut_off_mid_way_is_malformed_even_with_entries_before_the_cut() -> None:
+    whole = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        + b"".join(b"<item><guid>%d</guid><title>Post %d</title></item>" % (n, n) for n in range(10))
+        + b"</channel></rss>"
+    )
+    assert len(parse_feed(whole).entries) == 10
+    with pytest.raises(FeedParseError, match="malformed XML"):
+        parse_feed(whole[: len(whole) // 2] + b"\n<item><title>Half a post & no end")
+    # A bare "&" in an otherwise whole feed is read past, as feed readers do.
+    slip = whole.replace(b"<title>Post 3</title>", b"<title>Posts & news</title>")
+    assert len(parse_feed(slip).entries) == 10

@@ -53,11 +53,9 @@ def announcement_embed(
     *, title: str, text: str, url: str | None = None, image_url: str | None = None
 ) -> dict[str, Any]:
     """The announcement's embed: title (a link when ``url``), text and image."""
-    embed: dict[str, Any] = {
-        "title": title.strip()[:TITLE_MAX],
-        "description": text.strip()[:DESCRIPTION_MAX],
-        "color": ANNOUNCEMENT_COLOUR,
-    }
+    embed: dict[str, Any] = {"title": title.strip()[:TITLE_MAX], "color": ANNOUNCEMENT_COLOUR}
+    if text.strip():  # a feed entry may have no text; Discord refuses an empty description
+        embed["description"] = text.strip()[:DESCRIPTION_MAX]
     if url:
         embed["url"] = url
     if image_url:

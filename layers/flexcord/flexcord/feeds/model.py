@@ -72,11 +72,18 @@ def normalize_identity(value: str) -> str:
     """``value`` with everything that does not change what it names taken out, casefolded.
 
     Http(s) URLs lose their scheme difference, host case, default port, fragment, tracking
-    parameters, parameter order and trailing slash; anything else is only stripped.
+    parameters, parameter order and trailing slash; any other value (a tag URI, a bare id) loses
+    tracking parameters appended to it after a "?" (proxies append them to guids too).
     """
     text = value.strip()
     url = _normalize_url(text)
-    return (url if url is not None else text).casefold()
+    if url is not None:
+        return url.casefold()
+    if "?" in text:
+        base, _, query = text.partition("?")
+        kept = urlencode(sorted(_without_tracking(query)))
+        text = f"{base}?{kept}" if kept else base
+    return text.casefold()
 
 
 def entry_key_digest(key: str) -> str:

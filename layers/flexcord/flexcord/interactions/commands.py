@@ -9,7 +9,9 @@ from typing import Any
 # https://discord.com/developers/docs/interactions/application-commands
 CHAT_INPUT = 1
 SUB_COMMAND = 1
-OPTION_STRING, OPTION_INTEGER, OPTION_USER, OPTION_ATTACHMENT = 3, 4, 6, 11
+OPTION_STRING, OPTION_INTEGER, OPTION_BOOLEAN, OPTION_USER, OPTION_CHANNEL, OPTION_ROLE = 3, 4, 5, 6, 7, 8
+OPTION_ATTACHMENT = 11
+GUILD_TEXT, GUILD_ANNOUNCEMENT = 0, 5
 NOTE_MAX = 1000
 #: The statuses staff can set, as command choices (value = CaseStatus value).
 STATUS_CHOICES = [
@@ -41,7 +43,7 @@ CONTEXT_GUILD, CONTEXT_BOT_DM = 0, 1
 GUILD_INSTALL = 0
 MANAGE_SERVER_PERMISSION = "32"
 #: Commands that make sense only in a server (not offered in the bot's DM).
-SERVER_ONLY = frozenset({"setup", "announce"})
+SERVER_ONLY = frozenset({"setup", "announce", "feeds"})
 
 COMMANDS: list[dict[str, Any]] = [
     {
@@ -229,6 +231,92 @@ COMMANDS: list[dict[str, Any]] = [
         ],
     },
 ]
+
+
+def _feed_id_subcommand(name: str, description: str) -> dict[str, Any]:
+    return {
+        "type": SUB_COMMAND,
+        "name": name,
+        "description": description,
+        "options": [
+            {
+                "type": OPTION_STRING,
+                "name": "id",
+                "description": "The feed's id, as /feeds list shows it",
+                "required": True,
+                "max_length": 25,
+            }
+        ],
+    }
+
+
+COMMANDS.append(
+    {
+        "name": "feeds",
+        "type": CHAT_INPUT,
+        "description": "Post a website's, channel's or status page's new entries automatically",
+        # As /announce: Manage Server by default; the worker also accepts the staff role.
+        "default_member_permissions": MANAGE_SERVER_PERMISSION,
+        "options": [
+            {
+                "type": SUB_COMMAND,
+                "name": "add",
+                "description": "Follow an RSS or Atom feed: its new entries are posted in a channel",
+                "options": [
+                    {
+                        "type": OPTION_STRING,
+                        "name": "url",
+                        "description": "The feed's address (RSS or Atom)",
+                        "required": True,
+                        "max_length": 500,
+                    },
+                    {
+                        "type": OPTION_CHANNEL,
+                        "name": "channel",
+                        "description": "Where its entries are posted",
+                        "required": True,
+                        "channel_types": [GUILD_TEXT, GUILD_ANNOUNCEMENT],
+                    },
+                    {
+                        "type": OPTION_STRING,
+                        "name": "template",
+                        "description": "The post's text: {title} {link} {summary} {author} {date} {image}",
+                        "max_length": 1000,
+                    },
+                    {
+                        "type": OPTION_STRING,
+                        "name": "include",
+                        "description": "Only entries with one of these words (comma-separated; /regex/ too)",
+                        "max_length": 500,
+                    },
+                    {
+                        "type": OPTION_STRING,
+                        "name": "exclude",
+                        "description": "No entries with one of these words (comma-separated; /regex/ too)",
+                        "max_length": 500,
+                    },
+                    {"type": OPTION_ROLE, "name": "role", "description": "A role to ping with each post"},
+                    {
+                        "type": OPTION_BOOLEAN,
+                        "name": "review_first",
+                        "description": "Staff approve each entry in the staff channel before it is posted",
+                    },
+                    {
+                        "type": OPTION_INTEGER,
+                        "name": "backfill",
+                        "description": "Also post the newest entries already there (0 to 10; default 0)",
+                        "min_value": 0,
+                        "max_value": 10,
+                    },
+                ],
+            },
+            {"type": SUB_COMMAND, "name": "list", "description": "The feeds this server follows"},
+            _feed_id_subcommand("test", "Show the next post of a feed, without posting it"),
+            _feed_id_subcommand("remove", "Stop following a feed"),
+            _feed_id_subcommand("resume", "Read a paused feed again"),
+        ],
+    }
+)
 
 
 def commands_for_registration(*, guild_id: str | None) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from discord_interactions import InteractionType
 
 from flexcord.adapters.queue.job_queue import JobQueue, QueueUnavailable
 from flexcord.cases.model import ATTACHMENT_MAX_BYTES
-from flexcord.interactions import announce_routes, case_forms, setup_routes
+from flexcord.interactions import announce_routes, case_forms, feed_routes, setup_routes
 from flexcord.interactions import custom_ids as ids
 from flexcord.interactions import responses as reply
 from flexcord.interactions.access import MemberRateLimiter, NoRateLimit, ServerAllowList
@@ -454,6 +454,7 @@ COMMAND_ROUTES: dict[str, Route] = {
     "cases": _server_cases,
     "setup": _setup(setup_routes.open_setup),
     "announce": _setup(announce_routes.command),
+    "feeds": _setup(feed_routes.command),
 }
 
 _ROUTES_BY_TYPE: dict[int, Route] = {

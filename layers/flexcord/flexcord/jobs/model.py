@@ -39,6 +39,12 @@ class JobKind(StrEnum):
     ANNOUNCE_DECIDE = "announcement.decide"
     ANNOUNCE_LIST = "announcement.list"
     ANNOUNCE_CANCEL = "announcement.cancel"
+    FEEDS_ADD = "feeds.add"
+    FEEDS_LIST = "feeds.list"
+    FEEDS_TEST = "feeds.test"
+    FEEDS_REMOVE = "feeds.remove"
+    FEEDS_RESUME = "feeds.resume"
+    FEED_POLL = "feeds.poll"
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,11 @@ WHAT_FAILED: dict[JobKind, str] = {
     JobKind.ANNOUNCE_DECIDE: "act on your announcement",
     JobKind.ANNOUNCE_LIST: "list the scheduled announcements",
     JobKind.ANNOUNCE_CANCEL: "cancel that announcement",
+    JobKind.FEEDS_ADD: "add that feed",
+    JobKind.FEEDS_LIST: "list the feeds",
+    JobKind.FEEDS_TEST: "read that feed",
+    JobKind.FEEDS_REMOVE: "remove that feed",
+    JobKind.FEEDS_RESUME: "resume that feed",
 }
 
 

@@ -15,12 +15,16 @@
 | posted announcement         | ANNOUNCEMENT#<id>        | ANNOUNCEMENT |             |                   |
 | /announce draft             | ANNOUNCEDRAFT#<interaction> | DRAFT   |               |                   |
 | scheduled announcement      | SCHEDULEDANN#<server>    | <id>       |               |                   |
+| followed feed               | FEEDS#<server>           | <feed id>  |               |                   |
+| feed entry posted or passed | FEEDSEEN#<feed id>       | <digest>   |               |                   |
 
 Cases also carry ``gsi2pk = CASES#<server>#<status>``, ``gsi2sk = <number:010>``: a server's
 cases of one status (``/cases``) are one Query on gsi2. ``<server>`` is the Discord guild id
 (cases are numbered per server). Scheduled announcements carry ``gsi2pk =
 SCHEDULED_ANNOUNCEMENTS``, ``gsi2sk = <post at:012>#<server>#<id>``: the scheduler's "what is
-due" is one Query on gsi2, and ``/announce list`` one Query on the server's partition.
+due" is one Query on gsi2, and ``/announce list`` one Query on the server's partition. Feeds not
+paused carry ``gsi2pk = FEEDS_DUE``, ``gsi2sk = <next poll:012>#<server>#<id>`` likewise; seen
+entries expire after 400 days.
 
 ``<minute>`` is whole minutes since the epoch. Idempotency records, rate-limit counters,
 membership answers and held drafts carry ``expires_at`` (epoch seconds, the table's TTL). A held
