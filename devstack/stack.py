@@ -284,6 +284,10 @@ class LocalStack:
             "TWILIO_STUDIO_FLOW_SID": "",
             # The announcements webhook's signing secret, on Secrets Manager (moto) as in AWS.
             "ANNOUNCEMENTS_WEBHOOK_SECRET_SECRET_ID": ANNOUNCEMENTS_WEBHOOK_SECRET_NAME,
+            # "true": the webhook's announcements wait for staff approval in the staff channel.
+            "ANNOUNCEMENTS_WEBHOOK_REVIEW_FIRST": str(
+                self._parameter("AnnouncementsWebhookReviewFirst")
+            ).lower(),
             # Twilio's webhooks come to the local gateway, and are verified against this URL.
             "PUBLIC_BASE_URL": self.gateway.base_url if self.gateway else "",
             "TABLE_NAME": resources.table_name,

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from flexcord.adapters.queue.job_queue import job_queue
 from flexcord.announcements.webhook import AnnouncementsWebhook
-from flexcord.config import ConfigurationError, discord_settings
+from flexcord.config import ConfigurationError, announcements_webhook_review_first, discord_settings
 from flexcord.observability import logger, metrics
 from flexcord.secrets import get_secret
 
@@ -24,7 +24,12 @@ def endpoint() -> AnnouncementsWebhook:
     if not server:
         # Fail loudly: with no server, no announcement has anywhere to go.
         raise ConfigurationError("neither DISCORD_GUILD_ID nor DISCORD_ALLOWED_GUILD_IDS is set")
-    return AnnouncementsWebhook(secret=lambda: get_secret(SECRET_NAME), queue=job_queue, server=server)
+    return AnnouncementsWebhook(
+        secret=lambda: get_secret(SECRET_NAME),
+        queue=job_queue,
+        server=server,
+        review_first=announcements_webhook_review_first(),
+    )
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -198,3 +198,29 @@ def test_bad_options_are_refused_at_once_and_members_are_not_offered_feeds(
         discord.run_command("alice", "feeds", {"list": {}})
     assert json.dumps(run(discord, "test", id="123"))  # an unknown id is explained
     assert run(discord, "remove", id="123").startswith("⚠️ This server follows no feed `123`")
+
+
+def test_a_review_first_feed_posts_only_what_staff_approve(
+    stack: LocalStack, discord: DiscordEmulator, feeds: SampleFeeds
+) -> None:
+    notices = staff_channel(stack, discord, "staff-reviews")
+    channel = discord.create_channel(discord.guild_id, "videos-reviewed")["id"]
+    add(discord, feeds.url("videos"), channel, review_first=True)
+    advance(stack, 3)  # one new video every 3 h
+
+    def reviews() -> list[dict[str, Any]]:
+        return [m for m in discord.messages(notices) if m.get("components")]
+
+    [review] = wait_until(reviews)
+    assert "a new entry of the feed **Flexcord**" in review["content"]
+    assert posts(discord, channel) == []
+    approve = review["components"][0]["components"][0]["custom_id"]
+    assert approve.startswith("review:approve:feed-")
+    pressed = discord.click("mod", review, approve)
+    assert pressed.response == {"type": 6}, pressed.error
+    [posted] = wait_until(lambda: posts(discord, channel))
+    assert posted["embeds"][0]["title"] == review["embeds"][0]["title"]
+    decided = wait_until(
+        lambda: [m for m in discord.messages(notices) if "Approved by" in str(m.get("content"))]
+    )
+    assert decided[0]["components"] == []

@@ -525,12 +525,17 @@ def test_announcements_webhook_only_enqueues_and_reads_its_own_secret(template: 
     assert set(variables) == {
         "JOB_QUEUE_URL",
         "ANNOUNCEMENTS_WEBHOOK_SECRET_SECRET_ID",
+        "ANNOUNCEMENTS_WEBHOOK_REVIEW_FIRST",
         "DISCORD_APPLICATION_ID",
         "DISCORD_GUILD_ID",
         "DISCORD_ALLOWED_GUILD_IDS",
         "AWS_ENDPOINT_URL",
     }
     assert variables["ANNOUNCEMENTS_WEBHOOK_SECRET_SECRET_ID"] == {"Ref": "AnnouncementsWebhookSecretName"}
+    assert variables["ANNOUNCEMENTS_WEBHOOK_REVIEW_FIRST"] == {"Ref": "AnnouncementsWebhookReviewFirst"}
+    review_first = template["Parameters"]["AnnouncementsWebhookReviewFirst"]
+    # Off unless chosen, and only the two values the function reads.
+    assert (review_first["Default"], review_first["AllowedValues"]) == ("false", ["true", "false"])
     assert variables["DISCORD_GUILD_ID"] == {"Ref": "DiscordGuildId"}
     assert variables["DISCORD_ALLOWED_GUILD_IDS"] == {"Ref": "DiscordAllowedGuildIds"}
     parameter = template["Parameters"]["AnnouncementsWebhookSecretName"]

@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from flexcord.announcements.model import CancelOutcome, ScheduledAnnouncement, ScheduleState
+from flexcord.announcements.review import AnnouncementReview, ReviewState
 from flexcord.cases.model import Case, CaseDraft, CaseStatus
 from flexcord.cases.repository import VersionConflict
 from flexcord.feeds.policy import FeedHealth
@@ -195,3 +196,49 @@ class InMemorySeenEntries:
 
     def mark_seen(self, feed_id: str, digests: Iterable[str]) -> None:
         self.seen.setdefault(feed_id, set()).update(digests)
+
+
+class InMemoryAnnouncementReviews:
+    """AnnouncementReviews in a dict, with the DynamoDB adapter's conditions (first submission
+    wins; a decision while pending or by the same press; edits while pending)."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, AnnouncementReview] = {}
+
+    def submit(self, review: AnnouncementReview) -> AnnouncementReview:
+        return self.items.setdefault(review.announcement_id, review)
+
+    def get(self, announcement_id: str) -> AnnouncementReview | None:
+        return self.items.get(announcement_id)
+
+    def set_message(self, announcement_id: str, channel_id: str, message_id: str) -> None:
+        self.items[announcement_id] = replace(
+            self.items[announcement_id], channel_id=channel_id, message_id=message_id
+        )
+
+    def decide(
+        self, announcement_id: str, state: ReviewState, *, by: str, press: str
+    ) -> AnnouncementReview | None:
+        found = self.items.get(announcement_id)
+        if found is None:
+            return None
+        if found.state is ReviewState.PENDING or found.decided_press == press:
+            found = self.items[announcement_id] = replace(
+                found, state=state, decided_by=by, decided_press=press
+            )
+        return found
+
+    def release(self, announcement_id: str, *, press: str) -> None:
+        found = self.items.get(announcement_id)
+        if found is not None and found.decided_press == press:
+            self.items[announcement_id] = replace(
+                found, state=ReviewState.PENDING, decided_by=None, decided_press=None
+            )
+
+    def edit(self, announcement_id: str, *, title: str, text: str, by: str) -> AnnouncementReview | None:
+        found = self.items.get(announcement_id)
+        if found is None or found.state is not ReviewState.PENDING:
+            return None
+        payload = {**found.job_payload, "title": title, "text": text}
+        edited = self.items[announcement_id] = replace(found, job_payload=payload, edited_by=by)
+        return edited

@@ -371,7 +371,7 @@ def test_without_an_announcements_channel_nothing_is_posted_and_post_works_later
     settings.update(GUILD, {"announcements_channel_id": None})
     flow.draft(draft_job(context("500")))
     assert "pick one with `/setup`" in discord.previews[-1]["content"]
-    assert flow.decide(decide(context("501"), "500")) == {"refused": True}
+    assert flow.decide(decide(context("501"), "500"))["refused"] is True
     assert discord.posts == []
     assert drafts.items["500"].used_by is None
     settings.update(GUILD, {"announcements_channel_id": TEXT})

@@ -211,7 +211,7 @@ def test_without_a_channel_the_servers_announcements_channel_is_used(
 
 
 def test_no_channel_anywhere_posts_nothing_and_says_so(jobs: AnnouncementJobs, discord: FakeDiscord) -> None:
-    assert jobs.post(job(channel_id=None)) == {"refused": True}
+    assert jobs.post(job(channel_id=None))["refused"] is True
     assert discord.posts == []
     assert "`/setup`" in discord.replies[0]
 
@@ -220,7 +220,7 @@ def test_no_channel_anywhere_posts_nothing_and_says_so(jobs: AnnouncementJobs, d
 def test_a_channel_outside_the_server_or_not_for_messages_is_refused(
     jobs: AnnouncementJobs, discord: FakeDiscord, log: InMemoryAnnouncementLog, channel: str
 ) -> None:
-    assert jobs.post(job(channel_id=channel)) == {"refused": True}
+    assert jobs.post(job(channel_id=channel))["refused"] is True
     assert discord.posts == []
     assert log.items == {}
     assert discord.replies[0].startswith("⚠️ Not posted.")
@@ -236,7 +236,7 @@ def test_a_server_flexcord_does_not_serve_is_refused(
         InMemoryScheduledAnnouncements(),
         allowed_guild_ids=(OTHER_GUILD,),
     )
-    assert jobs.post(job()) == {"refused": True}
+    assert jobs.post(job())["refused"] is True
     assert discord.posts == []
 
 
@@ -308,7 +308,7 @@ def test_a_post_discord_refuses_is_reported_not_retried(
     jobs: AnnouncementJobs, discord: FakeDiscord, log: InMemoryAnnouncementLog
 ) -> None:
     discord.post_failure = DiscordApiError(403, 50013, "Missing Permissions")
-    assert jobs.post(job()) == {"refused": True}
+    assert jobs.post(job())["refused"] is True
     assert log.items == {}
     assert "Send Messages and Embed Links" in discord.replies[0]
 

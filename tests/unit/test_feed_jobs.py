@@ -177,6 +177,7 @@ def test_each_new_entry_is_posted_once_in_order(world: World) -> None:
         "author_id": None,
         "review_first": False,
         "feed_id": "9000",
+        "feed_name": "The blog",
     }
     assert "News number 51" in first.payload["text"]
     # Nothing new: the site answers 304 to the validator it gave.

@@ -160,6 +160,16 @@ class TwilioSettings:
         )
 
 
+def announcements_webhook_review_first() -> bool:
+    """ANNOUNCEMENTS_WEBHOOK_REVIEW_FIRST (template parameter AnnouncementsWebhookReviewFirst):
+    ``true`` holds every webhook announcement for a staff member's approval. Anything but
+    ``true`` or ``false`` fails loudly: a typo must not post unreviewed what was meant to wait."""
+    raw = (_optional("ANNOUNCEMENTS_WEBHOOK_REVIEW_FIRST") or "false").lower()
+    if raw not in ("true", "false"):
+        raise ConfigurationError(f"ANNOUNCEMENTS_WEBHOOK_REVIEW_FIRST must be true or false, got {raw!r}")
+    return raw == "true"
+
+
 @cache
 def twilio_settings() -> TwilioSettings:
     return TwilioSettings.from_env()

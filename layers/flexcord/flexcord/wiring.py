@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable
 from functools import cache, partial
 from pathlib import Path
+from typing import Any
 
 from flexcord.adapters.discord import DiscordClient
 from flexcord.adapters.discord.ratelimit import GLOBAL_REQUESTS_PER_SECOND, RateLimiter
@@ -21,6 +22,7 @@ from flexcord.adapters.storage.dynamodb import dynamodb_client
 from flexcord.adapters.storage.feeds import DynamoFeedRepository, DynamoSeenEntries
 from flexcord.adapters.storage.membership_cache import DynamoMembershipCache
 from flexcord.adapters.storage.pending_drafts import DynamoPendingDrafts
+from flexcord.adapters.storage.reviews import DynamoAnnouncementReviews
 from flexcord.adapters.storage.server_settings import DynamoServerSettings
 from flexcord.adapters.storage.session_repository import DynamoSessionRepository
 from flexcord.adapters.twilio import TwilioGateway
@@ -37,6 +39,7 @@ from flexcord.config import (
 )
 from flexcord.jobs.access import DmAccess
 from flexcord.jobs.announcement_jobs import AnnounceFlow, AnnouncementJobs
+from flexcord.jobs.announcement_review import ReviewFlow
 from flexcord.jobs.case_jobs import CaseJobs
 from flexcord.jobs.case_posts import CasePosts
 from flexcord.jobs.case_triage import CaseTriage
@@ -181,12 +184,25 @@ def build_worker() -> JobWorker:
     setup = SetupJobs(server_directory(), discord, checker)
     executors |= {JobKind.SETUP_SHOW: setup.show, JobKind.SETUP_CHANGE: setup.change}
     scheduled = DynamoScheduledAnnouncements(dynamodb_client(), table_name)
+
+    def submit_for_review(job: Job) -> dict[str, Any]:
+        # The poster hands review-first announcements to the review, whose Approve runs the
+        # poster: each needs the other, so the poster reaches the review (built below) late.
+        return review.submit(job)
+
     announcements = AnnouncementJobs(
         server_directory(),
         discord,
         DynamoAnnouncementLog(dynamodb_client(), table_name),
         scheduled,
         allowed_guild_ids=settings.allowed_guild_ids,
+        review=submit_for_review,
+    )
+    review = ReviewFlow(
+        server_directory(),
+        discord,
+        DynamoAnnouncementReviews(dynamodb_client(), table_name),
+        post=announcements.post,
     )
     announce = AnnounceFlow(
         server_directory(),
@@ -197,6 +213,8 @@ def build_worker() -> JobWorker:
     )
     executors |= {
         JobKind.POST_ANNOUNCEMENT: announcements.post,
+        JobKind.REVIEW_DECIDE: review.decide,
+        JobKind.REVIEW_EDIT: review.edit,
         JobKind.ANNOUNCE_DRAFT: announce.draft,
         JobKind.ANNOUNCE_DECIDE: announce.decide,
         JobKind.ANNOUNCE_LIST: announce.list_scheduled,

@@ -11,6 +11,10 @@ otherwise). Then the body, ``{title, text, url, image_url, channel, idempotency_
 field (400 naming the field). Accepted, it becomes one POST_ANNOUNCEMENT job and the answer is
 202 with the announcement id.
 
+With review first on (``ANNOUNCEMENTS_WEBHOOK_REVIEW_FIRST``), the job says so
+(``review_first``) and the executor shows the announcement to staff instead of posting it; the
+answer is 202 all the same: the caller learns nothing of the review, which may take days.
+
 The id is a hash of the idempotency key, and the job's key (the FIFO deduplication id) is
 ``announcement:<id>``: a replayed request, or a new request reusing a key, queues the same job,
 which SQS drops within its five-minute deduplication window; past it, the executor finds the
@@ -198,10 +202,11 @@ def _idempotency_key(data: dict[str, Any]) -> str:
     return value
 
 
-def announcement_job(announcement: WebhookAnnouncement, *, server: str) -> Job:
-    """The POST_ANNOUNCEMENT job of the shared contract (issue 9)."""
+def announcement_job(announcement: WebhookAnnouncement, *, server: str, review_first: bool = False) -> Job:
+    """The POST_ANNOUNCEMENT job of the shared contract (issue 9). ``review_first``: staff approve
+    it in the staff channel before it is posted (``review_first`` in the payload; absent, false)."""
     announcement_id = announcement.announcement_id
-    return Job(
+    job = Job(
         kind=JobKind.POST_ANNOUNCEMENT,
         key=announcement_job_key(announcement_id),
         group=announcement_job_group(server),
@@ -222,6 +227,9 @@ def announcement_job(announcement: WebhookAnnouncement, *, server: str) -> Job:
             "author_id": None,
         },
     )
+    if review_first:
+        job.payload["review_first"] = True
+    return job
 
 
 def wall_clock() -> float:
@@ -236,13 +244,17 @@ class AnnouncementsWebhook:
         queue: Callable[[], JobQueue],
         server: str,
         now: Callable[[], float] = wall_clock,
+        review_first: bool = False,
     ) -> None:
         """``secret``: the signing secret (read on the first request, cached by get_secret).
-        ``server``: the configured server the announcements go to. ``now``: Unix seconds."""
+        ``server``: the configured server the announcements go to. ``now``: Unix seconds.
+        ``review_first``: every announcement waits for a staff member's approval in the server's
+        staff channel (ANNOUNCEMENTS_WEBHOOK_REVIEW_FIRST)."""
         self._secret = secret
         self._queue = queue
         self._server = server
         self._now = now
+        self._review_first = review_first
 
     def handle(self, event: Mapping[str, Any]) -> dict[str, Any]:
         try:
@@ -256,7 +268,7 @@ class AnnouncementsWebhook:
         except (RequestRejected, InvalidAnnouncement) as invalid:
             metrics.add_metric(name="AnnouncementWebhookInvalid", unit="Count", value=1)
             return invalid.response()
-        job = announcement_job(announcement, server=self._server)
+        job = announcement_job(announcement, server=self._server, review_first=self._review_first)
         try:
             self._queue().enqueue(job)
         except QueueUnavailable:

@@ -126,3 +126,40 @@ ANNOUNCE_PREFIX = "announce:"
 
 def announce_button(action: str, draft_id: str) -> str:
     return f"{ANNOUNCE_PREFIX}{action}:{draft_id}"
+
+
+# Review first: the buttons on a review message in the staff channel (``review:approve:<id>``,
+# ``review:edit:<id>``, ``review:reject:<id>``) and the form Edit opens (``review:form:<id>``).
+# ``<id>`` is the announcement id (a webhook's 24 hex characters, a feed entry's
+# ``feed-<feed id>-<24 hex>``). The id says which review; the worker checks the presser is staff
+# of that review's server, from the signed interaction.
+REVIEW_PREFIX = "review:"
+REVIEW_MODAL_PREFIX = "review:form:"
+REVIEW_APPROVE, REVIEW_EDIT, REVIEW_REJECT = "approve", "edit", "reject"
+REVIEW_ACTIONS = (REVIEW_APPROVE, REVIEW_EDIT, REVIEW_REJECT)
+#: An announcement id as the review's custom_ids carry it: 64 characters at most, so the longest
+#: custom_id (``review:approve:`` + 64 = 79) stays inside Discord's 100.
+REVIEW_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_REVIEW_BUTTON = re.compile(r"review:(" + "|".join(REVIEW_ACTIONS) + r"):(" + REVIEW_ID.pattern + r")")
+
+
+def review_button(action: str, announcement_id: str) -> str:
+    return f"{REVIEW_PREFIX}{action}:{announcement_id}"
+
+
+def review_modal(announcement_id: str) -> str:
+    return f"{REVIEW_MODAL_PREFIX}{announcement_id}"
+
+
+def parse_review_button(custom_id: str) -> tuple[str, str] | None:
+    """(action, announcement id) of a review button; None for anything else."""
+    match = _REVIEW_BUTTON.fullmatch(custom_id)
+    return (match.group(1), match.group(2)) if match else None
+
+
+def parse_review_modal(custom_id: str) -> str | None:
+    """The announcement id of the review's Edit form; None for anything else."""
+    announcement_id = custom_id.removeprefix(REVIEW_MODAL_PREFIX)
+    if announcement_id == custom_id or not REVIEW_ID.fullmatch(announcement_id):
+        return None
+    return announcement_id

@@ -24,6 +24,7 @@ from flexcord.cases.model import ATTACHMENT_MAX_BYTES
 from flexcord.interactions import announce_routes, case_forms, feed_routes, setup_routes
 from flexcord.interactions import custom_ids as ids
 from flexcord.interactions import responses as reply
+from flexcord.interactions import review_routes as review
 from flexcord.interactions.access import MemberRateLimiter, NoRateLimit, ServerAllowList
 from flexcord.interactions.commands import MESSAGE_MAX, NOTE_MAX, STATUS_CHOICES
 from flexcord.interactions.model import Interaction, attachment_size
@@ -575,6 +576,8 @@ PREFIX_COMPONENT_ROUTES: dict[str, Route] = {
     ids.RATE_CHAT_PREFIX: _rate_chat,
     ids.RATE_COMMENT_PREFIX: _comment_form,
     ids.TRANSCRIPT_PREFIX: _send_transcript,
+    # Review first: the staff channel's Approve / Edit / Reject (staff are re-checked in the worker).
+    ids.REVIEW_PREFIX: _setup(review.component),
 }
 MODAL_ROUTES: dict[str, Route] = {
     ids.REPLY_MODAL: _reply_submitted,
@@ -585,4 +588,5 @@ MODAL_ROUTES: dict[str, Route] = {
 PREFIX_MODAL_ROUTES: dict[str, Route] = {
     ids.RATE_COMMENT_PREFIX: _comment_submitted,
     ids.ANNOUNCE_EDIT_MODAL_PREFIX: _setup(announce_routes.submit),
+    ids.REVIEW_MODAL_PREFIX: _setup(review.submit),
 }

@@ -16,6 +16,11 @@ A scheduled announcement (``scheduled`` in the payload) waits in DynamoDB until 
 queues it. The poster marks it being posted before posting (from then on /announce cancel says it
 is too late), and forgets it once the post is recorded. Posts no member is waiting on (scheduled,
 from the webhook or a feed) report what went wrong in the server's staff channel.
+
+Review first: a payload with ``review_first`` (a feed set to it, or the webhook when
+``ANNOUNCEMENTS_WEBHOOK_REVIEW_FIRST`` is true) and not yet ``approved`` is not posted here but
+handed to the review (``jobs/announcement_review.py``), which shows it to staff; their Approve runs
+this poster again with ``approved`` in the payload.
 """
 
 from __future__ import annotations
@@ -82,13 +87,16 @@ class AnnouncementJobs:
         schedule: ScheduledAnnouncements,
         *,
         allowed_guild_ids: Sequence[str] = (),
+        review: Callable[[Job], dict[str, Any]] | None = None,
     ) -> None:
-        """``allowed_guild_ids``: the servers Flexcord serves (empty: any server)."""
+        """``allowed_guild_ids``: the servers Flexcord serves (empty: any server). ``review``:
+        where an announcement to be reviewed first goes instead (``ReviewFlow.submit``)."""
         self._servers = servers
         self._discord = discord
         self._log = log
         self._schedule = schedule
         self._allowed = frozenset(allowed_guild_ids)
+        self._review = review
 
     def post(self, job: Job) -> dict[str, Any]:
         payload = job.payload
@@ -97,6 +105,10 @@ class AnnouncementJobs:
         scheduled = bool(payload.get("scheduled"))
         posted = self._log.posted(announcement_id)
         if posted is None:
+            if payload.get("review_first") and not payload.get("approved"):
+                # Staff decide first (a feed or the webhook set to review first); their Approve
+                # runs this again with ``approved``. Once posted, a resent job finds the post.
+                return self._hold_for_review(job)
             if scheduled and not self._schedule.start_posting(server, announcement_id):
                 logger.info("scheduled announcement cancelled before its time", extra={"id": announcement_id})
                 return {"cancelled": True}
@@ -133,6 +145,13 @@ class AnnouncementJobs:
         }
 
     # -- steps -------------------------------------------------------------------------------
+
+    def _hold_for_review(self, job: Job) -> dict[str, Any]:
+        if self._review is None:
+            # Never post what was to be reviewed: hold it rather than post it unreviewed.
+            logger.warning("announcement to review, but no review is wired", extra={"key": job.key})
+            return {"held": "no review"}
+        return self._review(job)
 
     def _channel_of(self, server: str, channel_id: str) -> dict[str, Any] | None:
         """The channel, if it is a text or announcement channel of ``server`` and Flexcord
@@ -253,7 +272,8 @@ class AnnouncementJobs:
             if job.payload.get("scheduled"):
                 # Refused for good (no channel, no access): the scheduler must not queue it again.
                 self._schedule.remove(str(job.payload["server"]), str(job.payload["announcement_id"]))
-        return {"refused": True}
+        # The reason, for whoever ran the post (an approved review shows it on its message).
+        return {"refused": True, "reason": text}
 
     def _tell_staff(self, job: Job, what: str, *, tag: str = "ud") -> bool:
         """``what`` completes "The announcement «title» (source)…"; one notice per announcement

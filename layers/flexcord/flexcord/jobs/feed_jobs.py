@@ -361,6 +361,7 @@ class FeedJobs:
             "author_id": None,
             "review_first": feed.review_first,
             "feed_id": feed.feed_id,
+            "feed_name": feed.name,
         }
 
     # -- helpers -----------------------------------------------------------------------------

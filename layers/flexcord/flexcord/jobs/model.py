@@ -35,6 +35,8 @@ class JobKind(StrEnum):
     SETUP_SHOW = "setup.show"
     SETUP_CHANGE = "setup.change"
     POST_ANNOUNCEMENT = "announcement.post"
+    REVIEW_DECIDE = "announcement.review_decide"
+    REVIEW_EDIT = "announcement.review_edit"
     ANNOUNCE_DRAFT = "announcement.draft"
     ANNOUNCE_DECIDE = "announcement.decide"
     ANNOUNCE_LIST = "announcement.list"

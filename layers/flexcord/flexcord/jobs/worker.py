@@ -81,6 +81,8 @@ WHAT_FAILED: dict[JobKind, str] = {
     JobKind.SETUP_SHOW: "show this server's settings",
     JobKind.SETUP_CHANGE: "save that setting",
     JobKind.POST_ANNOUNCEMENT: "post the announcement",
+    JobKind.REVIEW_DECIDE: "record your decision on that announcement",
+    JobKind.REVIEW_EDIT: "save your edit of that announcement",
     JobKind.ANNOUNCE_DRAFT: "prepare your announcement",
     JobKind.ANNOUNCE_DECIDE: "act on your announcement",
     JobKind.ANNOUNCE_LIST: "list the scheduled announcements",

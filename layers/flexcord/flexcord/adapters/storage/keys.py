@@ -17,6 +17,7 @@
 | scheduled announcement      | SCHEDULEDANN#<server>    | <id>       |               |                   |
 | followed feed               | FEEDS#<server>           | <feed id>  |               |                   |
 | feed entry posted or passed | FEEDSEEN#<feed id>       | <digest>   |               |                   |
+| announcement under review   | REVIEW#<id>              | REVIEW     |               |                   |
 
 Cases also carry ``gsi2pk = CASES#<server>#<status>``, ``gsi2sk = <number:010>``: a server's
 cases of one status (``/cases``) are one Query on gsi2. ``<server>`` is the Discord guild id
@@ -34,6 +35,8 @@ kept: they tie a case to the interaction that filed it. A posted announcement (`
 announcement id of its job) records its message and whether it was published to following
 servers; it is kept, so a retried job never posts it twice. An /announce draft (``<interaction>``
 the form submit's id) holds the form, its author and which Post press used it; it is kept a day.
+A review (``<id>`` the announcement id) holds a feed entry's or webhook post's payload while staff
+decide, and then who decided it, by which press; it is kept, so a late press is told who decided.
 """
 
 CASE_SORT_KEY = "CASE"
@@ -125,6 +128,11 @@ def scheduled_announcements_partition(server: str) -> str:
 
 def scheduled_announcement_sort(post_at: int, server: str, announcement_id: str) -> str:
     return f"{post_at:012d}#{server}#{announcement_id}"
+
+
+def review_key(announcement_id: str) -> dict[str, dict[str, str]]:
+    """An announcement waiting for (or past) a staff decision, before it is posted."""
+    return {"pk": {"S": f"REVIEW#{announcement_id}"}, "sk": {"S": "REVIEW"}}
 
 
 FEEDS_DUE_PARTITION = "FEEDS_DUE"
