@@ -14,6 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from flexcord.jobs.model import InteractionContext
+from flexcord.servers.settings import MANAGE_SERVER, has_permission
+
 WINDOW_SECONDS = 60
 
 
@@ -63,3 +66,12 @@ def epoch_minute(now: float) -> int:
 
 def seconds_left_in_window(now: float) -> int:
     return max(1, math.ceil((epoch_minute(now) + 1) * WINDOW_SECONDS - now))
+
+
+def may_be_staff(context: InteractionContext) -> bool:
+    """Whether a server interaction could come from staff, judged at the endpoint, which reads no
+    settings: Manage Server, or any role (the staff role is one; the worker checks which). The
+    commands that use it are offered to Manage Server by default, a default admins can widen."""
+    return context.guild_id is not None and (
+        has_permission(context.permissions, MANAGE_SERVER) or bool(context.roles)
+    )

@@ -24,12 +24,12 @@ from typing import Any
 from flexcord.announcements.model import DESCRIPTION_MAX, TITLE_MAX
 from flexcord.interactions import custom_ids as ids
 from flexcord.interactions import responses as reply
+from flexcord.interactions.access import may_be_staff
 from flexcord.interactions.case_forms import FILE_UPLOAD, LABEL, PARAGRAPH, SHORT, TEXT_INPUT
 from flexcord.interactions.model import Interaction, as_list, as_mapping
 from flexcord.interactions.responses import InteractionResponse
 from flexcord.interactions.setup_routes import Decision, Enqueue
 from flexcord.jobs.model import Job, JobKind
-from flexcord.servers.settings import MANAGE_SERVER, has_permission
 
 ROLE_SELECT = 6
 NOT_STAFF = (
@@ -231,9 +231,6 @@ def _submitted(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _refusal(interaction: Interaction) -> InteractionResponse | None:
-    context = interaction.context
-    if context.guild_id is None:
+    if interaction.context.guild_id is None:
         return reply.ephemeral_message(SERVERS_ONLY)
-    if not has_permission(context.permissions, MANAGE_SERVER) and not context.roles:
-        return reply.ephemeral_message(NOT_STAFF)
-    return None
+    return None if may_be_staff(interaction.context) else reply.ephemeral_message(NOT_STAFF)

@@ -16,11 +16,11 @@ from flexcord.feeds.filters import parse_filter_terms
 from flexcord.feeds.subscription import MAX_BACKFILL
 from flexcord.feeds.template import DEFAULT_TEMPLATE, validate_template
 from flexcord.interactions import responses as reply
+from flexcord.interactions.access import may_be_staff
 from flexcord.interactions.model import Interaction
 from flexcord.interactions.responses import InteractionResponse
 from flexcord.interactions.setup_routes import Decision, Enqueue
 from flexcord.jobs.model import Job, JobKind
-from flexcord.servers.settings import MANAGE_SERVER, has_permission
 
 URL_MAX = 500
 NOT_STAFF = (
@@ -101,9 +101,6 @@ def url_problem(url: str) -> str:
 
 
 def _refusal(interaction: Interaction) -> InteractionResponse | None:
-    context = interaction.context
-    if context.guild_id is None:
+    if interaction.context.guild_id is None:
         return reply.ephemeral_message(SERVERS_ONLY)
-    if not has_permission(context.permissions, MANAGE_SERVER) and not context.roles:
-        return reply.ephemeral_message(NOT_STAFF)
-    return None
+    return None if may_be_staff(interaction.context) else reply.ephemeral_message(NOT_STAFF)

@@ -21,12 +21,12 @@ from typing import Any
 from flexcord.announcements.model import TITLE_MAX
 from flexcord.interactions import custom_ids as ids
 from flexcord.interactions import responses as reply
+from flexcord.interactions.access import may_be_staff
 from flexcord.interactions.case_forms import LABEL, PARAGRAPH, SHORT, TEXT_INPUT, submitted_values
 from flexcord.interactions.model import Interaction, as_list, as_mapping
 from flexcord.interactions.responses import InteractionResponse
 from flexcord.interactions.setup_routes import Decision, Enqueue
 from flexcord.jobs.model import Job, JobKind
-from flexcord.servers.settings import MANAGE_SERVER, has_permission
 
 NOT_STAFF = "Only this server's staff (Manage Server or the staff role) can review announcements."
 STALE = "This button no longer does anything."
@@ -100,9 +100,4 @@ def shown_on(message: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _refusal(interaction: Interaction) -> InteractionResponse | None:
-    context = interaction.context
-    if context.guild_id is None or (
-        not has_permission(context.permissions, MANAGE_SERVER) and not context.roles
-    ):
-        return reply.ephemeral_message(NOT_STAFF)
-    return None
+    return None if may_be_staff(interaction.context) else reply.ephemeral_message(NOT_STAFF)

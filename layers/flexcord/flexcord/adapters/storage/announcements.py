@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from flexcord.adapters.storage import keys
 from flexcord.adapters.storage.case_repository import StorageError
+from flexcord.adapters.storage.dynamodb import CONDITION_FAILED, error_code, query_all
 from flexcord.announcements.model import (
     AnnouncementDraft,
     CancelOutcome,
@@ -55,7 +56,7 @@ class DynamoAnnouncementLog:
                 TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
             )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if error_code(error) != CONDITION_FAILED:
                 raise StorageError("could not record the announcement") from error
             stored = self.posted(posted.announcement_id)
             if stored is None:
@@ -106,7 +107,7 @@ class DynamoAnnouncementDrafts:
                 TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
             )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if error_code(error) != CONDITION_FAILED:
                 raise StorageError("could not keep the announcement draft") from error
             stored = self.get(draft.draft_id)
             if stored is None:
@@ -136,7 +137,7 @@ class DynamoAnnouncementDrafts:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if error_code(error) != CONDITION_FAILED:
                 raise StorageError("could not use the announcement draft") from error
             return self.get(draft_id)  # used by another press already, or gone
         return _draft_from_item(draft_id, response["Attributes"])
@@ -151,7 +152,7 @@ class DynamoAnnouncementDrafts:
                 ExpressionAttributeValues={":press": {"S": press_id}},
             )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if error_code(error) != CONDITION_FAILED:
                 raise StorageError("could not release the announcement draft") from error
 
     def drop(self, draft_id: str) -> None:
@@ -219,7 +220,7 @@ class DynamoScheduledAnnouncements:
                 TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
             )
         except ClientError as error:
-            if _code(error) != "ConditionalCheckFailedException":
+            if error_code(error) != CONDITION_FAILED:
                 raise StorageError("could not schedule the announcement") from error
             stored = self.get(scheduled.server, scheduled.announcement_id)
             return stored if stored is not None else scheduled
@@ -237,7 +238,6 @@ class DynamoScheduledAnnouncements:
         return _scheduled_from_item(item) if item else None
 
     def of_server(self, server: str) -> list[ScheduledAnnouncement]:
-        items: list[dict[str, Any]] = []
         query: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk",
@@ -245,12 +245,7 @@ class DynamoScheduledAnnouncements:
             "ConsistentRead": True,
         }
         try:
-            while True:
-                page = self._client.query(**query)
-                items += page.get("Items", [])
-                if "LastEvaluatedKey" not in page:
-                    break
-                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            items = query_all(self._client, query)
         except ClientError as error:
             raise StorageError("could not list the scheduled announcements") from error
         return sorted((_scheduled_from_item(item) for item in items), key=lambda s: s.post_at)
@@ -283,7 +278,7 @@ class DynamoScheduledAnnouncements:
                 ExpressionAttributeValues={":posting": {"S": ScheduleState.POSTING.value}},
             )
         except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
+            if error_code(error) == CONDITION_FAILED:
                 return False
             raise StorageError("could not start posting the scheduled announcement") from error
         return True
@@ -298,7 +293,7 @@ class DynamoScheduledAnnouncements:
                 ExpressionAttributeValues={":scheduled": {"S": ScheduleState.SCHEDULED.value}},
             )
         except ClientError as error:
-            if _code(error) != "ConditionalCheckFailedException":
+            if error_code(error) != CONDITION_FAILED:
                 raise StorageError("could not cancel the scheduled announcement") from error
             stored = self.get(server, announcement_id)
             return CancelOutcome.UNKNOWN if stored is None else CancelOutcome.TOO_LATE
@@ -323,7 +318,3 @@ def _scheduled_from_item(item: dict[str, Any]) -> ScheduledAnnouncement:
         job_payload=json.loads(item["job_payload"]["S"]),
         state=ScheduleState(item["state"]["S"]),
     )
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from flexcord.adapters.storage import keys
+from flexcord.adapters.storage.dynamodb import CONDITION_FAILED, error_code
 from flexcord.cases.model import (
     Assignee,
     Attachment,
@@ -71,7 +72,7 @@ class DynamoCaseRepository:
                 ]
             )
         except ClientError as error:
-            if _error_code(error) != "TransactionCanceledException":
+            if error_code(error) != "TransactionCanceledException":
                 raise StorageError(f"could not store case #{case.number}") from error
             # Another delivery of the same interaction won the race; its case is the case. The
             # number drawn here is skipped, which is harmless: numbers are unique, not dense.
@@ -134,9 +135,9 @@ class DynamoCaseRepository:
                 ExpressionAttributeValues={":read": {"N": str(case.version)}},
             )
         except ClientError as error:
-            if _error_code(error) == "ConditionalCheckFailedException":
+            if error_code(error) == CONDITION_FAILED:
                 raise VersionConflict(f"case #{case.number} changed since it was read") from error
-            raise StorageError(f"DynamoDB put_item failed: {_error_code(error)}") from error
+            raise StorageError(f"DynamoDB put_item failed: {error_code(error)}") from error
         return stored
 
     # -- helpers --------------------------------------------------------------------------------
@@ -145,7 +146,7 @@ class DynamoCaseRepository:
         try:
             result: dict[str, Any] = getattr(self._client, operation)(**kwargs)
         except ClientError as error:
-            raise StorageError(f"DynamoDB {operation} failed: {_error_code(error)}") from error
+            raise StorageError(f"DynamoDB {operation} failed: {error_code(error)}") from error
         return result
 
     def _next_number(self, server: str) -> int:
@@ -288,7 +289,3 @@ class DynamoCaseRepository:
             rating_comment=d.get("rating_comment", ""),
             version=int(d.get("version", 0)),
         )
-
-
-def _error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))

@@ -8,9 +8,10 @@ configuration (``AWS_ENDPOINT_URL``), which is how the local stack points it at 
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
     from mypy_boto3_dynamodb import DynamoDBClient
 
 
@@ -19,3 +20,24 @@ def dynamodb_client() -> DynamoDBClient:
     import boto3
 
     return boto3.client("dynamodb")
+
+
+#: The code of a ClientError whose ConditionExpression did not hold: someone else wrote first.
+CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+def error_code(error: ClientError) -> str:
+    """DynamoDB's code for a failed call ("ConditionalCheckFailedException", ...)."""
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def query_all(client: DynamoDBClient, query: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every item a Query matches, page after page (raises ClientError as the client does)."""
+    items: list[dict[str, Any]] = []
+    request = dict(query)
+    while True:
+        page = client.query(**request)
+        items += page.get("Items", [])
+        if "LastEvaluatedKey" not in page:
+            return items
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 
 from flexcord.adapters.storage import keys
 from flexcord.adapters.storage.case_repository import StorageError
+from flexcord.adapters.storage.dynamodb import CONDITION_FAILED, error_code, query_all
 from flexcord.feeds.policy import FeedHealth
 from flexcord.feeds.subscription import FeedSubscription
 
@@ -63,7 +64,7 @@ class DynamoFeedRepository:
                 TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
             )
         except ClientError as error:
-            if _code(error) != "ConditionalCheckFailedException":
+            if error_code(error) != CONDITION_FAILED:
                 raise StorageError("could not add the feed") from error
             stored = self.get(feed.server, feed.feed_id)
             return stored if stored is not None else feed
@@ -85,14 +86,8 @@ class DynamoFeedRepository:
             "ExpressionAttributeValues": {":pk": {"S": keys.feeds_partition(server)}},
             "ConsistentRead": True,
         }
-        items: list[dict[str, Any]] = []
         try:
-            while True:
-                page = self._client.query(**query)
-                items += page.get("Items", [])
-                if "LastEvaluatedKey" not in page:
-                    break
-                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            items = query_all(self._client, query)
         except ClientError as error:
             raise StorageError("could not list the feeds") from error
         return [_from_item(item) for item in items]
@@ -105,7 +100,7 @@ class DynamoFeedRepository:
                 ConditionExpression="attribute_exists(pk)",
             )
         except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
+            if error_code(error) == CONDITION_FAILED:
                 return False
             raise StorageError("could not remove the feed") from error
         return True
@@ -159,7 +154,7 @@ class DynamoFeedRepository:
                 ExpressionAttributeValues=attribute_values,
             )
         except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
+            if error_code(error) == CONDITION_FAILED:
                 return False
             raise StorageError("could not record the feed's poll") from error
         return True
@@ -259,7 +254,3 @@ def _from_item(item: dict[str, Any]) -> FeedSubscription:
 
 def _json(document: dict[str, Any]) -> str:
     return json.dumps(document, separators=(",", ":"))
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))

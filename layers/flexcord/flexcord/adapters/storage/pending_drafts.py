@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from flexcord.adapters.storage import keys
 from flexcord.adapters.storage.case_repository import StorageError
+from flexcord.adapters.storage.dynamodb import CONDITION_FAILED, error_code
 from flexcord.cases.pending import Offered, PendingDraft
 from flexcord.jobs.payloads import draft_from_payload, draft_to_payload
 
@@ -41,7 +42,7 @@ class DynamoPendingDrafts:
                 TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
             )
         except ClientError as error:
-            if _code(error) != "ConditionalCheckFailedException":
+            if error_code(error) != CONDITION_FAILED:
                 raise StorageError("could not keep the draft") from error
             stored = self.get(pending.draft_id)
             if stored is None:
@@ -71,7 +72,7 @@ class DynamoPendingDrafts:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as error:
-            if _code(error) != "ConditionalCheckFailedException":
+            if error_code(error) != CONDITION_FAILED:
                 raise StorageError("could not record the choice") from error
             return self.get(draft_id)  # chosen by another press already, or gone
         return _from_item(draft_id, response["Attributes"])
@@ -86,7 +87,3 @@ def _from_item(draft_id: str, item: dict[str, Any]) -> PendingDraft:
         choice=int(item["choice"]["N"]) if "choice" in item else None,
         decided_by=item.get("decided_by", {}).get("S", ""),
     )
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))

@@ -20,12 +20,12 @@ from botocore.exceptions import ClientError
 
 from flexcord.adapters.storage import keys
 from flexcord.adapters.storage.case_repository import StorageError
+from flexcord.adapters.storage.dynamodb import CONDITION_FAILED, error_code
 from flexcord.announcements.review import AnnouncementReview, ReviewState
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-CONDITION_FAILED = "ConditionalCheckFailedException"
 #: The payload fields kept as attributes of their own (Edit replaces them).
 _EDITABLE = ("title", "text")
 
@@ -50,7 +50,7 @@ class DynamoAnnouncementReviews:
                 TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
             )
         except ClientError as error:
-            if _code(error) != CONDITION_FAILED:
+            if error_code(error) != CONDITION_FAILED:
                 raise StorageError("could not store the announcement review") from error
             stored = self.get(review.announcement_id)
             if stored is None:
@@ -98,7 +98,7 @@ class DynamoAnnouncementReviews:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as error:
-            if _code(error) != CONDITION_FAILED:
+            if error_code(error) != CONDITION_FAILED:
                 raise StorageError("could not record the review's decision") from error
             return self.get(announcement_id)  # decided by another press, or gone
         return _from_item(announcement_id, response["Attributes"])
@@ -117,7 +117,7 @@ class DynamoAnnouncementReviews:
                 },
             )
         except ClientError as error:
-            if _code(error) != CONDITION_FAILED:
+            if error_code(error) != CONDITION_FAILED:
                 raise StorageError("could not reopen the announcement review") from error
 
     def edit(self, announcement_id: str, *, title: str, text: str, by: str) -> AnnouncementReview | None:
@@ -137,7 +137,7 @@ class DynamoAnnouncementReviews:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as error:
-            if _code(error) != CONDITION_FAILED:
+            if error_code(error) != CONDITION_FAILED:
                 raise StorageError("could not edit the announcement review") from error
             return None  # decided meanwhile, or no such review
         return _from_item(announcement_id, response["Attributes"])
@@ -162,7 +162,3 @@ def _from_item(announcement_id: str, item: dict[str, Any]) -> AnnouncementReview
 def _optional(item: dict[str, Any], name: str) -> str | None:
     value = item.get(name, {}).get("S")
     return str(value) if value is not None else None
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
