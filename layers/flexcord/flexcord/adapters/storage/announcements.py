@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from flexcord.adapters.storage import keys
 from flexcord.adapters.storage.case_repository import StorageError
-from flexcord.adapters.storage.dynamodb import CONDITION_FAILED, error_code, query_all
+from flexcord.adapters.storage.dynamodb import CONDITION_FAILED, due_items, error_code, partition_items
 from flexcord.announcements.model import (
     AnnouncementDraft,
     CancelOutcome,
@@ -238,34 +238,25 @@ class DynamoScheduledAnnouncements:
         return _scheduled_from_item(item) if item else None
 
     def of_server(self, server: str) -> list[ScheduledAnnouncement]:
-        query: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": keys.scheduled_announcements_partition(server)}},
-            "ConsistentRead": True,
-        }
         try:
-            items = query_all(self._client, query)
+            items = partition_items(self._client, self._table, keys.scheduled_announcements_partition(server))
         except ClientError as error:
             raise StorageError("could not list the scheduled announcements") from error
         return sorted((_scheduled_from_item(item) for item in items), key=lambda s: s.post_at)
 
     def due(self, now: int, *, limit: int) -> list[ScheduledAnnouncement]:
         try:
-            page = self._client.query(
-                TableName=self._table,
-                IndexName=keys.STATUS_INDEX,
-                KeyConditionExpression="gsi2pk = :pk AND gsi2sk <= :upto",
-                ExpressionAttributeValues={
-                    ":pk": {"S": keys.SCHEDULED_ANNOUNCEMENTS_PARTITION},
-                    # Every sort key of a time up to ``now`` sorts before this one.
-                    ":upto": {"S": f"{now:012d}~"},
-                },
-                Limit=limit,
+            items = due_items(
+                self._client,
+                self._table,
+                index=keys.STATUS_INDEX,
+                partition=keys.SCHEDULED_ANNOUNCEMENTS_PARTITION,
+                now=now,
+                limit=limit,
             )
         except ClientError as error:
             raise StorageError("could not read the due announcements") from error
-        return [_scheduled_from_item(item) for item in page.get("Items", [])]
+        return [_scheduled_from_item(item) for item in items]
 
     def start_posting(self, server: str, announcement_id: str) -> bool:
         try:

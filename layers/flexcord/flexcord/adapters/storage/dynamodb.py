@@ -41,3 +41,32 @@ def query_all(client: DynamoDBClient, query: dict[str, Any]) -> list[dict[str, A
         if "LastEvaluatedKey" not in page:
             return items
         request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def partition_items(client: DynamoDBClient, table: str, partition: str) -> list[dict[str, Any]]:
+    """Every item of one partition (``pk``), read consistently."""
+    return query_all(
+        client,
+        {
+            "TableName": table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": partition}},
+            "ConsistentRead": True,
+        },
+    )
+
+
+def due_items(
+    client: DynamoDBClient, table: str, *, index: str, partition: str, now: int, limit: int
+) -> list[dict[str, Any]]:
+    """Up to ``limit`` items of a time index whose sort keys start with a time (``<seconds:012>#``)
+    of ``now`` or earlier, oldest first: what a scheduler must act on."""
+    page = client.query(
+        TableName=table,
+        IndexName=index,
+        KeyConditionExpression="gsi2pk = :pk AND gsi2sk <= :upto",
+        # Every sort key of a time up to ``now`` sorts before this one.
+        ExpressionAttributeValues={":pk": {"S": partition}, ":upto": {"S": f"{now:012d}~"}},
+        Limit=limit,
+    )
+    return list(page.get("Items", []))

@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError
 
 from flexcord.adapters.storage import keys
 from flexcord.adapters.storage.case_repository import StorageError
-from flexcord.adapters.storage.dynamodb import CONDITION_FAILED, error_code, query_all
+from flexcord.adapters.storage.dynamodb import CONDITION_FAILED, due_items, error_code, partition_items
 from flexcord.feeds.policy import FeedHealth
 from flexcord.feeds.subscription import FeedSubscription
 
@@ -80,14 +80,8 @@ class DynamoFeedRepository:
         return _from_item(item) if item else None
 
     def of_server(self, server: str) -> list[FeedSubscription]:
-        query: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": keys.feeds_partition(server)}},
-            "ConsistentRead": True,
-        }
         try:
-            items = query_all(self._client, query)
+            items = partition_items(self._client, self._table, keys.feeds_partition(server))
         except ClientError as error:
             raise StorageError("could not list the feeds") from error
         return [_from_item(item) for item in items]
@@ -107,19 +101,17 @@ class DynamoFeedRepository:
 
     def due(self, now: int, *, limit: int) -> list[FeedSubscription]:
         try:
-            page = self._client.query(
-                TableName=self._table,
-                IndexName=keys.STATUS_INDEX,
-                KeyConditionExpression="gsi2pk = :pk AND gsi2sk <= :upto",
-                ExpressionAttributeValues={
-                    ":pk": {"S": keys.FEEDS_DUE_PARTITION},
-                    ":upto": {"S": f"{now:012d}~"},
-                },
-                Limit=limit,
+            items = due_items(
+                self._client,
+                self._table,
+                index=keys.STATUS_INDEX,
+                partition=keys.FEEDS_DUE_PARTITION,
+                now=now,
+                limit=limit,
             )
         except ClientError as error:
             raise StorageError("could not read the due feeds") from error
-        return [_from_item(item) for item in page.get("Items", [])]
+        return [_from_item(item) for item in items]
 
     def record_poll(self, feed: FeedSubscription, *, slot: int) -> bool:
         return self._write_state(feed, condition="next_poll_at = :slot", values={":slot": {"N": str(slot)}})
