@@ -67,3 +67,82 @@ def test_seen_entries_in_batches_over_dynamodbs_limits(aws: LocalResources) -> N
     assert seen.seen_among("2", digests) == set()  # per feed
     seen.mark_seen("1", digests[120:140] + digests[120:125])  # repeats are fine
     assert seen.seen_among("1", digests) == set(digests[:140])
+
+
+def test_two_pollers_at_once_queue_each_new_entry_under_one_key_and_one_records_the_poll(
+    aws: LocalResources,
+) -> None:
+    """Both pollers read the feed at the same moment (a barrier in the fetch): both may queue an
+    entry, but under the same key, so the FIFO queue and the poster post it once; only one of
+    them writes the feed's state."""
+    import threading
+    from datetime import UTC, datetime
+
+    from flexcord.jobs.feed_jobs import FeedJobs
+    from flexcord.jobs.model import Job, JobKind
+    from flexcord.servers.settings import ServerDirectory
+    from tests.unit.fakes import InMemoryServerSettings, RecordingQueue
+    from tests.unit.test_feed_jobs import FakeFeedSite
+
+    client = dynamodb_client()
+    feeds = DynamoFeedRepository(client, aws.table_name)
+    seen = DynamoSeenEntries(client, aws.table_name)
+    site = FakeFeedSite(count=50)
+    barrier = threading.Barrier(2, timeout=10)
+
+    class TogetherSite:
+        def fetch(self, url: str, **validators: object) -> object:
+            barrier.wait()
+            return site.fetch(url)
+
+    queue = RecordingQueue()
+    now = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+
+    def jobs(fetcher: object) -> FeedJobs:
+        return FeedJobs(
+            ServerDirectory(InMemoryServerSettings(), defaults=None),
+            None,  # type: ignore[arg-type]  # no Discord call on a poll that succeeds
+            feeds,
+            seen,
+            fetcher,  # type: ignore[arg-type]
+            queue=queue,
+            clock=lambda: now,
+        )
+
+    added = feeds.add(
+        replace(feed("77"), include=(), exclude=(), review_first=False, backfill=0, next_poll_at=0)
+    )
+    assert (
+        jobs(site).poll(Job(JobKind.FEED_POLL, key="p0", group="g", payload=_poll(added, 0)))["posted"] == 0
+    )
+    site.count = 53
+    slot = feeds.get("100", "77").next_poll_at  # type: ignore[union-attr]
+    results: list[dict[str, object]] = []
+    pollers = [
+        threading.Thread(
+            target=lambda: results.append(
+                jobs(TogetherSite()).poll(
+                    Job(JobKind.FEED_POLL, key="p", group="g", payload=_poll(added, slot))
+                )
+            )
+        )
+        for _ in range(2)
+    ]
+    for poller in pollers:
+        poller.start()
+    for poller in pollers:
+        poller.join(timeout=30)
+    assert len(results) == 2
+    assert sum(1 for result in results if not result.get("already_polled")) == 1, results
+    keys = [job.key for job in queue.jobs if job.kind is JobKind.POST_ANNOUNCEMENT]
+    assert len(set(keys)) == 3  # posts 51, 52 and 53, whichever poller queued them
+    assert len(keys) in (3, 6)
+
+
+def _poll(subscription: FeedSubscription, slot: int) -> dict[str, object]:
+    return {
+        "server": subscription.server,
+        "feed_id": subscription.feed_id,
+        "slot": slot,
+        "now": 1_796_299_200,
+    }

@@ -298,11 +298,14 @@ class FeedJobs:
             health=after_success(feed.health),
             day=day,
             posts_today=posted_before + len(to_post),
-            next_poll_at=now
-            + next_poll_delay(
-                interval_seconds=feed.interval_seconds,
-                ttl_seconds=parsed.ttl_seconds if parsed else None,
-                consecutive_failures=0,
+            next_poll_at=_next_slot(
+                slot,
+                now
+                + next_poll_delay(
+                    interval_seconds=feed.interval_seconds,
+                    ttl_seconds=parsed.ttl_seconds if parsed else None,
+                    consecutive_failures=0,
+                ),
             ),
         )
         if not self._feeds.record_poll(updated, slot=slot):
@@ -318,7 +321,8 @@ class FeedJobs:
             ttl_seconds=None,
             consecutive_failures=health.consecutive_failures,
         )
-        if not self._feeds.record_poll(replace(feed, health=health, next_poll_at=now + delay), slot=slot):
+        failed = replace(feed, health=health, next_poll_at=_next_slot(slot, now + delay))
+        if not self._feeds.record_poll(failed, slot=slot):
             return {"already_polled": True}
         logger.warning("feed poll failed", extra={"feed_id": feed.feed_id, "reason": reason})
         metrics.add_metric(name="FeedPollFailures", unit="Count", value=1)
@@ -400,6 +404,12 @@ def _describe(feed: FeedSubscription) -> str:
         status = f"next read <t:{feed.next_poll_at}:R>"
     extra = f" · {', '.join(flags)}" if flags else ""
     return f"`{feed.feed_id}` **{feed.name[:80]}** → <#{feed.channel_id}>{extra} · {status}"
+
+
+def _next_slot(slot: int, wanted: int) -> int:
+    """The feed's next slot: never the one just claimed, so a second poll of that slot (from a
+    clock a little behind) cannot also claim it."""
+    return max(wanted, slot + 1)
 
 
 def _unknown(feed_id: str) -> str:
