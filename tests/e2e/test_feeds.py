@@ -224,3 +224,19 @@ def test_a_review_first_feed_posts_only_what_staff_approve(
         lambda: [m for m in discord.messages(notices) if "Approved by" in str(m.get("content"))]
     )
     assert decided[0]["components"] == []
+
+
+def test_every_sets_how_often_a_feed_is_read(
+    stack: LocalStack, discord: DiscordEmulator, feeds: SampleFeeds
+) -> None:
+    channel = discord.create_channel(discord.guild_id, "social-hourly")["id"]
+    feed_id = add(discord, feeds.url("social") + "?hourly", channel, every=60)
+    stored = table_item(stack, f"FEEDS#{discord.guild_id}", feed_id)
+    assert stored is not None
+    assert json.loads(stored["settings"])["interval_seconds"] == 3600
+    answered = discord.run_command(
+        "mod", "feeds", {"add": {"url": feeds.url("blog"), "channel": channel, "every": 1}}
+    )
+    assert (
+        answered.error or answered.response["type"] == 4
+    )  # the client refuses below min_value, else the endpoint

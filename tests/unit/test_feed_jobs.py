@@ -383,3 +383,13 @@ def test_the_same_address_twice_is_refused(world: World) -> None:
     )
     assert world.jobs.add(again) == {"refused": True}
     assert "already follows that feed (`9000`)" in world.discord.replies[-1]
+
+
+def test_a_feed_read_every_hour_is_due_an_hour_after_each_read(world: World) -> None:
+    world.add(interval_seconds=3600)
+    assert world.feed.next_poll_at == int(world.now.timestamp()) + 3600
+    assert world.run_polls(timedelta(minutes=30)) == []
+    assert len(world.run_polls(timedelta(minutes=30))) == 1
+    listed = world.jobs.list_feeds(Job.for_interaction(JobKind.FEEDS_LIST, context("9700")))
+    assert listed == {"feeds": 1}
+    assert "every 60 min" in world.discord.replies[-1]

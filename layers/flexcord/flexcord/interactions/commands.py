@@ -303,6 +303,13 @@ COMMANDS.append(
                     },
                     {
                         "type": OPTION_INTEGER,
+                        "name": "every",
+                        "description": "Minutes between reads (5 to 1440, default 15)",
+                        "min_value": 5,
+                        "max_value": 1440,
+                    },
+                    {
+                        "type": OPTION_INTEGER,
                         "name": "backfill",
                         "description": "Also post the newest entries already there (0 to 10; default 0)",
                         "min_value": 0,

@@ -13,6 +13,7 @@ import re
 from urllib.parse import urlsplit
 
 from flexcord.feeds.filters import parse_filter_terms
+from flexcord.feeds.policy import DEFAULT_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS
 from flexcord.feeds.subscription import MAX_BACKFILL
 from flexcord.feeds.template import DEFAULT_TEMPLATE, validate_template
 from flexcord.interactions import responses as reply
@@ -23,6 +24,8 @@ from flexcord.interactions.setup_routes import Decision, Enqueue
 from flexcord.jobs.model import Job, JobKind
 
 URL_MAX = 500
+MIN_EVERY_MINUTES = MIN_INTERVAL_SECONDS // 60
+MAX_EVERY_MINUTES = 24 * 60
 NOT_STAFF = (
     "Only this server's staff (Manage Server or the staff role) can manage feeds. Nothing was changed."
 )
@@ -66,6 +69,13 @@ def _add(interaction: Interaction) -> InteractionResponse | Enqueue:
     backfill = interaction.option("backfill")
     if backfill is not None and (not isinstance(backfill, int) or not 0 <= backfill <= MAX_BACKFILL):
         return reply.ephemeral_message(f"Not added: backfill is 0 to {MAX_BACKFILL} entries.")
+    every = interaction.option("every")
+    if every is not None and (
+        not isinstance(every, int) or not MIN_EVERY_MINUTES <= every <= MAX_EVERY_MINUTES
+    ):
+        return reply.ephemeral_message(
+            f"Not added: read it every {MIN_EVERY_MINUTES} to {MAX_EVERY_MINUTES} minutes."
+        )
     channel = str(interaction.option("channel") or "")
     role = interaction.option("role")
     payload = {
@@ -77,6 +87,7 @@ def _add(interaction: Interaction) -> InteractionResponse | Enqueue:
         "role_id": str(role) if role and _ID.fullmatch(str(role)) else None,
         "review_first": interaction.option("review_first") is True,
         "backfill": backfill or 0,
+        "interval_seconds": (every or DEFAULT_INTERVAL_SECONDS // 60) * 60,
     }
     if not _ID.fullmatch(channel):
         return reply.ephemeral_message("Not added: pick the channel to post in.")

@@ -32,7 +32,9 @@ from flexcord.feeds.fetch import FeedFetcher, FeedFetchError, FetchResult
 from flexcord.feeds.model import FeedEntry, entry_key_digest
 from flexcord.feeds.parse import FeedParseError, ParsedFeed, parse_feed
 from flexcord.feeds.policy import (
+    DEFAULT_INTERVAL_SECONDS,
     MAX_POSTS_PER_POLL,
+    MIN_INTERVAL_SECONDS,
     after_failure,
     after_success,
     baseline,
@@ -121,6 +123,9 @@ class FeedJobs:
                 role_id=payload.get("role_id") or None,
                 review_first=bool(payload.get("review_first")),
                 backfill=int(payload.get("backfill") or 0),
+                interval_seconds=max(
+                    MIN_INTERVAL_SECONDS, int(payload.get("interval_seconds") or DEFAULT_INTERVAL_SECONDS)
+                ),
                 title=parsed.title if parsed else "",
                 next_poll_at=now,
             )
@@ -401,7 +406,7 @@ def _describe(feed: FeedSubscription) -> str:
     elif feed.health.consecutive_failures:
         status = f"⚠️ {feed.health.consecutive_failures} failed reads: {feed.health.last_error}"
     else:
-        status = f"next read <t:{feed.next_poll_at}:R>"
+        status = f"every {feed.interval_seconds // 60} min, next read <t:{feed.next_poll_at}:R>"
     extra = f" · {', '.join(flags)}" if flags else ""
     return f"`{feed.feed_id}` **{feed.name[:80]}** → <#{feed.channel_id}>{extra} · {status}"
 
