@@ -455,6 +455,28 @@ def sqs_events() -> dict[str, dict[str, Any]]:
                 sqs_record(7, interaction_job("chat.end", 17)),
             ]
         },
+        # Staff jobs with no staff here (alice has no role, no Manage Server): the worker refuses
+        # them and tells her by DM; and a feed poll for a feed that is gone, which does nothing.
+        "sqs_announcement_jobs": {
+            "Records": [
+                sqs_record(9, interaction_job("announcement.list", 18)),
+                sqs_record(10, interaction_job("feeds.list", 19)),
+                sqs_record(
+                    11,
+                    Job(
+                        kind=JobKind.FEED_POLL,
+                        key="feedpoll:1320000000000000020:1790000000",
+                        group="feed:1320000000000000020",
+                        payload={
+                            "server": GUILD_ID,
+                            "feed_id": "1320000000000000020",
+                            "slot": 1790000000,
+                            "now": 1790000060,
+                        },
+                    ),
+                ),
+            ]
+        },
         "sqs_conversation_event": {
             "Records": [
                 sqs_record(

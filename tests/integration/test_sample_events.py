@@ -43,7 +43,13 @@ EXPECTED_INTERACTION_TYPES = {
     "discord_end_chat_confirm_button": 6,
     "discord_end_chat_cancel_button": 7,
 }
-SQS_EVENTS = ["sqs_create_case", "sqs_case_queries", "sqs_chat_jobs", "sqs_conversation_event"]
+SQS_EVENTS = [
+    "sqs_create_case",
+    "sqs_case_queries",
+    "sqs_chat_jobs",
+    "sqs_conversation_event",
+    "sqs_announcement_jobs",
+]
 
 
 def load_event(name: str) -> dict[str, Any]:
