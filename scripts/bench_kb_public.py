@@ -1,0 +1,369 @@
+"""Knowledge base figures on public data the team did not write: StackFAQ, CLINC150 and Banking77.
+
+    .venv/bin/python scripts/bench_kb_public.py     (about 25 s; `make bench-kb` runs it after bench_kb.py)
+
+For each collection (``scripts/kb_public.py`` turns the shipped files into articles and labelled
+questions, split by article into a tuning and a report half):
+
+1. Index every article of the collection, for the plain BM25 baseline and for the shipped
+   retriever, each with an abstain threshold of 0.
+2. Search every question of both halves once. Calibrate each retriever's abstain threshold on
+   the **tuning** half's questions with ``calibrate_threshold``, as ``bench_kb.py`` does for the
+   shipped help centre (at least 97% of in-scope questions answered, then as many out-of-scope
+   ones abstained as possible).
+3. Print R@1, R@3, MRR@10, the in-scope answer rate and the abstain rates (off-topic, and
+   near-domain where the collection has it) for both halves at that threshold. Only the report
+   half's figures count: nothing was chosen on it.
+4. Time every question again (the first pass was the warm-up) at the collection's size, and the
+   index build and saved-index load.
+
+The closing summary repeats the report halves only, against the issue's targets. Then, to show how
+much the figures depend on the split, the shipped retriever's report halves for seeds 1-5 (min,
+median, max; ``--sensitivity-seeds`` to change or skip). Nothing is chosen on any report half.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+for _path in (str(ROOT / "layers" / "flexcord"), str(ROOT)):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+from flexcord.kb.articles import Article  # noqa: E402
+from flexcord.kb.index import Index  # noqa: E402
+from flexcord.kb.metrics import Judged, Metrics, calibrate_threshold, compute_metrics, judge  # noqa: E402
+from flexcord.kb.retrieval import KnowledgeBase, LocalKnowledgeBase, plain_bm25  # noqa: E402
+from scripts.kb_public import (  # noqa: E402
+    DATA_DIR,
+    IN_SCOPE,
+    NEAR_DOMAIN,
+    OFF_TOPIC,
+    REPORT,
+    SEED,
+    TUNING,
+    Benchmark,
+    check_files,
+    load_collections,
+    split_by_article,
+)
+
+#: The issue's targets, on the report half.
+TARGET_RECALL_AT_3 = 0.95
+TARGET_MRR_AT_10 = 0.90
+TARGET_ANSWERED = 0.97
+TARGET_ABSTAINED = 0.90
+#: Other splits, printed to show the figures' spread (``print_split_sensitivity``).
+SENSITIVITY_SEEDS = (1, 2, 3, 4, 5)
+
+
+@dataclass(frozen=True)
+class Retriever:
+    name: str
+    #: Builds the knowledge base over some articles with an abstain threshold of 0: it abstains
+    #: only when nothing matched, so the threshold can be calibrated on its top scores.
+    build: Callable[[Sequence[Article]], KnowledgeBase]
+
+
+def _shipped(articles: Sequence[Article]) -> KnowledgeBase:
+    return LocalKnowledgeBase.from_articles(articles, abstain_below=0.0)
+
+
+def _baseline(articles: Sequence[Article]) -> KnowledgeBase:
+    return plain_bm25(articles, abstain_below=0.0)
+
+
+BASELINE = Retriever("plain BM25 (baseline)", _baseline)
+SHIPPED = Retriever("shipped retriever", _shipped)
+RETRIEVERS = (BASELINE, SHIPPED)
+
+
+@dataclass(frozen=True)
+class HalfFigures:
+    half: str
+    #: Over the half's in-scope questions and all its out-of-scope ones.
+    metrics: Metrics
+    off_topic_abstained: float | None
+    near_domain_abstained: float | None
+
+
+@dataclass(frozen=True)
+class Result:
+    collection: str
+    retriever: str
+    articles: int
+    threshold: float
+    tuning: HalfFigures
+    report: HalfFigures
+    #: The tuning half's separability: the highest in-scope answer rate of any threshold that
+    #: abstains on at least TARGET_ABSTAINED of its off-topic questions (None: it has none).
+    tuning_answered_at_target_abstained: float | None
+    build_ms: float
+    #: Per question after a warm-up pass, over both halves' questions: (p50, p95), or None.
+    latency_ms: tuple[float, float] | None
+
+
+def at_threshold(judged: Sequence[Judged], threshold: float) -> list[Judged]:
+    """What a search with ``abstain_below=threshold`` returns, from one with a threshold of 0.
+
+    The local search abstains when nothing matched (which a threshold of 0 already marks) or when
+    the top score is below the threshold, so no second search is needed.
+    """
+    return [replace(item, abstain=item.abstain or item.top_score < threshold) for item in judged]
+
+
+def half_figures(name: str, judged: Sequence[Judged]) -> HalfFigures:
+    def abstained(kind: str) -> float | None:
+        items = [item for item in judged if item.query.split == kind]
+        return sum(item.abstain for item in items) / len(items) if items else None
+
+    return HalfFigures(
+        half=name,
+        metrics=compute_metrics(judged),
+        off_topic_abstained=abstained(OFF_TOPIC),
+        near_domain_abstained=abstained(NEAR_DOMAIN),
+    )
+
+
+def best_answered_at(judged: Sequence[Judged], *, min_abstained: float = TARGET_ABSTAINED) -> float | None:
+    """The highest in-scope answer rate of a threshold abstaining on ``min_abstained`` of the
+    off-topic questions: how well the top score separates the two, whatever the threshold."""
+    in_scope = [None if item.abstain else item.top_score for item in judged if item.query.in_scope]
+    off_topic = [None if item.abstain else item.top_score for item in judged if item.query.split == OFF_TOPIC]
+    if not in_scope or not off_topic:
+        return None
+    # A threshold just above an off-topic score abstains on it and on every lower one; the lowest
+    # such threshold that abstains on enough of them answers the most in-scope questions.
+    for below in [None, *sorted({score for score in off_topic if score is not None})]:
+        if below is None:  # a threshold of 0: abstain only where nothing matched
+            abstained = sum(score is None for score in off_topic)
+            answered = sum(score is not None for score in in_scope)
+        else:
+            abstained = sum(score is None or score <= below for score in off_topic)
+            answered = sum(score is not None and score > below for score in in_scope)
+        if abstained >= min_abstained * len(off_topic):
+            return answered / len(in_scope)
+    raise AssertionError("a threshold above every off-topic score abstains on all of them")
+
+
+def evaluate(benchmark: Benchmark, retriever: Retriever, *, time_queries: bool = True) -> Result:
+    started = time.perf_counter()
+    knowledge_base = retriever.build(benchmark.articles)
+    build_ms = (time.perf_counter() - started) * 1000
+    searched = {half.name: judge(knowledge_base, half.queries) for half in benchmark.halves}
+    threshold = calibrate_threshold(searched[TUNING]).threshold
+    decided = {name: at_threshold(judged, threshold) for name, judged in searched.items()}
+    latency = None
+    if time_queries:
+        values = _time_queries(
+            knowledge_base, [query.query for half in benchmark.halves for query in half.queries]
+        )
+        latency = (_percentile(values, 50), _percentile(values, 95))
+    return Result(
+        collection=benchmark.collection.name,
+        retriever=retriever.name,
+        articles=len(benchmark.articles),
+        threshold=threshold,
+        tuning=half_figures(TUNING, decided[TUNING]),
+        report=half_figures(REPORT, decided[REPORT]),
+        tuning_answered_at_target_abstained=best_answered_at(searched[TUNING]),
+        build_ms=build_ms,
+        latency_ms=latency,
+    )
+
+
+def _time_queries(knowledge_base: KnowledgeBase, queries: list[str]) -> list[float]:
+    values = []
+    for query in queries:
+        started = time.perf_counter()
+        knowledge_base.search(query, 10)
+        values.append((time.perf_counter() - started) * 1000)
+    return sorted(values)
+
+
+def _percentile(sorted_values: list[float], percent: float) -> float:
+    return sorted_values[min(len(sorted_values) - 1, round(percent / 100 * (len(sorted_values) - 1)))]
+
+
+def _saved_index_load_ms(articles: Sequence[Article]) -> float:
+    """Load time of the shipped retriever's index saved as JSON (in this process)."""
+    with tempfile.TemporaryDirectory(prefix="flexcord-kb-public-") as scratch:
+        path = Path(scratch) / "index.json"
+        Index.build(articles).save(path)
+        started = time.perf_counter()
+        Index.load(path)
+        return (time.perf_counter() - started) * 1000
+
+
+# -- printing --------------------------------------------------------------------------------
+
+
+def header(first: str = "retriever") -> str:
+    return (
+        f"  {first:<24}{'half':<8}{'R@1':>7}{'R@3':>7}{'MRR':>7}{'answered':>10}"
+        f"{'off-topic':>11}{'near-dom.':>11}{'threshold':>11}"
+    )
+
+
+def _value(value: float | None, width: int) -> str:
+    return f"{'n/a' if value is None else f'{value:.3f}':>{width}}"
+
+
+def format_row(result: Result, figures: HalfFigures, *, label: str | None = None) -> str:
+    metrics = figures.metrics
+    return (
+        f"  {label or result.retriever:<24}{figures.half:<8}"
+        f"{_value(metrics.recall_at_1, 7)}{_value(metrics.recall_at_3, 7)}{_value(metrics.mrr_at_10, 7)}"
+        f"{_value(metrics.in_scope_answer_rate, 10)}{_value(figures.off_topic_abstained, 11)}"
+        f"{_value(figures.near_domain_abstained, 11)}{result.threshold:>11.4f}"
+    )
+
+
+def verdicts(figures: HalfFigures) -> list[str]:
+    """Each target as ``name value (>= target: met|MISSED)``."""
+    metrics = figures.metrics
+    checks = (
+        ("R@3", metrics.recall_at_3, TARGET_RECALL_AT_3),
+        ("MRR@10", metrics.mrr_at_10, TARGET_MRR_AT_10),
+        ("answered", metrics.in_scope_answer_rate, TARGET_ANSWERED),
+        ("off-topic abstained", figures.off_topic_abstained, TARGET_ABSTAINED),
+        ("near-domain abstained", figures.near_domain_abstained, TARGET_ABSTAINED),
+    )
+    return [
+        f"{name} {value:.3f} (>= {target:.2f}: {'met' if value >= target else 'MISSED'})"
+        for name, value, target in checks
+        if value is not None
+    ]
+
+
+def print_benchmark(benchmark: Benchmark, results: Sequence[Result], load_ms: float) -> None:
+    collection = benchmark.collection
+    print(f"\n{collection.name}: {collection.description}")
+    hidden = len(benchmark.tuning.held_out) + len(benchmark.report.held_out)
+    print(
+        f"  {len(benchmark.articles)} articles indexed"
+        + (f" ({len(collection.topics)} topics, {hidden} held out with no article)" if hidden else "")
+    )
+    for half in benchmark.halves:
+        counts = f"{len(half.topics)} topics, {len(half.of_kind(IN_SCOPE))} in-scope questions"
+        if half.held_out:
+            counts += f", {len(half.of_kind(NEAR_DOMAIN))} near-domain ({len(half.held_out)} topics)"
+        print(f"  {half.name} half: {counts}, {len(half.of_kind(OFF_TOPIC))} off-topic")
+    print(header())
+    for result in results:
+        for figures in (result.tuning, result.report):
+            print(format_row(result, figures))
+    for result in results:
+        separable = result.tuning_answered_at_target_abstained
+        if separable is not None:
+            print(
+                f"  {result.retriever}, tuning half: the best threshold abstaining on >= "
+                f"{TARGET_ABSTAINED:.0%} of off-topic answers {separable:.3f} of in-scope questions"
+            )
+    questions = sum(len(half.queries) for half in benchmark.halves)
+    print(
+        f"  milliseconds at {len(benchmark.articles)} articles, {questions} questions after a warm-up pass:"
+    )
+    print(f"  {'':<24}{'p50':>8}{'p95':>8}{'build':>9}")
+    for result in results:
+        p50, p95 = result.latency_ms or (float("nan"), float("nan"))
+        print(f"  {result.retriever:<24}{p50:>8.2f}{p95:>8.2f}{result.build_ms:>9.0f}")
+    print(f"  load the shipped retriever's saved index (JSON, in this process): {load_ms:.0f} ms")
+
+
+def print_summary(results: Sequence[Result]) -> None:
+    print("\nSummary: report halves only (thresholds calibrated on the tuning halves)")
+    print(header("collection, retriever"))
+    for result in results:
+        print(
+            format_row(result, result.report, label=f"{result.collection}, {result.retriever.split(' ')[0]}")
+        )
+    print(
+        f"  targets: R@3 >= {TARGET_RECALL_AT_3:.2f}, MRR@10 >= {TARGET_MRR_AT_10:.2f}, "
+        f"answered >= {TARGET_ANSWERED:.2f} with >= {TARGET_ABSTAINED:.2f} of off-topic abstained"
+    )
+    for result in results:
+        if result.retriever == SHIPPED.name:
+            print(f"  {result.collection}, shipped: {'; '.join(verdicts(result.report))}")
+
+
+def print_split_sensitivity(seeds: Sequence[int]) -> None:
+    """How much the report half's figures move with the split: the shipped retriever on other
+    seeds' report halves (each calibrated on its own tuning half). Not used to choose anything."""
+    if not seeds:
+        return
+    print(
+        f"\nSplit sensitivity: shipped retriever, report half, seeds {', '.join(map(str, seeds))} "
+        "(min / median / max)"
+    )
+    print(f"  {'collection':<12}{'R@1':>20}{'R@3':>20}{'MRR':>20}{'answered':>20}{'off-topic':>20}")
+    for collection in load_collections():
+        reports = [
+            evaluate(split_by_article(collection, seed), SHIPPED, time_queries=False).report for seed in seeds
+        ]
+        columns = (
+            [figures.metrics.recall_at_1 for figures in reports],
+            [figures.metrics.recall_at_3 for figures in reports],
+            [figures.metrics.mrr_at_10 for figures in reports],
+            [figures.metrics.in_scope_answer_rate for figures in reports],
+            [figures.off_topic_abstained for figures in reports],
+        )
+        cells = "".join(f"{_spread(values):>20}" for values in columns)
+        print(f"  {collection.name:<12}{cells}")
+
+
+def _spread(values: Sequence[float | None]) -> str:
+    known = sorted(value for value in values if value is not None)
+    if not known:
+        return "n/a"
+    return f"{known[0]:.3f} {statistics.median(known):.3f} {known[-1]:.3f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seed", type=int, default=SEED, help=f"the split's seed (default {SEED})")
+    parser.add_argument(
+        "--sensitivity-seeds",
+        type=int,
+        nargs="*",
+        default=SENSITIVITY_SEEDS,
+        help="other seeds whose report halves show how much the figures move (none: skip)",
+    )
+    arguments = parser.parse_args()
+
+    problems = check_files()
+    if problems:
+        sys.exit(
+            f"{DATA_DIR}: the public data is not as shipped:\n  "
+            + "\n  ".join(problems)
+            + "\nrestore it with git, or run scripts/fetch_kb_public_data.py"
+        )
+    print(f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    print(
+        f"Public data ({DATA_DIR.relative_to(ROOT)}, SOURCES.md), split by article with seed "
+        f"{arguments.seed}: thresholds calibrated on the tuning half, figures that count are the "
+        "report half's.\nOff-topic = CLINC150 oos_test for every collection; near-domain = "
+        "questions of topics with no article."
+    )
+    summary: list[Result] = []
+    for collection in load_collections():
+        benchmark = split_by_article(collection, arguments.seed)
+        results = [evaluate(benchmark, retriever) for retriever in RETRIEVERS]
+        print_benchmark(benchmark, results, _saved_index_load_ms(benchmark.articles))
+        summary.extend(results)
+    print_summary(summary)
+    print_split_sensitivity([seed for seed in arguments.sensitivity_seeds if seed != arguments.seed])
+
+
+if __name__ == "__main__":
+    main()
