@@ -83,7 +83,7 @@ def test_a_signed_announcement_queues_one_job_with_the_contracts_payload(quiet_s
     assert response.json() == {"announcement_id": expected_id}
     (job,) = _drain(stack)
     assert job.kind is JobKind.POST_ANNOUNCEMENT
-    assert job.key == f"announcement:{expected_id}"
+    assert job.key.startswith(f"announcement:{expected_id}:")
     # The configured server (the emulator's, the first allowed one) gets it.
     assert job.group == f"announcements:{stack.discord.guild_id}"
     assert job.context is None

@@ -160,7 +160,7 @@ def test_signed_announcements_of_every_shape(document: dict[str, Any], seed: int
                 assert status == 202, answer
                 [job] = queue.jobs
                 assert answer == {"announcement_id": announcement_id(variant["idempotency_key"])}
-                assert job.key == f"announcement:{answer['announcement_id']}"
+                assert job.key.startswith(f"announcement:{answer['announcement_id']}:")
                 assert job.group == f"announcements:{SERVER}"
                 assert job.payload["title"] == variant["title"].strip()
                 assert job.payload["source"] == "webhook"
@@ -239,11 +239,8 @@ def test_forged_tampered_stale_and_late_replays_are_all_refused(seed: int, skew:
     TALLY.replays[ANNOUNCEMENTS] += 1
     if len({job.key for job in queue.jobs}) == 1 and len(queue.jobs) == 2:
         TALLY.replays_deduplicated[ANNOUNCEMENTS] += 1
-    assert (
-        queue.jobs[0].key
-        == queue.jobs[1].key
-        == f"announcement:{announcement_id(document['idempotency_key'])}"
-    )
+    assert queue.jobs[0].key == queue.jobs[1].key
+    assert queue.jobs[0].key.startswith(f"announcement:{announcement_id(document['idempotency_key'])}:")
 
     for name, (sent_body, headers, now) in attacks.items():
         webhook, queue = endpoint(now)

@@ -409,6 +409,7 @@ def test_worker_function_touches_only_the_table_its_secrets_and_its_queue(templa
         "sqs:DeleteMessage",
         "sqs:ChangeMessageVisibility",
         "sqs:GetQueueAttributes",
+        "sqs:SendMessage",  # feed polls queue their entries' posts
     }
     assert _resources_by_service(statements) == {
         "dynamodb": {"FlexcordTable"},

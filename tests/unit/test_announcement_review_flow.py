@@ -492,8 +492,11 @@ def test_an_edit_after_the_decision_is_not_saved(world: World) -> None:
 
 def test_the_webhook_asks_for_review_only_when_set() -> None:
     announcement = WebhookAnnouncement(title="t", text="x", idempotency_key="k")
-    assert announcement_job(announcement, server=GUILD, review_first=True).payload["review_first"] is True
-    assert "review_first" not in announcement_job(announcement, server=GUILD).payload
+    assert (
+        announcement_job(announcement, server=GUILD, delivery="1", review_first=True).payload["review_first"]
+        is True
+    )
+    assert "review_first" not in announcement_job(announcement, server=GUILD, delivery="1").payload
 
 
 @pytest.mark.parametrize(("raw", "expected"), [("true", True), ("TRUE", True), ("false", False), ("", False)])

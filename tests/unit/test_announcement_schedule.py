@@ -265,3 +265,10 @@ def test_the_scheduler_reads_the_minute_from_its_event() -> None:
     fallback = datetime(2020, 1, 1, tzinfo=UTC)
     assert event_time({"time": "soon"}, fallback=fallback) == fallback
     assert event_time({}, fallback=fallback) == fallback
+
+
+def test_a_date_utc_cannot_hold_is_refused_with_the_formats() -> None:
+    with pytest.raises(InvalidPostTime, match="not a time Flexcord understands"):
+        parse_post_time("9999-12-31 23:00", now=MOMENT, zone=ZoneInfo("America/New_York"))
+    with pytest.raises(InvalidPostTime):
+        parse_post_time("0001-01-01 00:00", now=MOMENT, zone=ZoneInfo("Asia/Tokyo"))

@@ -393,3 +393,69 @@ def test_a_feed_read_every_hour_is_due_an_hour_after_each_read(world: World) -> 
     listed = world.jobs.list_feeds(Job.for_interaction(JobKind.FEEDS_LIST, context("9700")))
     assert listed == {"feeds": 1}
     assert "every 60 min" in world.discord.replies[-1]
+
+
+def test_a_poll_whose_posts_cannot_be_queued_is_a_failed_read_and_loses_nothing(world: World) -> None:
+    world.add()
+    world.site.count = 51
+    world.now += timedelta(hours=1)
+    world.scheduler.tick(world.now)
+    [poll] = [job for job in world.queue.jobs if job.kind is JobKind.FEED_POLL]
+    world.queue.jobs.clear()
+    world.queue.fail = True
+    result = world.jobs.poll(poll)
+    assert result == {"failed": "its new entries could not be queued", "paused": False}
+    assert world.feed.health.consecutive_failures == 1
+    world.queue.fail = False
+    assert world.run_polls(timedelta(hours=1)) == [{"posted": 1, "not_modified": False}]
+    assert titles(world.posts_queued()) == ["Post 51"]
+
+
+def test_a_pause_notice_discord_could_not_take_is_sent_by_the_retry(world: World) -> None:
+    from flexcord.adapters.discord import DiscordUnavailable
+
+    world.add()
+    world.site.failure = FeedFetchError("HTTP 503")
+    for _ in range(5):
+        world.run_polls(timedelta(hours=7))
+    world.now += timedelta(hours=7)
+    world.scheduler.tick(world.now)
+    [poll] = [job for job in world.queue.jobs if job.kind is JobKind.FEED_POLL]
+    world.discord.post_failure = DiscordUnavailable("Discord answered 503", attempts=3)
+    with pytest.raises(DiscordUnavailable):
+        world.jobs.poll(poll)
+    assert not world.feed.health.paused  # nothing recorded: the job comes back
+    world.discord.post_failure = None
+    assert world.jobs.poll(poll) == {"failed": "HTTP 503", "paused": True}
+    assert len([p for p in world.discord.posts if p["channel_id"] == STAFF_CHANNEL]) == 1
+
+
+def test_links_and_images_discord_would_refuse_are_left_out(world: World) -> None:
+    from flexcord.feeds.model import FeedEntry
+
+    entry = FeedEntry(
+        guid="1",
+        title="Long",
+        link="https://blog.example/" + "a" * 2100,
+        summary="",
+        author="",
+        published=None,
+        image_url="https://img.example/a picture.png",
+    )
+    world.add()
+    payload = world.jobs._post_payload(world.feed, entry)
+    assert (payload["url"], payload["image_url"]) == (None, None)
+
+
+def test_a_retried_add_finds_its_own_feed_and_says_it_is_followed(world: World) -> None:
+    world.add()
+    assert world.add() == {"ok": True}  # the same interaction, delivered again
+    assert world.discord.replies[-1].startswith("✅ Following")
+    assert len(world.feeds.items) == 1
+
+
+def test_review_first_needs_a_staff_channel(world: World) -> None:
+    world.settings.update(GUILD, {"staff_channel_id": None})
+    assert world.add(review_first=True) == {"refused": True}
+    assert "review first needs a staff channel" in world.discord.replies[-1]
+    assert world.feeds.items == {}

@@ -71,7 +71,10 @@ def _timestamp(text: str, now: datetime, zone: ZoneInfo) -> datetime | None:
     found = _TIMESTAMP.fullmatch(text)
     if not found:
         return None
-    return datetime.fromtimestamp(int(found.group(1) or found.group(2)), UTC)
+    try:
+        return datetime.fromtimestamp(int(found.group(1) or found.group(2)), UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def _date_and_time(text: str, now: datetime, zone: ZoneInfo) -> datetime | None:
@@ -81,7 +84,7 @@ def _date_and_time(text: str, now: datetime, zone: ZoneInfo) -> datetime | None:
     year, month, day, hour, minute = (int(part) for part in found.groups())
     try:
         return datetime(year, month, day, hour, minute, tzinfo=zone).astimezone(UTC)
-    except ValueError:
+    except (ValueError, OverflowError):  # no such date, or one UTC cannot hold (year 9999 + offset)
         return None
 
 

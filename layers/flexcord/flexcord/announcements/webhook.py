@@ -15,12 +15,14 @@ With review first on (``ANNOUNCEMENTS_WEBHOOK_REVIEW_FIRST``), the job says so
 (``review_first``) and the executor shows the announcement to staff instead of posting it; the
 answer is 202 all the same: the caller learns nothing of the review, which may take days.
 
-The id is a hash of the idempotency key, and the job's key (the FIFO deduplication id) is
-``announcement:<id>``: a replayed request, or a new request reusing a key, queues the same job,
-which SQS drops within its five-minute deduplication window; past it, the executor finds the
-announcement already posted. The endpoint cannot ask Discord cheaply whether ``channel`` belongs
-to an allowed server, so the job names the configured server and the executor checks the
-channel's guild before posting.
+The id is a hash of the idempotency key, and the job's key (the FIFO deduplication id and the
+worker's idempotency key) is ``announcement:<id>:<signed timestamp>``: a replayed request queues
+the same job, which SQS drops within its five-minute deduplication window. A new request reusing
+the idempotency key is a new delivery: its job runs, and the executor finds the announcement
+already posted (or under review, or approved and not yet posted, which it then posts), so nothing
+is posted twice and a held announcement can be sent again. The endpoint cannot ask Discord
+cheaply whether ``channel`` belongs to an allowed server, so the job names the configured server
+and the executor checks the channel's guild before posting.
 """
 
 from __future__ import annotations
@@ -202,13 +204,16 @@ def _idempotency_key(data: dict[str, Any]) -> str:
     return value
 
 
-def announcement_job(announcement: WebhookAnnouncement, *, server: str, review_first: bool = False) -> Job:
-    """The POST_ANNOUNCEMENT job of the shared contract (issue 9). ``review_first``: staff approve
-    it in the staff channel before it is posted (``review_first`` in the payload; absent, false)."""
+def announcement_job(
+    announcement: WebhookAnnouncement, *, server: str, delivery: str, review_first: bool = False
+) -> Job:
+    """The POST_ANNOUNCEMENT job of the shared contract (issue 9). ``delivery``: the request's
+    signed timestamp (one request, one job). ``review_first``: staff approve it in the staff
+    channel before it is posted (``review_first`` in the payload; absent, false)."""
     announcement_id = announcement.announcement_id
     job = Job(
         kind=JobKind.POST_ANNOUNCEMENT,
-        key=announcement_job_key(announcement_id),
+        key=f"{announcement_job_key(announcement_id)}:{delivery}",
         group=announcement_job_group(server),
         context=None,
         payload={
@@ -268,7 +273,12 @@ class AnnouncementsWebhook:
         except (RequestRejected, InvalidAnnouncement) as invalid:
             metrics.add_metric(name="AnnouncementWebhookInvalid", unit="Count", value=1)
             return invalid.response()
-        job = announcement_job(announcement, server=self._server, review_first=self._review_first)
+        job = announcement_job(
+            announcement,
+            server=self._server,
+            delivery=str(request.header(TIMESTAMP_HEADER)),
+            review_first=self._review_first,
+        )
         try:
             self._queue().enqueue(job)
         except QueueUnavailable:

@@ -103,7 +103,11 @@ def url_problem(url: str) -> str:
         return "give the feed's address."
     if len(url) > URL_MAX:
         return f"the address is longer than {URL_MAX} characters."
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - reading it checks it ("http://host:99999" is refused here)
+    except ValueError:
+        return "that is not a web address."
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return "the address must start with https:// (or http://) and name a host."
     if parts.username or parts.password:

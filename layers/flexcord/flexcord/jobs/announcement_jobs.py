@@ -240,9 +240,11 @@ class AnnouncementJobs:
     def report_undelivered(self, job: Job) -> bool:
         """An announcement job's last delivery failed: staff hear it was not posted, and a
         scheduled one is forgotten (the scheduler would otherwise keep it as being posted)."""
+        # Staff first: when DynamoDB is what failed, the reads below may fail too.
+        told = self._tell_staff(job, "could not be posted after several tries; post it again by hand.")
         if job.payload.get("scheduled") and self._log.posted(str(job.payload["announcement_id"])) is None:
             self._schedule.remove(str(job.payload["server"]), str(job.payload["announcement_id"]))
-        return self._tell_staff(job, "could not be posted after several tries; post it again by hand.")
+        return told
 
     def _tell(self, job: Job, posted: PostedAnnouncement) -> None:
         if job.context is None:

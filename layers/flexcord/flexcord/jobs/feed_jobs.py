@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flexcord.adapters.discord import DiscordApiError, DiscordClient
-from flexcord.adapters.queue.job_queue import JobQueue
+from flexcord.adapters.queue.job_queue import JobQueue, QueueUnavailable
 from flexcord.announcements.model import announcement_embed, announcement_job_group, announcement_job_key
 from flexcord.feeds.fetch import FeedFetcher, FeedFetchError, FetchResult
 from flexcord.feeds.model import FeedEntry, entry_key_digest
@@ -82,34 +82,18 @@ class FeedJobs:
         if not self._is_staff(context):
             return self._say(context, NOT_STAFF, refused=True)
         server, payload = str(context.guild_id), job.payload
-        followed = self._feeds.of_server(server)
-        if len(followed) >= MAX_FEEDS_PER_SERVER:
-            return self._say(
-                context,
-                f"⚠️ Not added: this server already follows {MAX_FEEDS_PER_SERVER} feeds.",
-                refused=True,
-            )
-        url = str(payload["url"])
-        same = next((feed for feed in followed if feed.url == url), None)
-        if same is not None:
-            return self._say(
-                context,
-                f"⚠️ Not added: this server already follows that feed (`{same.feed_id}`).",
-                refused=True,
-            )
-        channel_id = str(payload["channel_id"])
-        if not self._is_posting_channel(server, channel_id):
-            return self._say(
-                context,
-                f"⚠️ Not added: <#{channel_id}> isn't a text or announcement channel of this server "
-                "that Flexcord can see.",
-                refused=True,
-            )
+        url, channel_id = str(payload["url"]), str(payload["channel_id"])
+        problem = self._why_not(
+            context, server, url, channel_id, review_first=bool(payload.get("review_first"))
+        )
+        if problem:
+            return self._say(context, f"⚠️ Not added: {problem}", refused=True)
         try:
             fetched, parsed = self._read(url)
         except (FeedFetchError, FeedParseError) as failure:
             return self._say(context, f"⚠️ Not added: {_reason(failure)}.", refused=True)
         now = int(self._clock().timestamp())
+        interval = max(MIN_INTERVAL_SECONDS, int(payload.get("interval_seconds") or DEFAULT_INTERVAL_SECONDS))
         feed = self._feeds.add(
             FeedSubscription(
                 feed_id=context.interaction_id,
@@ -123,14 +107,14 @@ class FeedJobs:
                 role_id=payload.get("role_id") or None,
                 review_first=bool(payload.get("review_first")),
                 backfill=int(payload.get("backfill") or 0),
-                interval_seconds=max(
-                    MIN_INTERVAL_SECONDS, int(payload.get("interval_seconds") or DEFAULT_INTERVAL_SECONDS)
-                ),
+                interval_seconds=interval,
                 title=parsed.title if parsed else "",
-                next_poll_at=now,
+                # Not due until this first read is recorded: a scheduler run in between would
+                # otherwise read the feed too, and its baseline could pass over a new entry.
+                next_poll_at=now + interval,
             )
         )
-        outcome = self._absorb(feed, fetched, parsed, now=now, slot=feed.next_poll_at)
+        outcome = self._absorb(feed, fetched, parsed, now=now, slot=feed.next_poll_at, first_read=True)
         backfilled = outcome.get("posted", 0)
         entries = len(parsed.entries) if parsed else 0
         what = (
@@ -145,6 +129,28 @@ class FeedJobs:
             f"✅ Following **{feed.name}** in <#{feed.channel_id}> (id `{feed.feed_id}`): {what}. "
             f"New entries are posted as they appear.{review}",
         )
+
+    def _why_not(
+        self, context: InteractionContext, server: str, url: str, channel_id: str, *, review_first: bool
+    ) -> str:
+        """Why this feed cannot be added ("" when it can, before reading it). A retried add finds
+        the feed its first attempt stored (the interaction's id) and carries on."""
+        others = [feed for feed in self._feeds.of_server(server) if feed.feed_id != context.interaction_id]
+        if len(others) >= MAX_FEEDS_PER_SERVER:
+            return f"this server already follows {MAX_FEEDS_PER_SERVER} feeds."
+        same = next((feed for feed in others if feed.url == url), None)
+        if same is not None:
+            return f"this server already follows that feed (`{same.feed_id}`)."
+        if review_first and not self._servers.settings_for(server).staff_channel_id:
+            return (
+                "review first needs a staff channel to show entries in. "
+                "Pick one with `/setup` (Staff & hours), then add the feed again."
+            )
+        if not self._is_posting_channel(server, channel_id):
+            return (
+                f"<#{channel_id}> isn't a text or announcement channel of this server that Flexcord can see."
+            )
+        return ""
 
     def list_feeds(self, job: Job) -> dict[str, Any]:
         context = job.interaction
@@ -234,7 +240,13 @@ class FeedJobs:
             fetched, parsed = self._read(feed.url, etag=feed.etag, last_modified=feed.last_modified)
         except (FeedFetchError, FeedParseError) as failure:
             return self._failed(feed, _reason(failure), now=now, slot=slot)
-        return self._absorb(feed, fetched, parsed, now=now, slot=slot)
+        try:
+            return self._absorb(feed, fetched, parsed, now=now, slot=slot)
+        except QueueUnavailable:
+            # Nothing is lost: entries not queued stay unseen for the next read. Counted as a
+            # failed read, so a lasting fault backs the feed off and, in the end, staff hear.
+            logger.exception("feed entries not queued", extra={"feed_id": feed.feed_id})
+            return self._failed(feed, "its new entries could not be queued", now=now, slot=slot)
 
     def _read(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
@@ -247,9 +259,23 @@ class FeedJobs:
         )
 
     def _absorb(
-        self, feed: FeedSubscription, fetched: FetchResult, parsed: ParsedFeed | None, *, now: int, slot: int
+        self,
+        feed: FeedSubscription,
+        fetched: FetchResult,
+        parsed: ParsedFeed | None,
+        *,
+        now: int,
+        slot: int,
+        first_read: bool = False,
     ) -> dict[str, Any]:
-        """Queue the entries to post, mark what was read, and record the poll."""
+        """Queue the entries to post, mark what was read, and record the poll. ``first_read``: the
+        read at /feeds add, whose slot lies ahead (no scheduled poll can hold it yet)."""
+        delay = next_poll_delay(
+            interval_seconds=feed.interval_seconds,
+            ttl_seconds=parsed.ttl_seconds if parsed else None,
+            consecutive_failures=0,
+        )
+        next_at = max(slot, now + delay) if first_read else _next_slot(slot, now + delay)
         day = datetime.fromtimestamp(now, UTC).date().isoformat()
         to_post: list[FeedEntry] = []
         held_back = False
@@ -303,15 +329,7 @@ class FeedJobs:
             health=after_success(feed.health),
             day=day,
             posts_today=posted_before + len(to_post),
-            next_poll_at=_next_slot(
-                slot,
-                now
-                + next_poll_delay(
-                    interval_seconds=feed.interval_seconds,
-                    ttl_seconds=parsed.ttl_seconds if parsed else None,
-                    consecutive_failures=0,
-                ),
-            ),
+            next_poll_at=next_at,
         )
         if not self._feeds.record_poll(updated, slot=slot):
             return {"already_polled": True, "posted": len(to_post)}
@@ -326,11 +344,11 @@ class FeedJobs:
             ttl_seconds=None,
             consecutive_failures=health.consecutive_failures,
         )
-        failed = replace(feed, health=health, next_poll_at=_next_slot(slot, now + delay))
-        if not self._feeds.record_poll(failed, slot=slot):
-            return {"already_polled": True}
         logger.warning("feed poll failed", extra={"feed_id": feed.feed_id, "reason": reason})
         metrics.add_metric(name="FeedPollFailures", unit="Count", value=1)
+        # Staff are told before the pause is recorded: a notice that fails (Discord down) fails
+        # the job, which reads the feed again and pauses it again; the nonce (the slot's) keeps
+        # a notice that did go out from going out twice.
         if pauses:
             staff_channel = self._servers.settings_for(feed.server).staff_channel_id
             tell_staff(
@@ -341,6 +359,9 @@ class FeedJobs:
                 f"Fix it, then `/feeds resume id:{feed.feed_id}`.",
                 nonce="fp" + hashlib.sha256(f"{feed.feed_id}:{slot}".encode()).hexdigest()[:23],
             )
+        failed = replace(feed, health=health, next_poll_at=_next_slot(slot, now + delay))
+        if not self._feeds.record_poll(failed, slot=slot):
+            return {"already_polled": True}
         return {"failed": reason, "paused": health.paused}
 
     def _post_job(self, feed: FeedSubscription, entry: FeedEntry) -> Job:
@@ -362,8 +383,8 @@ class FeedJobs:
             "channel_id": feed.channel_id,
             "title": (entry.title or feed.name)[:256],
             "text": text,
-            "url": entry.link,
-            "image_url": entry.image_url,
+            "url": _embed_url(entry.link),
+            "image_url": _embed_url(entry.image_url),
             "image_is_upload": False,
             "role_id": feed.role_id,
             "source": "feed",
@@ -409,6 +430,18 @@ def _describe(feed: FeedSubscription) -> str:
         status = f"every {feed.interval_seconds // 60} min, next read <t:{feed.next_poll_at}:R>"
     extra = f" · {', '.join(flags)}" if flags else ""
     return f"`{feed.feed_id}` **{feed.name[:80]}** → <#{feed.channel_id}>{extra} · {status}"
+
+
+#: Discord refuses an embed link or image longer than this (and any that is not a URL).
+EMBED_URL_MAX = 2048
+
+
+def _embed_url(value: str | None) -> str | None:
+    """``value`` if Discord takes it as an embed's link or image, else None (the post goes
+    without it rather than being refused)."""
+    if not value or len(value) > EMBED_URL_MAX or any(char.isspace() for char in value):
+        return None
+    return value if value.startswith(("https://", "http://")) else None
 
 
 def _next_slot(slot: int, wanted: int) -> int:
