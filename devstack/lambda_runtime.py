@@ -6,11 +6,15 @@ import importlib.util
 import time
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 Handler = Callable[[dict[str, Any], Any], Any]
+
+#: The function whose handler is running (its context's function_name), for devstack.aws_calls.
+current_function: ContextVar[str | None] = ContextVar("current_function", default=None)
 
 
 @dataclass
@@ -47,4 +51,12 @@ def load_handler(handler_file: Path, handler_name: str, module_name: str) -> Han
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     handler: Handler = getattr(module, handler_name)
-    return handler
+
+    def invoke(event: dict[str, Any], context: Any) -> Any:
+        running = current_function.set(getattr(context, "function_name", None))
+        try:
+            return handler(event, context)
+        finally:
+            current_function.reset(running)
+
+    return invoke

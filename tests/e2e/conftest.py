@@ -108,3 +108,13 @@ def stored_case(stack: LocalStack, number: int, guild_id: str | None = None) -> 
     case = table_item(stack, f"CASE#{guild_id or stack.discord.guild_id}#{number}", "CASE")
     assert case is not None, f"no case #{number}"
     return case
+
+
+def queue_is_empty(stack: LocalStack) -> bool:
+    """No job waiting or in flight on the job queue."""
+    assert stack.resources is not None
+    counts = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=stack.resources.job_queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return all(value == "0" for value in counts.values())

@@ -16,7 +16,7 @@ from devstack.discord_emulator import DiscordEmulator
 from devstack.stack import LocalStack
 from flexcord.adapters.discord import DiscordClient
 from flexcord.adapters.storage.server_settings import DynamoServerSettings
-from tests.e2e.conftest import final_reply, table_item, wait_until
+from tests.e2e.conftest import final_reply, queue_is_empty, table_item, wait_until
 
 EPHEMERAL, CROSSPOSTED = 1 << 6, 1 << 0
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(60))
@@ -262,8 +262,9 @@ def test_a_signed_webhook_announcement_is_posted_once_in_the_announcements_chann
     body = json.dumps(
         {"title": "Season 4 is live", "text": "Patch notes inside.", "idempotency_key": "cms-post-4471"}
     ).encode()
-    for _ in range(2):  # the CMS retries: one post
-        timestamp = str(int(time.time()))
+    sent_at = int(time.time())
+    for attempt in range(2):  # the CMS sends it again a second later (a new request): one post
+        timestamp = str(sent_at + attempt)
         answer = requests.post(
             f"{stack.gateway.base_url}/announcements/webhook",
             data=body,
@@ -279,5 +280,6 @@ def test_a_signed_webhook_announcement_is_posted_once_in_the_announcements_chann
     # the published state itself, not only the post.
     [posted] = wait_until(lambda: [p for p in posts(discord, channel) if p["flags"] & CROSSPOSTED] or None)
     assert posted["embeds"][0]["title"] == "Season 4 is live"
-    time.sleep(1.5)
+    # Both requests' jobs have run (the queue is empty), and there is still one post.
+    wait_until(lambda: queue_is_empty(stack))
     assert len(posts(discord, channel)) == 1

@@ -49,11 +49,17 @@ def _drain(stack: LocalStack) -> list[Job]:
 
 
 def post(
-    stack: LocalStack, document: dict[str, Any], *, secret: str = ANNOUNCEMENTS_WEBHOOK_SECRET, age: int = 0
+    stack: LocalStack,
+    document: dict[str, Any],
+    *,
+    secret: str = ANNOUNCEMENTS_WEBHOOK_SECRET,
+    age: int = 0,
+    timestamp: str | None = None,
 ) -> requests.Response:
+    """Sign and send ``document``; the same ``timestamp`` (and body) again is a replay."""
     assert stack.gateway is not None
     body = json.dumps(document).encode()
-    timestamp = str(int(time.time()) - age)
+    timestamp = timestamp or str(int(time.time()) - age)
     return requests.post(
         f"{stack.gateway.base_url}/announcements/webhook",
         data=body,
@@ -101,18 +107,25 @@ def test_a_signed_announcement_queues_one_job_with_the_contracts_payload(quiet_s
     }
 
 
-def test_a_replay_and_a_reused_key_queue_nothing_new(quiet_stack: LocalStack) -> None:
+def test_a_replay_queues_nothing_new_and_a_reused_key_names_the_same_announcement(
+    quiet_stack: LocalStack,
+) -> None:
     stack = quiet_stack
     document = {"title": "Maintenance", "text": "Tonight at 22:00 UTC.", "idempotency_key": "e2e-maint"}
-    first = post(stack, document)
-    replayed = post(stack, document)
-    reused = post(stack, {**document, "text": "Moved to 23:00 UTC."})
+    sent_at = int(time.time())
+    first = post(stack, document, timestamp=str(sent_at))
+    replayed = post(stack, document, timestamp=str(sent_at))  # the very same signed request
+    reused = post(stack, {**document, "text": "Moved to 23:00 UTC."}, timestamp=str(sent_at + 1))
     assert first.status_code == replayed.status_code == reused.status_code == 202
     assert first.json() == replayed.json() == reused.json()
-    # SQS FIFO deduplicates on the job key: one job, the first one.
-    (job,) = _drain(stack)
-    assert job.payload["text"] == "Tonight at 22:00 UTC."
-    assert job.payload["channel_id"] is None  # the server's announcements channel
+    # SQS FIFO deduplicates the replay on its job key. The new request reusing the key is a new
+    # delivery of the same announcement: the poster finds it posted and posts nothing new
+    # (tests/e2e/test_announcements.py posts both through the worker).
+    first_job, reused_job = _drain(stack)
+    assert first_job.payload["text"] == "Tonight at 22:00 UTC."
+    assert first_job.payload["channel_id"] is None  # the server's announcements channel
+    assert reused_job.payload["announcement_id"] == first_job.payload["announcement_id"]
+    assert reused_job.key != first_job.key
 
 
 @pytest.mark.parametrize(
