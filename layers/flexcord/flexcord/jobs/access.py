@@ -1,4 +1,4 @@
-"""Who may use Flexcord from the bot's DMs.
+"""Who may use Flexcord from the bot's DMs, and who counts as a server's staff in the worker.
 
 In a server the endpoint answers only allowed servers (the interaction names its server). A DM
 names none, so the worker asks Discord once whether the member belongs to an allowed server
@@ -15,6 +15,7 @@ from typing import Protocol
 from flexcord.adapters.discord import DiscordClient
 from flexcord.jobs.model import InteractionContext
 from flexcord.observability import logger
+from flexcord.servers.settings import ServerDirectory
 
 #: How long an answer is trusted: someone who leaves the server keeps DM access this long.
 MEMBERSHIP_TTL_SECONDS = 24 * 3600
@@ -63,3 +64,11 @@ class DmAccess:
                 logger.info("DM from someone in no allowed server", extra={"user_id": member.user_id})
         self._known[member.user_id] = (allowed, now + MEMBERSHIP_TTL_SECONDS)
         return allowed
+
+
+def is_staff(servers: ServerDirectory, member: InteractionContext) -> bool:
+    """Whether the member is staff of the server the signed interaction came from (its staff
+    role, or Manage Server). A DM carries no roles: staff act from their server."""
+    if member.guild_id is None:
+        return False
+    return servers.settings_for(member.guild_id).is_staff(member.roles, member.permissions)

@@ -63,6 +63,7 @@ from flexcord.announcements.model import (
 from flexcord.announcements.post_time import InvalidPostTime, parse_post_time
 from flexcord.cases.model import ATTACHMENT_MAX_BYTES
 from flexcord.interactions import custom_ids as ids
+from flexcord.jobs.access import is_staff
 from flexcord.jobs.model import InteractionContext, Job, JobKind
 from flexcord.jobs.notify import tell_member, tell_staff
 from flexcord.observability import logger, metrics
@@ -158,13 +159,7 @@ class AnnouncementJobs:
         serves ``server``; None otherwise."""
         if self._allowed and server not in self._allowed:
             return None
-        try:
-            channel = self._discord.get_channel(channel_id)
-        except DiscordApiError:
-            return None  # unknown, or the bot cannot see it
-        if str(channel.get("guild_id")) != server:
-            return None
-        return channel if channel.get("type") in (GUILD_TEXT, GUILD_ANNOUNCEMENT) else None
+        return posting_channel(self._discord, server, channel_id)
 
     def _post(
         self, job: Job, announcement_id: str, server: str, channel: dict[str, Any]
@@ -300,6 +295,18 @@ _SOURCES = {
 }
 
 
+def posting_channel(discord: DiscordClient, server: str, channel_id: str) -> dict[str, Any] | None:
+    """The channel, if the bot can see it and it is a text or announcement channel of ``server``
+    (where announcements and feed entries may be posted); None otherwise."""
+    try:
+        channel = discord.get_channel(channel_id)
+    except DiscordApiError:
+        return None  # unknown, or the bot cannot see it
+    if str(channel.get("guild_id")) != server:
+        return None
+    return channel if channel.get("type") in (GUILD_TEXT, GUILD_ANNOUNCEMENT) else None
+
+
 ACTION_ROW, BUTTON = 1, 2
 PRIMARY, SECONDARY, DANGER = 1, 2, 4
 NOT_STAFF = (
@@ -334,7 +341,7 @@ class AnnounceFlow:
 
     def draft(self, job: Job) -> dict[str, Any]:
         context = job.interaction
-        if not self._is_staff(context):
+        if not is_staff(self._servers, context):
             tell_member(self._discord, context, content=NOT_STAFF)
             return {"refused": True}
         payload = job.payload
@@ -386,7 +393,7 @@ class AnnounceFlow:
     def decide(self, job: Job) -> dict[str, Any]:
         context = job.interaction
         draft_id = str(job.payload["draft_id"])
-        if not self._is_staff(context):
+        if not is_staff(self._servers, context):
             tell_member(self._discord, context, content=NOT_STAFF)
             return {"refused": True}
         draft = self._drafts.get(draft_id)
@@ -432,7 +439,7 @@ class AnnounceFlow:
     def list_scheduled(self, job: Job) -> dict[str, Any]:
         """/announce list: the server's scheduled announcements, soonest first."""
         context = job.interaction
-        if not self._is_staff(context):
+        if not is_staff(self._servers, context):
             tell_member(self._discord, context, content=NOT_STAFF)
             return {"refused": True}
         waiting = self._schedule.of_server(str(context.guild_id))
@@ -455,7 +462,7 @@ class AnnounceFlow:
         """/announce cancel: any staff member of the server may cancel its scheduled posts; the
         id is looked up in the caller's own server only."""
         context = job.interaction
-        if not self._is_staff(context):
+        if not is_staff(self._servers, context):
             tell_member(self._discord, context, content=NOT_STAFF)
             return {"refused": True}
         announcement_id = str(job.payload["id"])
@@ -492,11 +499,6 @@ class AnnounceFlow:
             embeds=[_embed_of(draft)],
         )
         return {"scheduled_for": draft.post_at}
-
-    def _is_staff(self, context: InteractionContext) -> bool:
-        if context.guild_id is None:
-            return False
-        return self._servers.settings_for(context.guild_id).is_staff(context.roles, context.permissions)
 
 
 #: Scheduled announcements /announce list shows (a message holds 2,000 characters).

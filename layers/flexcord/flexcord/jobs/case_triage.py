@@ -26,8 +26,9 @@ from flexcord.cases.service import (
     Viewer,
 )
 from flexcord.interactions.custom_ids import show_case_button
+from flexcord.jobs.access import is_staff
 from flexcord.jobs.case_posts import CasePosts
-from flexcord.jobs.model import InteractionContext, Job
+from flexcord.jobs.model import Job
 from flexcord.jobs.notify import tell_member
 from flexcord.jobs.presentation import case_list_line, truncate
 from flexcord.observability import logger, metrics
@@ -50,7 +51,7 @@ class CaseTriage:
 
     def update_case(self, job: Job) -> dict[str, Any]:
         member = job.interaction
-        if not self._is_staff(member):
+        if not is_staff(self._servers, member):
             logger.info("case change refused: not staff", extra={"user_id": member.user_id})
             tell_member(self._discord, member, content=NOT_STAFF)
             return {"refused": "not staff"}
@@ -105,7 +106,7 @@ class CaseTriage:
 
     def list_server_cases(self, job: Job) -> dict[str, Any]:
         member = job.interaction
-        if not self._is_staff(member):
+        if not is_staff(self._servers, member):
             tell_member(self._discord, member, content="Only this server's staff can list its cases.")
             return {"refused": "not staff"}
         payload = job.payload
@@ -201,11 +202,6 @@ class CaseTriage:
         return {"case": number, "added": True}
 
     # -- helpers --------------------------------------------------------------------------------
-
-    def _is_staff(self, member: InteractionContext) -> bool:
-        if member.guild_id is None:
-            return False  # a DM carries no roles: staff act from their server
-        return self._servers.settings_for(member.guild_id).is_staff(member.roles, member.permissions)
 
     def _tell_reporter(self, case: Case, event: CaseEvent, *, key: str) -> str:
         """The reporter's update: by DM, with a button to view the case; when their DMs are

@@ -25,7 +25,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from flexcord.adapters.discord import DiscordApiError, DiscordClient
+from flexcord.adapters.discord import DiscordClient
 from flexcord.adapters.queue.job_queue import JobQueue, QueueUnavailable
 from flexcord.announcements.model import announcement_embed, announcement_job_group, announcement_job_key
 from flexcord.feeds.fetch import FeedFetcher, FeedFetchError, FetchResult
@@ -43,12 +43,13 @@ from flexcord.feeds.policy import (
 )
 from flexcord.feeds.subscription import MAX_FEEDS_PER_SERVER, FeedRepository, FeedSubscription, SeenEntries
 from flexcord.feeds.template import render
+from flexcord.jobs.access import is_staff
+from flexcord.jobs.announcement_jobs import posting_channel
 from flexcord.jobs.model import InteractionContext, Job, JobKind
 from flexcord.jobs.notify import tell_member, tell_staff
 from flexcord.observability import logger, metrics
 from flexcord.servers.settings import ServerDirectory
 
-GUILD_TEXT, GUILD_ANNOUNCEMENT = 0, 5
 NOT_STAFF = (
     "⚠️ Only this server's staff (Manage Server or the staff role) can manage feeds. Nothing was changed."
 )
@@ -79,7 +80,7 @@ class FeedJobs:
 
     def add(self, job: Job) -> dict[str, Any]:
         context = job.interaction
-        if not self._is_staff(context):
+        if not is_staff(self._servers, context):
             return self._say(context, NOT_STAFF, refused=True)
         server, payload = str(context.guild_id), job.payload
         url, channel_id = str(payload["url"]), str(payload["channel_id"])
@@ -146,7 +147,7 @@ class FeedJobs:
                 "review first needs a staff channel to show entries in. "
                 "Pick one with `/setup` (Staff & hours), then add the feed again."
             )
-        if not self._is_posting_channel(server, channel_id):
+        if posting_channel(self._discord, server, channel_id) is None:
             return (
                 f"<#{channel_id}> isn't a text or announcement channel of this server that Flexcord can see."
             )
@@ -154,7 +155,7 @@ class FeedJobs:
 
     def list_feeds(self, job: Job) -> dict[str, Any]:
         context = job.interaction
-        if not self._is_staff(context):
+        if not is_staff(self._servers, context):
             return self._say(context, NOT_STAFF, refused=True)
         feeds = self._feeds.of_server(str(context.guild_id))
         if not feeds:
@@ -166,7 +167,7 @@ class FeedJobs:
 
     def remove(self, job: Job) -> dict[str, Any]:
         context = job.interaction
-        if not self._is_staff(context):
+        if not is_staff(self._servers, context):
             return self._say(context, NOT_STAFF, refused=True)
         feed_id = str(job.payload["id"])
         if not self._feeds.remove(str(context.guild_id), feed_id):
@@ -175,7 +176,7 @@ class FeedJobs:
 
     def resume(self, job: Job) -> dict[str, Any]:
         context = job.interaction
-        if not self._is_staff(context):
+        if not is_staff(self._servers, context):
             return self._say(context, NOT_STAFF, refused=True)
         feed_id = str(job.payload["id"])
         resumed = self._feeds.resume(str(context.guild_id), feed_id, now=int(self._clock().timestamp()))
@@ -186,7 +187,7 @@ class FeedJobs:
     def test(self, job: Job) -> dict[str, Any]:
         """The next post, shown privately; nothing is posted or recorded."""
         context = job.interaction
-        if not self._is_staff(context):
+        if not is_staff(self._servers, context):
             return self._say(context, NOT_STAFF, refused=True)
         feed = self._feeds.get(str(context.guild_id), str(job.payload["id"]))
         if feed is None:
@@ -395,21 +396,6 @@ class FeedJobs:
         }
 
     # -- helpers -----------------------------------------------------------------------------
-
-    def _is_posting_channel(self, server: str, channel_id: str) -> bool:
-        try:
-            channel = self._discord.get_channel(channel_id)
-        except DiscordApiError:
-            return False
-        return str(channel.get("guild_id")) == server and channel.get("type") in (
-            GUILD_TEXT,
-            GUILD_ANNOUNCEMENT,
-        )
-
-    def _is_staff(self, context: InteractionContext) -> bool:
-        if context.guild_id is None:
-            return False
-        return self._servers.settings_for(context.guild_id).is_staff(context.roles, context.permissions)
 
     def _say(self, context: InteractionContext, text: str, *, refused: bool = False) -> dict[str, Any]:
         tell_member(self._discord, context, content=text)
