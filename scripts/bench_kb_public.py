@@ -25,6 +25,8 @@ median, max; ``--sensitivity-seeds`` to change or skip). Nothing is chosen on an
 from __future__ import annotations
 
 import argparse
+import functools
+import math
 import os
 import platform
 import statistics
@@ -41,9 +43,25 @@ for _path in (str(ROOT / "layers" / "flexcord"), str(ROOT)):
         sys.path.insert(0, _path)
 
 from flexcord.kb.articles import Article  # noqa: E402
+from flexcord.kb.calibration import calibrate_hybrid  # noqa: E402
+from flexcord.kb.embedding import default_embedder  # noqa: E402
+from flexcord.kb.hybrid import ArticleVectors, HybridKnowledgeBase, abstain_signal  # noqa: E402
 from flexcord.kb.index import Index  # noqa: E402
-from flexcord.kb.metrics import Judged, Metrics, calibrate_threshold, compute_metrics, judge  # noqa: E402
-from flexcord.kb.retrieval import KnowledgeBase, LocalKnowledgeBase, plain_bm25  # noqa: E402
+from flexcord.kb.metrics import (  # noqa: E402
+    Judged,
+    Metrics,
+    calibrate_threshold,
+    compute_metrics,
+    judge,
+)
+from flexcord.kb.retrieval import (  # noqa: E402
+    Hit,
+    KnowledgeBase,
+    LexicalMatch,
+    LocalKnowledgeBase,
+    SearchResult,
+    plain_bm25,
+)
 from scripts.kb_public import (  # noqa: E402
     DATA_DIR,
     IN_SCOPE,
@@ -83,9 +101,79 @@ def _baseline(articles: Sequence[Article]) -> KnowledgeBase:
     return plain_bm25(articles, abstain_below=0.0)
 
 
+class Bm25sMatcher:
+    """The ``bm25s`` library (Lucene BM25, k1 1.2, b 0.75, Snowball English stems, English
+    stopwords, the title twice) shaped like the hybrid's lexical side: each article's share of
+    what the question could score, the sum of its terms' idf times (k1 + 1)."""
+
+    K1 = 1.2
+
+    def __init__(self, articles: Sequence[Article]) -> None:
+        import bm25s
+        import Stemmer
+
+        self.articles = list(articles)
+        self._tokenize = functools.partial(
+            bm25s.tokenize, stopwords="en", stemmer=Stemmer.Stemmer("english"), show_progress=False
+        )
+        self._retriever = bm25s.BM25(k1=self.K1, b=0.75, method="lucene")
+        corpus = [f"{article.title}\n{article.title}\n{article.body}" for article in self.articles]
+        self._retriever.index(self._tokenize(corpus), show_progress=False)
+        # The index is a sparse token x document matrix: a token's column length is its document
+        # frequency.
+        pointers = self._retriever.scores["indptr"]
+        count = len(self.articles)
+        self._idf = {
+            token: math.log(1 + (count - frequency + 0.5) / (frequency + 0.5))
+            for token, number in self._retriever.vocab_dict.items()
+            if number + 1 < len(pointers)  # bm25s adds an empty token with no column
+            for frequency in [int(pointers[number + 1] - pointers[number])]
+        }
+        self._unseen_idf = math.log(1 + (count + 0.5) / 0.5)
+
+    def match(self, query: str) -> LexicalMatch | None:
+        tokens: list[str] = self._tokenize([query], return_ids=False)[0]
+        if not tokens:
+            return None
+        known = [token for token in tokens if token in self._idf]
+        possible = sum(self._idf.get(token, self._unseen_idf) for token in tokens) * (self.K1 + 1)
+        scores = self._retriever.get_scores(known) if known else []
+        return LexicalMatch(
+            shares={number: float(score) / possible for number, score in enumerate(scores) if score > 0},
+            only_numbers=bool(known) and all(token.isdigit() for token in known),
+        )
+
+    def search(self, query: str, k: int = 10) -> SearchResult:
+        match = self.match(query)
+        if match is None or not match.shares:
+            return SearchResult(hits=[], abstain=True)
+        best = sorted(match.shares.items(), key=lambda item: (-item[1], item[0]))[:k]
+        return SearchResult(
+            hits=[Hit(self.articles[number], share) for number, share in best], abstain=match.only_numbers
+        )
+
+
+def _bm25s(articles: Sequence[Article]) -> KnowledgeBase:
+    return Bm25sMatcher(articles)
+
+
+def _hybrid(articles: Sequence[Article]) -> KnowledgeBase:
+    return HybridKnowledgeBase.from_articles(articles, default_embedder())
+
+
+def _hybrid_bm25s(articles: Sequence[Article]) -> KnowledgeBase:
+    embedder = default_embedder()
+    matcher = Bm25sMatcher(articles)
+    return HybridKnowledgeBase(matcher, ArticleVectors.build(matcher.articles, embedder), embedder)
+
+
 BASELINE = Retriever("plain BM25 (baseline)", _baseline)
-SHIPPED = Retriever("shipped retriever", _shipped)
-RETRIEVERS = (BASELINE, SHIPPED)
+LEXICAL = Retriever("BM25F (lexical)", _shipped)
+BM25S = Retriever("bm25s", _bm25s)
+HYBRID = Retriever("hybrid (shipped)", _hybrid)
+HYBRID_BM25S = Retriever("hybrid, bm25s lexical", _hybrid_bm25s)
+SHIPPED = HYBRID
+RETRIEVERS = (BASELINE, LEXICAL, BM25S, HYBRID_BM25S, HYBRID)
 
 
 @dataclass(frozen=True)
@@ -160,9 +248,13 @@ def evaluate(benchmark: Benchmark, retriever: Retriever, *, time_queries: bool =
     started = time.perf_counter()
     knowledge_base = retriever.build(benchmark.articles)
     build_ms = (time.perf_counter() - started) * 1000
-    searched = {half.name: judge(knowledge_base, half.queries) for half in benchmark.halves}
-    threshold = calibrate_threshold(searched[TUNING]).threshold
-    decided = {name: at_threshold(judged, threshold) for name, judged in searched.items()}
+    if isinstance(knowledge_base, HybridKnowledgeBase):
+        knowledge_base, threshold, searched = _calibrated_hybrid(knowledge_base, benchmark)
+        decided = {half.name: judge(knowledge_base, half.queries) for half in benchmark.halves}
+    else:
+        searched = {half.name: judge(knowledge_base, half.queries) for half in benchmark.halves}
+        threshold = calibrate_threshold(searched[TUNING]).threshold
+        decided = {name: at_threshold(judged, threshold) for name, judged in searched.items()}
     latency = None
     if time_queries:
         values = _time_queries(
@@ -180,6 +272,29 @@ def evaluate(benchmark: Benchmark, retriever: Retriever, *, time_queries: bool =
         build_ms=build_ms,
         latency_ms=latency,
     )
+
+
+def _calibrated_hybrid(
+    knowledge_base: HybridKnowledgeBase, benchmark: Benchmark
+) -> tuple[HybridKnowledgeBase, float, dict[str, list[Judged]]]:
+    """The hybrid calibrated on the tuning half (``calibration.calibrate_hybrid``, what
+    ``python -m flexcord.kb calibrate`` does), its threshold, and the tuning half's questions
+    judged with no threshold and the abstain signal as their top score (for ``best_answered_at``)."""
+    tuning = list(benchmark.tuning.queries)
+    calibrated = knowledge_base.with_settings(calibrate_hybrid(knowledge_base, tuning).settings)
+    open_judged = []
+    for query in tuning:
+        signals = calibrated.signals(query.query)
+        result = calibrated.decide(signals, 10)
+        open_judged.append(
+            Judged(
+                query=query,
+                ranked=[hit.article.stem for hit in result.hits],
+                abstain=signals.empty or signals.only_numbers,
+                top_score=abstain_signal(signals, calibrated.settings),
+            )
+        )
+    return calibrated, calibrated.settings.abstain_below, {TUNING: open_judged}
 
 
 def _time_queries(knowledge_base: KnowledgeBase, queries: list[str]) -> list[float]:

@@ -235,12 +235,55 @@ def test_sam_build_ships_the_layer_precompiled_for_arm64(build_dir: Path) -> Non
         assert pyc.is_file(), f"missing {pyc}"
     _assert_compiled(python)
 
+    # The knowledge base's stemmer: Snowball's C implementation.
+    assert list(python.glob("Stemmer*.so"))
+
     sodium = list((python / "nacl").glob("_sodium*.so"))
     assert sodium, "PyNaCl's _sodium extension is missing"
     for library in sodium:
         assert _elf_machine(library) == EM_AARCH64, f"{library.name} is not an aarch64 binary"
     for library in python.rglob("*.so"):
         assert _elf_machine(library) == EM_AARCH64, f"{library} is not an aarch64 binary"
+
+
+@pytest.mark.slow
+def test_sam_build_ships_the_knowledge_layer_with_the_model_and_no_downloaders(build_dir: Path) -> None:
+    python = build_dir / "KnowledgeLayer" / "python"
+    model = python / "flexcord_embedding_model"
+    assert (model / "l2_supercat_256.safetensors").stat().st_size == 16_384_096
+    assert (model / "l2_supercat_tokenizer_config.json").is_file()
+    assert "MIT License" in (model / "LICENSE").read_text()
+    assert (python / "numpy" / "__init__.py").is_file()
+    assert (python / "tokenizers" / "__init__.py").is_file()
+    # Installed without dependencies: nothing that could download at run time, and no wordllama.
+    for absent in ("huggingface_hub", "hf_xet", "httpx", "requests", "wordllama"):
+        assert not (python / absent).exists(), absent
+    _assert_compiled(python)
+    for library in python.rglob("*.so"):
+        assert _elf_machine(library) == EM_AARCH64, f"{library} is not an aarch64 binary"
+
+
+@pytest.mark.slow
+def test_every_function_with_its_layers_fits_lambdas_unzipped_limit(
+    build_dir: Path, template: dict[str, Any]
+) -> None:
+    """Lambda's limit is 250 MB (not MiB) unzipped for a function's package and all its layers."""
+    resources = _resources(template)
+
+    def size(folder: Path) -> int:
+        return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+    layer_sizes = {name: size(build_dir / name) for name in ("FlexcordLayer", "KnowledgeLayer")}
+    functions = [
+        name for name, resource in resources.items() if resource["Type"] == "AWS::Serverless::Function"
+    ]
+    assert len(functions) >= 7
+    for logical_id in functions:
+        layers = ["FlexcordLayer"] + [
+            layer["Ref"] for layer in resources[logical_id]["Properties"].get("Layers", [])
+        ]
+        total = size(build_dir / logical_id) + sum(layer_sizes[name] for name in layers)
+        assert total < 250_000_000, f"{logical_id}: {total / 1e6:.1f} MB with {layers}"
 
 
 @pytest.mark.slow
@@ -264,6 +307,7 @@ def test_logical_ids_and_types(template: dict[str, Any]) -> None:
         "JobDeadLetterAlarm": "AWS::CloudWatch::Alarm",
         "HttpApi": "AWS::Serverless::HttpApi",
         "FlexcordLayer": "AWS::Serverless::LayerVersion",
+        "KnowledgeLayer": "AWS::Serverless::LayerVersion",
         "InteractionsFunction": "AWS::Serverless::Function",
         "WorkerFunction": "AWS::Serverless::Function",
         "CommandsFunction": "AWS::Serverless::Function",
@@ -341,9 +385,20 @@ def test_functions_use_makefile_builds_and_the_layer(template: dict[str, Any]) -
         )
         assert dry_run.returncode == 0, dry_run.stderr
         assert "compileall" in dry_run.stdout
-    layer = resources["FlexcordLayer"]
-    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
-    assert "build-FlexcordLayer:" in (ROOT / "layers" / "flexcord" / "Makefile").read_text()
+    for layer_id, folder in (("FlexcordLayer", "flexcord"), ("KnowledgeLayer", "knowledge")):
+        assert resources[layer_id]["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
+        assert f"build-{layer_id}:" in (ROOT / "layers" / folder / "Makefile").read_text()
+
+
+def test_only_the_functions_that_answer_from_the_help_centre_carry_the_knowledge_layer(
+    template: dict[str, Any],
+) -> None:
+    carriers = {
+        logical_id
+        for logical_id, resource in _resources(template).items()
+        if {"Ref": "KnowledgeLayer"} in resource.get("Properties", {}).get("Layers", [])
+    }
+    assert carriers == {"WorkerFunction", "ChatbotFunction"}
 
 
 def test_interactions_function_can_only_enqueue_and_count_rate_limits(template: dict[str, Any]) -> None:

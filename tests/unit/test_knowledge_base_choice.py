@@ -1,5 +1,5 @@
 """Which knowledge base the functions answer from is configuration: the shipped help centre by
-default, a folder, or Bedrock."""
+default (hybrid, or lexical when asked), a folder, or Bedrock."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from flexcord import wiring
 from flexcord.kb import LocalKnowledgeBase
 from flexcord.kb.bedrock import BedrockKnowledgeBase
+from flexcord.kb.hybrid import HybridKnowledgeBase
 
 
 @pytest.fixture(autouse=True)
@@ -23,6 +24,13 @@ def fresh_choice(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def test_the_shipped_help_centre_by_default() -> None:
+    kb = wiring.knowledge_base()
+    assert isinstance(kb, HybridKnowledgeBase)
+    assert not kb.search("my raid pass disappeared", k=3).abstain
+
+
+def test_the_lexical_search_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KB_RETRIEVER", "lexical")
     kb = wiring.knowledge_base()
     assert isinstance(kb, LocalKnowledgeBase)
     assert not kb.search("my raid pass disappeared", k=3).abstain

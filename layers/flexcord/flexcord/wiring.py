@@ -26,7 +26,7 @@ from flexcord.adapters.storage.reviews import DynamoAnnouncementReviews
 from flexcord.adapters.storage.server_settings import DynamoServerSettings
 from flexcord.adapters.storage.session_repository import DynamoSessionRepository
 from flexcord.adapters.twilio import TwilioGateway
-from flexcord.assistant.decide import KnowledgeBase
+from flexcord.assistant.decide import KnowledgeBase, LazyKnowledgeBase
 from flexcord.cases import CaseService
 from flexcord.cases.model import NO_SERVER
 from flexcord.config import (
@@ -232,7 +232,7 @@ def build_worker() -> JobWorker:
             servers=server_directory(),
             discord_settings=settings,
             twilio_settings=twilio_settings(),
-            knowledge_base=knowledge_base()
+            knowledge_base=LazyKnowledgeBase(knowledge_base)
             if os.environ.get("ASSISTANT_ENABLED", "true") != "false"
             else None,
         )

@@ -44,8 +44,13 @@ def test_search_writes_one_documented_line_per_query_in_order(tiny_kb):
     assert all(list(result) == ["article", "score"] for result in raid["results"])
     assert all(isinstance(result["score"], float) and 0 <= result["score"] <= 1 for result in raid["results"])
     assert raid["results"][0]["score"] >= raid["results"][1]["score"]
-    assert weather == {"id": 7, "results": [], "abstain": True}
+    # The hybrid lists its near misses even when it abstains; the lexical search has none.
+    assert weather["abstain"] is True
     assert refund["results"][0]["article"] == "refunds"
+    [lexical_weather] = run_kb(
+        "search", "--kb", tiny_kb, "--retriever", "lexical", stdin=json.dumps(queries[1]) + "\n"
+    ).stdout.splitlines()
+    assert json.loads(lexical_weather) == {"id": 7, "results": [], "abstain": True}
 
 
 def test_search_reads_a_file_with_input(tiny_kb, tmp_path):
@@ -102,17 +107,77 @@ def test_eval_of_the_baseline_and_calibrate(tiny_kb, tmp_path):
     )
     baseline = run_kb("eval", "--kb", tiny_kb, "--queries", labelled, "--retriever", "bm25").stdout
     assert baseline.splitlines()[1] == "recall@1                   1.000"
-    calibration = run_kb("calibrate", "--kb", tiny_kb, "--queries", labelled).stdout.splitlines()
-    assert [line.split()[0] for line in calibration] == [
+    lexical = run_kb("calibrate", "--kb", tiny_kb, "--queries", labelled, "--retriever", "lexical")
+    assert [line.split()[0] for line in lexical.stdout.splitlines()] == [
         "threshold",
         "in_scope_answer_rate",
         "out_of_scope_abstain_rate",
     ]
+    hybrid = run_kb("calibrate", "--kb", tiny_kb, "--queries", labelled).stdout.splitlines()
+    assert [line.split()[0] for line in hybrid] == [
+        "fusion",
+        "lexical_weight",
+        "abstain_mix",
+        "mrr@10",
+        "threshold",
+        "in_scope_answer_rate",
+        "out_of_scope_abstain_rate",
+    ]
+    assert not (tiny_kb / "calibration.json").exists()
+
+
+def test_calibrate_save_writes_the_settings_search_then_uses(tiny_kb, tmp_path):
+    labelled = tmp_path / "labelled.jsonl"
+    labelled.write_text(
+        '{"id": 1, "query": "my raid pass was not refunded", "article": "raid-passes"}\n'
+        '{"id": 2, "query": "refund from google play", "article": "refunds"}\n'
+        '{"id": 3, "query": "change the language", "article": "language"}\n'
+        '{"id": 4, "query": "what is the weather like on mars", "article": null}\n',
+        encoding="utf-8",
+    )
+    output = run_kb("calibrate", "--kb", tiny_kb, "--queries", labelled, "--save").stdout
+    assert f"wrote {tiny_kb / 'calibration.json'}" in output
+    saved = json.loads((tiny_kb / "calibration.json").read_text(encoding="utf-8"))
+    assert saved["tuned_on"] == "labelled.jsonl"
+    assert saved["tuning_questions"] == 4
+    assert saved["embedder"].startswith("static:l2_supercat_256:")
+    threshold = float(next(line for line in output.splitlines() if line.startswith("threshold")).split()[1])
+    assert saved["abstain_below"] == threshold
+
+    # Every in-scope tuning question is answered, and the off-topic one abstained.
+    answers = [
+        json.loads(line)
+        for line in run_kb("search", "--kb", tiny_kb, "--input", labelled).stdout.splitlines()
+    ]
+    assert [answer["abstain"] for answer in answers] == [False, False, False, True]
+
+    # A threshold no question reaches: search reads the file, it does not recompute it.
+    (tiny_kb / "calibration.json").write_text(json.dumps({**saved, "abstain_below": 5.0}), encoding="utf-8")
+    answers = [
+        json.loads(line)
+        for line in run_kb("search", "--kb", tiny_kb, "--input", labelled).stdout.splitlines()
+    ]
+    assert all(answer["abstain"] for answer in answers)
+
+
+def test_calibrate_save_is_refused_for_the_lexical_retriever(tiny_kb, tmp_path):
+    labelled = tmp_path / "labelled.jsonl"
+    labelled.write_text('{"id": 1, "query": "raid pass", "article": "raid-passes"}\n', encoding="utf-8")
+    completed = run_kb(
+        "calibrate", "--kb", tiny_kb, "--queries", labelled, "--retriever", "lexical", "--save", check=False
+    )
+    assert completed.returncode == 2
+    assert "--save applies to the hybrid retriever" in completed.stderr
+    assert not (tiny_kb / "calibration.json").exists()
 
 
 def test_index_saves_an_index_that_search_then_uses(tiny_kb):
-    assert run_kb("index", "--kb", tiny_kb).stdout.strip() == f"wrote {tiny_kb / 'index.json'}"
+    assert run_kb("index", "--kb", tiny_kb).stdout.splitlines() == [
+        f"wrote {tiny_kb / 'index.json'}",
+        f"wrote {tiny_kb / 'vectors.npz'}",
+    ]
     assert (tiny_kb / "index.json").exists()
+    assert (tiny_kb / "vectors.npz").exists()
     [line] = run_kb("search", "--kb", tiny_kb, stdin='{"id": 1, "query": "raid pass"}\n').stdout.splitlines()
     assert json.loads(line)["results"][0]["article"] == "raid-passes"
 

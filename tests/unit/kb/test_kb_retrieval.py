@@ -13,7 +13,7 @@ from flexcord.kb.retrieval import default_knowledge_base, plain_bm25
 
 @pytest.fixture(scope="module")
 def kb():
-    return load_knowledge_base()
+    return default_knowledge_base()
 
 
 @pytest.mark.parametrize(
@@ -112,8 +112,34 @@ def test_the_shipped_index_is_current():
 
 
 def test_the_default_knowledge_base_is_loaded_once(tmp_path):
-    assert load_knowledge_base() is default_knowledge_base()
-    assert load_knowledge_base(DEFAULT_ARTICLES_DIR) is default_knowledge_base()
+    assert load_knowledge_base() is load_knowledge_base(DEFAULT_ARTICLES_DIR)
+    assert default_knowledge_base() is default_knowledge_base()
     copy = tmp_path / "copy"
     shutil.copytree(DEFAULT_ARTICLES_DIR, copy)
-    assert load_knowledge_base(copy) is not default_knowledge_base()
+    assert load_knowledge_base(copy) is not load_knowledge_base()
+
+
+def test_the_assistant_is_lexical_when_asked_and_the_shipped_one_is_shared(monkeypatch):
+    monkeypatch.setenv("KB_RETRIEVER", "lexical")
+    assert load_knowledge_base() is default_knowledge_base()
+    monkeypatch.setenv("KB_RETRIEVER", "dense")
+    with pytest.raises(ValueError, match="KB_RETRIEVER must be hybrid or lexical"):
+        load_knowledge_base()
+
+
+def test_without_the_embedding_model_the_assistant_searches_lexically_and_says_so(
+    monkeypatch, tmp_path, caplog
+):
+    from flexcord.kb.embedding import default_embedder
+
+    default_embedder.cache_clear()
+    monkeypatch.setenv("KB_EMBEDDING_MODEL_DIR", str(tmp_path / "nowhere"))
+    copy = tmp_path / "copy"
+    shutil.copytree(DEFAULT_ARTICLES_DIR, copy)
+    try:
+        knowledge_base = load_knowledge_base(copy)
+    finally:
+        default_embedder.cache_clear()
+    assert isinstance(knowledge_base, LocalKnowledgeBase)
+    assert "lexical search only (embedding model file missing" in caplog.text
+    assert knowledge_base.search("raid pass", 3).hits[0].article.stem == "raids-and-raid-passes"

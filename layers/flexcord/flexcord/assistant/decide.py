@@ -4,7 +4,7 @@ and the result says what to show and whether to hand off."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -53,6 +53,17 @@ class SearchResultLike(Protocol):
 
 class KnowledgeBase(Protocol):
     def search(self, query: str, k: int = 10) -> SearchResultLike: ...
+
+
+class LazyKnowledgeBase:
+    """A knowledge base loaded at its first search: a worker that runs other jobs never pays for
+    numpy and the embedding model (about 0.3 s) at its cold start."""
+
+    def __init__(self, load: Callable[[], KnowledgeBase]) -> None:
+        self._load = load
+
+    def search(self, query: str, k: int = 10) -> SearchResultLike:
+        return self._load().search(query, k)
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,14 @@
 
     PYTHONPATH=layers/flexcord python -m flexcord.kb search --kb DIR --k 10 < queries.jsonl > results.jsonl
     PYTHONPATH=layers/flexcord python -m flexcord.kb eval --kb DIR --queries labelled.jsonl
-    PYTHONPATH=layers/flexcord python -m flexcord.kb calibrate --kb DIR --queries tuning.jsonl
+    PYTHONPATH=layers/flexcord python -m flexcord.kb calibrate --kb DIR --queries tuning.jsonl --save
     PYTHONPATH=layers/flexcord python -m flexcord.kb index --kb DIR
 
-``--kb`` is a folder of Markdown articles (default: the shipped ones). ``search`` reads
+``--kb`` is a folder of Markdown articles (default: the shipped ones). ``--retriever`` is
+``hybrid`` (the default, what the assistant uses), ``lexical`` (BM25F alone) or ``bm25`` (the
+plain baseline). ``index`` saves the lexical index and the article vectors next to the articles;
+``calibrate --save`` chooses the hybrid's fusion and abstain threshold on labelled tuning
+questions and saves them there too (``calibration.json``). ``search`` reads
 ``{"id": ..., "query": ...}`` lines and writes one line per query, in order::
 
     {"id": ..., "results": [{"article": "<file stem>", "score": 0.8123}], "abstain": false}
@@ -22,11 +26,12 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from flexcord.kb.articles import DEFAULT_ARTICLES_DIR, ArticleFormatError, load_articles
-from flexcord.kb.index import INDEX_FILE_NAME, save_index
+from flexcord.kb.index import CALIBRATION_FILE_NAME, INDEX_FILE_NAME, VECTORS_FILE_NAME, save_index
 from flexcord.kb.metrics import (
     CALIBRATION_MIN_ANSWER_RATE,
     LabelledQuery,
@@ -39,7 +44,16 @@ from flexcord.kb.metrics import (
     read_labelled_queries,
     read_queries,
 )
-from flexcord.kb.retrieval import DEFAULT_ABSTAIN_BELOW, KnowledgeBase, LocalKnowledgeBase, plain_bm25
+from flexcord.kb.retrieval import (
+    DEFAULT_ABSTAIN_BELOW,
+    EmbedderUnavailable,
+    KnowledgeBase,
+    LocalKnowledgeBase,
+    plain_bm25,
+)
+
+if TYPE_CHECKING:
+    from flexcord.kb.hybrid import HybridKnowledgeBase
 
 DEFAULT_K = 10
 SCORE_DIGITS = 4
@@ -49,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
     try:
         return int(arguments.run(arguments))
-    except (ArticleFormatError, LabelledQueryError, FileNotFoundError, ValueError) as error:
+    except (ArticleFormatError, LabelledQueryError, EmbedderUnavailable, OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
@@ -71,7 +85,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     evaluate.set_defaults(run=_evaluate)
 
-    calibrate = commands.add_parser("calibrate", help="choose the abstain threshold on labelled queries")
+    calibrate = commands.add_parser(
+        "calibrate", help="choose the fusion and abstain threshold on labelled tuning queries"
+    )
     _add_source_arguments(calibrate, threshold=False)
     calibrate.add_argument("--queries", type=Path, required=True, help="labelled tuning queries (JSONL)")
     calibrate.add_argument(
@@ -80,13 +96,20 @@ def _parser() -> argparse.ArgumentParser:
         default=CALIBRATION_MIN_ANSWER_RATE,
         help="in-scope share that must still be answered (default %(default)s)",
     )
+    calibrate.add_argument(
+        "--save", action="store_true", help=f"write the hybrid's settings to DIR/{CALIBRATION_FILE_NAME}"
+    )
     calibrate.set_defaults(run=_calibrate)
 
     index = commands.add_parser(
-        "index", help=f"save the index of a folder as {INDEX_FILE_NAME} (for fast loading)"
+        "index",
+        help=f"save the index of a folder as {INDEX_FILE_NAME} and its article vectors as "
+        f"{VECTORS_FILE_NAME} (for fast loading)",
     )
     index.add_argument("--kb", type=Path, default=DEFAULT_ARTICLES_DIR, help="folder of articles")
-    index.add_argument("--out", type=Path, help=f"where to write it (default: DIR/{INDEX_FILE_NAME})")
+    index.add_argument(
+        "--lexical-only", action="store_true", help=f"save {INDEX_FILE_NAME} only (no embedder needed)"
+    )
     index.set_defaults(run=_index)
     return parser
 
@@ -97,9 +120,9 @@ def _add_source_arguments(parser: argparse.ArgumentParser, *, threshold: bool = 
     )
     parser.add_argument(
         "--retriever",
-        choices=("flexcord", "bm25"),
-        default="flexcord",
-        help="flexcord (default), or the plain BM25 baseline",
+        choices=("hybrid", "lexical", "bm25"),
+        default="hybrid",
+        help="hybrid (default), lexical (BM25F alone) or the plain BM25 baseline",
     )
     parser.add_argument(
         "--bedrock", metavar="KNOWLEDGE_BASE_ID", help="search this Amazon Bedrock knowledge base"
@@ -130,6 +153,11 @@ def _knowledge_base(arguments: argparse.Namespace, *, threshold: float | None = 
         if chosen is not None:
             baseline.abstain_below = chosen
         return baseline
+    if arguments.retriever == "hybrid":
+        hybrid = _hybrid(arguments.kb)
+        if chosen is not None:
+            hybrid = hybrid.with_settings(replace(hybrid.settings, abstain_below=chosen))
+        return hybrid
     return LocalKnowledgeBase.from_folder(
         arguments.kb, abstain_below=DEFAULT_ABSTAIN_BELOW if chosen is None else chosen
     )
@@ -176,9 +204,32 @@ def _evaluate(arguments: argparse.Namespace) -> int:
 
 
 def _calibrate(arguments: argparse.Namespace) -> int:
-    # At a threshold of 0 only the decisions the threshold does not make are abstentions.
-    judged = judge(_knowledge_base(arguments, threshold=0.0), _labelled(arguments.queries))
-    calibration = calibrate_threshold(judged, min_answer_rate=arguments.min_answer_rate)
+    queries = _labelled(arguments.queries)
+    if arguments.retriever == "hybrid" and not arguments.bedrock:
+        from flexcord.kb.calibration import calibrate_hybrid
+
+        hybrid = _hybrid(arguments.kb)
+        result = calibrate_hybrid(hybrid, queries, min_answer_rate=arguments.min_answer_rate)
+        settings, calibration = result.settings, result.abstaining
+        print(f"fusion                     {settings.fusion}")
+        print(f"lexical_weight             {settings.lexical_weight:.1f}")
+        print(f"abstain_mix                {settings.abstain_mix:.2f}")
+        print(f"mrr@10                     {result.ranking.mrr_at_10 or 0.0:.3f}")
+        if arguments.save:
+            target = arguments.kb / CALIBRATION_FILE_NAME
+            settings.save(
+                target,
+                embedder=hybrid.embedder.identity,
+                tuned_on=arguments.queries.name,
+                tuning_questions=len(queries),
+            )
+            print(f"wrote {target}")
+    else:
+        if arguments.save:
+            raise ValueError("--save applies to the hybrid retriever (the lexical threshold is a constant)")
+        # At a threshold of 0 only the decisions the threshold does not make are abstentions.
+        judged = judge(_knowledge_base(arguments, threshold=0.0), queries)
+        calibration = calibrate_threshold(judged, min_answer_rate=arguments.min_answer_rate)
     print(f"threshold                  {calibration.threshold:.4f}")
     print(f"in_scope_answer_rate       {calibration.in_scope_answer_rate:.3f}")
     print(f"out_of_scope_abstain_rate  {calibration.out_of_scope_abstain_rate:.3f}")
@@ -186,9 +237,20 @@ def _calibrate(arguments: argparse.Namespace) -> int:
 
 
 def _index(arguments: argparse.Namespace) -> int:
-    path = save_index(arguments.kb, path=arguments.out)
-    print(f"wrote {path}")
+    print(f"wrote {save_index(arguments.kb)}")
+    if not arguments.lexical_only:
+        from flexcord.kb.embedding import default_embedder
+        from flexcord.kb.hybrid import save_vectors
+
+        print(f"wrote {save_vectors(arguments.kb, default_embedder())}")
     return 0
+
+
+def _hybrid(folder: Path) -> HybridKnowledgeBase:
+    from flexcord.kb.embedding import default_embedder
+    from flexcord.kb.hybrid import load_hybrid
+
+    return load_hybrid(folder, default_embedder())
 
 
 def _labelled(path: Path) -> list[LabelledQuery]:

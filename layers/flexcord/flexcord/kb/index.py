@@ -31,12 +31,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from flexcord.kb import stemmer
 from flexcord.kb.articles import Article, load_articles
 from flexcord.kb.synonyms import DEFAULT_SYNONYMS_PATH, SynonymTable
 from flexcord.kb.text import words
 
 #: The file ``load_or_build`` looks for in a folder of articles.
 INDEX_FILE_NAME = "index.json"
+#: The hybrid's article vectors and calibrated settings, saved next to the index
+#: (``flexcord.kb.hybrid``; named here so that code without numpy can name them).
+VECTORS_FILE_NAME = "vectors.npz"
+CALIBRATION_FILE_NAME = "calibration.json"
 _FORMAT_VERSION = 1
 #: Saturations are rounded when built, so a saved index scores exactly like a fresh one.
 _SATURATION_DIGITS = 6
@@ -222,7 +227,7 @@ def fingerprint(
     directory: Path, settings: IndexSettings, *, synonyms_path: Path = DEFAULT_SYNONYMS_PATH
 ) -> str:
     """A hash of everything an index of ``directory`` depends on; reading it costs a millisecond."""
-    digest = hashlib.sha256(f"{_FORMAT_VERSION}|{settings!r}".encode())
+    digest = hashlib.sha256(f"{_FORMAT_VERSION}|{settings!r}|{stemmer.signature()}".encode())
     for path in sorted(directory.glob("*.md")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     if settings.synonyms:

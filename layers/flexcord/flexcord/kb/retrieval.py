@@ -26,6 +26,8 @@ threshold calibrated on labelled questions (``metrics.calibrate_threshold``).
 from __future__ import annotations
 
 import heapq
+import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
@@ -38,11 +40,18 @@ from flexcord.kb.spelling import SpellingCorrector
 from flexcord.kb.stemmer import stem
 from flexcord.kb.text import STOPWORDS, words
 
+_logger = logging.getLogger(__name__)
+
 #: Calibrated on the default KB's tuning queries (docs/knowledge-base.md, "Calibration"):
 #: ``python -m flexcord.kb calibrate`` prints it.
 DEFAULT_ABSTAIN_BELOW = 0.3375
 #: Calibrated the same way for the plain BM25 baseline, so the comparison is fair.
-PLAIN_BM25_ABSTAIN_BELOW = 0.138
+PLAIN_BM25_ABSTAIN_BELOW = 0.1838
+
+
+class EmbedderUnavailable(RuntimeError):
+    """The embedder's files are not there (``flexcord.kb.embedding``; defined here, where code
+    without numpy can catch it)."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,15 @@ class KnowledgeBase(Protocol):
     def search(self, query: str, k: int = 10) -> SearchResult:
         """The ``k`` best articles for ``query``, with scores in [0, 1], best first."""
         ...
+
+
+@dataclass(frozen=True)
+class LexicalMatch:
+    """How a question matched the articles lexically: article number → share in (0, 1]."""
+
+    shares: dict[int, float]
+    #: Whether every term the articles know is a number: such a question is never answered.
+    only_numbers: bool
 
 
 @dataclass(frozen=True)
@@ -112,19 +130,29 @@ class LocalKnowledgeBase:
         return self.index.articles
 
     def search(self, query: str, k: int = 10) -> SearchResult:
-        terms = self.analyse(query).terms
-        if not terms or k <= 0:
+        match = self.match(query)
+        if match is None or k <= 0:
             return SearchResult(hits=[], abstain=True)
+        best = heapq.nlargest(k, match.shares.items(), key=lambda item: (item[1], -item[0]))
+        hits = [Hit(self.index.articles[number], share) for number, share in best]
+        abstain = not hits or match.only_numbers or hits[0].score < self.abstain_below
+        return SearchResult(hits=hits, abstain=abstain)
+
+    def match(self, query: str) -> LexicalMatch | None:
+        """Each matching article's share of the question (see the module's docstring); None when
+        the question has no terms at all."""
+        terms = self.analyse(query).terms
+        if not terms:
+            return None
         index = self.index
         idf = index.idf
         possible = sum(idf.get(term, index.unseen_idf) for term in terms)
         totals = index.scores((term, 1.0) for term in terms)
-        best = heapq.nlargest(k, totals.items(), key=lambda item: (item[1], -item[0]))
-        hits = [Hit(index.articles[number], total / possible) for number, total in best]
-        # A number alone says nothing about the topic ("what's 2+2" is not about error 2).
-        only_numbers = all(term.isdigit() for term in terms if term in idf)
-        abstain = not hits or only_numbers or hits[0].score < self.abstain_below
-        return SearchResult(hits=hits, abstain=abstain)
+        return LexicalMatch(
+            shares={number: total / possible for number, total in totals.items()},
+            # A number alone says nothing about the topic ("what's 2+2" is not about error 2).
+            only_numbers=all(term.isdigit() for term in terms if term in idf),
+        )
 
     def analyse(self, query: str) -> QueryTerms:
         """The question's terms (stems and synonym concepts, each once), after spelling fixes."""
@@ -170,12 +198,41 @@ def plain_bm25(
 
 @cache
 def default_knowledge_base() -> LocalKnowledgeBase:
-    """The knowledge base of the articles shipped with Flexcord, loaded once per process."""
+    """The lexical knowledge base of the articles shipped with Flexcord, loaded once per process
+    (the duplicate check ranks cases with its vocabulary)."""
     return LocalKnowledgeBase.from_folder(DEFAULT_ARTICLES_DIR)
 
 
-def load_knowledge_base(folder: Path | None = None) -> LocalKnowledgeBase:
-    """The articles in ``folder``, or the shipped ones (loaded once) when it is None."""
-    if folder is None or folder.resolve() == DEFAULT_ARTICLES_DIR.resolve():
+#: ``hybrid`` (the default: lexical and dense, ``flexcord.kb.hybrid``) or ``lexical``.
+RETRIEVER_VARIABLE = "KB_RETRIEVER"
+
+
+def load_knowledge_base(folder: Path | None = None) -> KnowledgeBase:
+    """The knowledge base the assistant answers from: the articles in ``folder`` (the shipped
+    ones when None), hybrid unless ``KB_RETRIEVER=lexical``. Loaded once per process and folder.
+
+    Hybrid search needs numpy, ``tokenizers`` and the embedding model (the knowledge layer);
+    without them the search is lexical, and a warning says why: a function deployed without the
+    layer still answers, less well.
+    """
+    return _load((folder or DEFAULT_ARTICLES_DIR).resolve(), os.environ.get(RETRIEVER_VARIABLE, "hybrid"))
+
+
+@cache
+def _load(folder: Path, retriever: str) -> KnowledgeBase:
+    if retriever not in ("hybrid", "lexical"):
+        raise ValueError(f"{RETRIEVER_VARIABLE} must be hybrid or lexical, not {retriever!r}")
+    if retriever == "hybrid":
+        try:
+            from flexcord.kb.embedding import default_embedder
+            from flexcord.kb.hybrid import load_hybrid
+        except ImportError as error:
+            _logger.warning("knowledge base: lexical search only, hybrid needs %s", error.name)
+        else:
+            try:
+                return load_hybrid(folder, default_embedder())
+            except EmbedderUnavailable as error:
+                _logger.warning("knowledge base: lexical search only (%s)", error)
+    if folder == DEFAULT_ARTICLES_DIR.resolve():
         return default_knowledge_base()
     return LocalKnowledgeBase.from_folder(folder)

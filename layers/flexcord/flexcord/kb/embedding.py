@@ -1,0 +1,185 @@
+"""Sentence embeddings for the knowledge base: the interface, and the default static model.
+
+An :class:`Embedder` turns texts into unit vectors, so that the cosine of a question and an
+article chunk is a dot product. Two implementations share the interface:
+
+- :class:`StaticEmbedder` (the default): a static embedding model, one vector per token, a text's
+  vector the normalised mean of its tokens' vectors. It needs only numpy and ``tokenizers``, no
+  torch and no network, and embeds a question in about 0.1 ms. The model is WordLlama's 256-d
+  ``l2_supercat`` (MIT; trained from Llama 2 and Phi-3 token embeddings, docs/knowledge-base.md,
+  "The embedder"), two files: ``l2_supercat_256.safetensors`` (fp16, 32,000 x 256) and
+  ``l2_supercat_tokenizer_config.json`` (the Llama 2 tokenizer).
+- ``flexcord.kb.onnx_embedder.OnnxEmbedder`` (optional): a transformer sentence model such as
+  bge-small-en-v1.5 run with onnxruntime, from files the deployer supplies at build time.
+
+Where the static model's files are found, first match wins (:func:`static_model_files`):
+
+1. ``KB_EMBEDDING_MODEL_DIR``, a folder holding the two files;
+2. the ``flexcord_embedding_model`` folder on ``sys.path``: the knowledge layer, whose build
+   (layers/knowledge/Makefile) copies the files from the ``wordllama`` wheel;
+3. the installed ``wordllama`` package (development): it is located, never imported. Importing it
+   costs 0.6 s and calls ``logging.basicConfig``, and its own loader (0.4.0.post1) looks for the
+   tokenizer in ``tokenizer/`` instead of ``tokenizers/`` and then tries to download it.
+
+numpy and ``tokenizers`` are imported here at module level: import this module only on the
+assistant's path (``flexcord.kb.hybrid`` does), never at a cold start that does not search.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import struct
+import sys
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+from tokenizers import Tokenizer
+
+from flexcord.kb.retrieval import EmbedderUnavailable
+
+#: The static model's files, as the wordllama package names them.
+STATIC_WEIGHTS_FILE = "l2_supercat_256.safetensors"
+STATIC_TOKENIZER_FILE = "l2_supercat_tokenizer_config.json"
+#: The folder the knowledge layer puts them in (``/opt/python/flexcord_embedding_model``).
+LAYER_MODEL_FOLDER = "flexcord_embedding_model"
+MODEL_DIR_VARIABLE = "KB_EMBEDDING_MODEL_DIR"
+
+Vectors = npt.NDArray[np.float32]
+__all__ = ["Embedder", "EmbedderUnavailable", "StaticEmbedder", "default_embedder", "normalise"]
+
+
+class Embedder(Protocol):
+    @property
+    def identity(self) -> str:
+        """Names the model and its exact weights: vectors made by one identity are never
+        compared with vectors made by another (a saved index records it)."""
+        ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        """One row per text, float32, each of unit length (a text with no known token gives a
+        zero row, which is similar to nothing)."""
+        ...
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        """As ``embed``, for questions: some models want them marked (bge's query prefix)."""
+        ...
+
+
+class StaticEmbedder:
+    """A static embedding model: a token table and a tokenizer, run with numpy."""
+
+    def __init__(self, table: npt.NDArray[np.floating], tokenizer: Tokenizer, identity: str) -> None:
+        # The table stays fp16: only the rows a text uses are converted (the whole table as
+        # float32 would cost 33 MB and 30-60 ms at every cold start).
+        self._table = table
+        self._tokenizer = tokenizer
+        self._identity = identity
+
+    @classmethod
+    def from_files(cls, weights: Path, tokenizer_file: Path) -> StaticEmbedder:
+        for path in (weights, tokenizer_file):
+            if not path.is_file():
+                raise EmbedderUnavailable(f"embedding model file missing: {path}")
+        raw = weights.read_bytes()
+        table = _safetensors_matrix(raw, source=weights)
+        tokenizer_json = tokenizer_file.read_bytes()
+        tokenizer = Tokenizer.from_str(tokenizer_json.decode("utf-8"))
+        tokenizer.no_padding()
+        tokenizer.no_truncation()
+        # About 12 ms for the 18 MB: vectors depend on the tokenizer as much as on the weights.
+        digest = hashlib.sha256(raw + b"\0" + tokenizer_json).hexdigest()[:16]
+        return cls(table, tokenizer, identity=f"static:{weights.stem}:{digest}")
+
+    @property
+    def identity(self) -> str:
+        return self._identity
+
+    @property
+    def dimension(self) -> int:
+        return int(self._table.shape[1])
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        # The model is cased; lower-casing both sides measured better on public FAQ questions,
+        # which members type in any case.
+        encodings = self._tokenizer.encode_batch([text.lower() for text in texts], add_special_tokens=False)
+        for row, encoding in enumerate(encodings):
+            if encoding.ids:
+                vectors[row] = self._table[encoding.ids].astype(np.float32).mean(axis=0)
+        return normalise(vectors)
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        return self.embed(texts)
+
+
+def normalise(vectors: Vectors) -> Vectors:
+    """Rows scaled to unit length; zero rows stay zero."""
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
+
+
+def _safetensors_matrix(raw: bytes, *, source: Path) -> npt.NDArray[np.floating]:
+    """The single 2-D tensor of a safetensors file, without copying it (the format is an 8-byte
+    header length, a JSON header, then the raw little-endian data)."""
+    header_length = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8 : 8 + header_length])
+    tensors = {name: spec for name, spec in header.items() if name != "__metadata__"}
+    if len(tensors) != 1:
+        raise EmbedderUnavailable(f"{source}: expected one tensor, found {sorted(tensors)}")
+    spec = next(iter(tensors.values()))
+    dtypes = {"F16": np.float16, "F32": np.float32}
+    if spec["dtype"] not in dtypes or len(spec["shape"]) != 2:
+        raise EmbedderUnavailable(f"{source}: unsupported tensor {spec['dtype']} {spec['shape']}")
+    start, end = spec["data_offsets"]
+    dtype = np.dtype(dtypes[spec["dtype"]])
+    rows, columns = spec["shape"]
+    if end - start != rows * columns * dtype.itemsize or 8 + header_length + end > len(raw):
+        raise EmbedderUnavailable(f"{source}: the tensor's data does not match its shape {spec['shape']}")
+    data = np.frombuffer(raw, dtype=dtype, offset=8 + header_length + start, count=rows * columns)
+    return data.reshape(rows, columns)
+
+
+def static_model_files() -> tuple[Path, Path]:
+    """The static model's weights and tokenizer files (see the module's docstring for where they
+    are looked for)."""
+    configured = os.environ.get(MODEL_DIR_VARIABLE)
+    if configured:
+        return Path(configured) / STATIC_WEIGHTS_FILE, Path(configured) / STATIC_TOKENIZER_FILE
+    for entry in sys.path:
+        candidate = Path(entry or ".") / LAYER_MODEL_FOLDER
+        if (candidate / STATIC_WEIGHTS_FILE).is_file():
+            return candidate / STATIC_WEIGHTS_FILE, candidate / STATIC_TOKENIZER_FILE
+    spec = importlib.util.find_spec("wordllama")
+    if spec is not None and spec.origin:
+        package = Path(spec.origin).parent
+        return package / "weights" / STATIC_WEIGHTS_FILE, package / "tokenizers" / STATIC_TOKENIZER_FILE
+    raise EmbedderUnavailable(
+        f"no embedding model: set {MODEL_DIR_VARIABLE}, add the knowledge layer, or pip install wordllama"
+    )
+
+
+@cache
+def default_embedder() -> Embedder:
+    """The embedder the assistant uses, loaded once per process: the ONNX model when
+    ``KB_EMBEDDER=onnx`` (files in ``KB_ONNX_MODEL_DIR``), else the static model."""
+    choice = os.environ.get("KB_EMBEDDER", "static")
+    if choice not in ("static", "onnx"):
+        raise EmbedderUnavailable(f"KB_EMBEDDER must be static or onnx, not {choice!r}")
+    if choice == "onnx":
+        from flexcord.kb.onnx_embedder import OnnxEmbedder
+
+        folder = os.environ.get("KB_ONNX_MODEL_DIR")
+        if not folder:
+            raise EmbedderUnavailable("KB_EMBEDDER=onnx needs KB_ONNX_MODEL_DIR")
+        return OnnxEmbedder.from_folder(Path(folder))
+    return StaticEmbedder.from_files(*static_model_files())
