@@ -391,6 +391,12 @@ def _forget_cached_clients() -> None:
 
     reset_cached_settings()
     dynamodb_client.cache_clear()
-    for cached in (job_queue, wiring.session_repository, wiring.case_service, wiring.server_directory):
+    for cached in (
+        job_queue,
+        wiring.session_repository,
+        wiring.case_service,
+        wiring.server_directory,
+        wiring.knowledge_base,
+    ):
         cached.cache_clear()
     parameters.clear_caches()  # type: ignore[no-untyped-call]

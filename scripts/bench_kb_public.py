@@ -143,7 +143,7 @@ class Bm25sMatcher:
             only_numbers=bool(known) and all(token.isdigit() for token in known),
         )
 
-    def search(self, query: str, k: int = 10) -> SearchResult:
+    def search(self, query: str, k: int = 10, *, locale: str | None = None) -> SearchResult:
         match = self.match(query)
         if match is None or not match.shares:
             return SearchResult(hits=[], abstain=True)

@@ -496,7 +496,7 @@ def test_talk_to_a_human_hands_off_only_inside_hours(
 def test_outside_hours_the_assistant_answers_instead_of_handing_off(world: dict[str, Any]) -> None:
     @dataclass(frozen=True)
     class NoArticles:
-        def search(self, query: str, k: int = 10) -> Any:
+        def search(self, query: str, k: int = 10, *, locale: str | None = None) -> Any:
             return type("Result", (), {"abstain": True, "hits": []})()
 
     chat: SupportChat = world["chat"]

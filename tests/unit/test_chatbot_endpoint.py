@@ -47,7 +47,7 @@ class FakeResult:
 class FakeKnowledgeBase:
     """Knows one article, about raid passes."""
 
-    def search(self, query: str, k: int = 10) -> FakeResult:
+    def search(self, query: str, k: int = 10, *, locale: str | None = None) -> FakeResult:
         if "raid" in query.lower():
             article = FakeArticle("raid-passes", "Raid passes", "https://help/raid-passes", "Passes are...")
             return FakeResult([FakeHit(article, 12.5)], abstain=False)

@@ -120,7 +120,7 @@ class RandomKnowledgeBase:
         self.articles = list(articles)
         self.rng = random.Random(7)
 
-    def search(self, query, k=10):
+    def search(self, query, k=10, *, locale=None):
         chosen = self.rng.sample(self.articles, min(k, len(self.articles)))
         scores = sorted((self.rng.random() for _ in chosen), reverse=True)
         return SearchResult(

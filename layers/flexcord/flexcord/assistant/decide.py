@@ -52,7 +52,7 @@ class SearchResultLike(Protocol):
 
 
 class KnowledgeBase(Protocol):
-    def search(self, query: str, k: int = 10) -> SearchResultLike: ...
+    def search(self, query: str, k: int = 10, *, locale: str | None = None) -> SearchResultLike: ...
 
 
 class LazyKnowledgeBase:
@@ -62,8 +62,8 @@ class LazyKnowledgeBase:
     def __init__(self, load: Callable[[], KnowledgeBase]) -> None:
         self._load = load
 
-    def search(self, query: str, k: int = 10) -> SearchResultLike:
-        return self._load().search(query, k)
+    def search(self, query: str, k: int = 10, *, locale: str | None = None) -> SearchResultLike:
+        return self._load().search(query, k, locale=locale)
 
 
 @dataclass(frozen=True)
@@ -91,13 +91,16 @@ class Decision:
         return bool(self.articles)
 
 
-def decide(message: str, *, knowledge_base: KnowledgeBase, misses: int) -> Decision:
+def decide(
+    message: str, *, knowledge_base: KnowledgeBase, misses: int, locale: str | None = None
+) -> Decision:
+    """``locale`` is the member's Discord locale: articles in their language come first."""
     text = message.strip()
     if _WANTS_HUMAN.search(text):
         return Decision(True, "Sure, let me get you a human.", misses, "asked_for_human")
     if _DID_NOT_HELP.search(text):
         return Decision(True, "Sorry that didn't help. Let me get you a human.", misses, "did_not_help")
-    result = knowledge_base.search(text, k=ARTICLES_SHOWN)
+    result = knowledge_base.search(text, k=ARTICLES_SHOWN, locale=locale)
     if result.abstain or not result.hits:
         missed = misses + 1
         if missed >= MISSES_BEFORE_HANDOFF:

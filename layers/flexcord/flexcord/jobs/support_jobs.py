@@ -241,7 +241,9 @@ class SupportChat:
             return None
         if session.mode is not SessionMode.ASSISTANT:
             return None
-        decision = decide(text, knowledge_base=self._knowledge_base, misses=session.assistant_misses)
+        decision = decide(
+            text, knowledge_base=self._knowledge_base, misses=session.assistant_misses, locale=session.locale
+        )
         back = self._back_message(session) if decision.handoff else None
         if back is not None:
             # The assistant would hand off, but no agent is in: it says when they are back.

@@ -9,7 +9,10 @@
 ``hybrid`` (the default, what the assistant uses), ``lexical`` (BM25F alone) or ``bm25`` (the
 plain baseline). ``index`` saves the lexical index and the article vectors next to the articles;
 ``calibrate --save`` chooses the hybrid's fusion and abstain threshold on labelled tuning
-questions and saves them there too (``calibration.json``). ``search`` reads
+questions and saves them there too (``calibration.json``). A folder may hold articles in several
+languages (front matter ``language: de``): ``index`` covers them all, ``--language`` picks the ones
+``search``, ``eval`` and ``calibrate`` use, and ``search --locale`` searches as a member with that
+Discord locale would. ``search`` reads
 ``{"id": ..., "query": ...}`` lines and writes one line per query, in order::
 
     {"id": ..., "results": [{"article": "<file stem>", "score": 0.8123}], "abstain": false}
@@ -30,8 +33,22 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from flexcord.kb.articles import DEFAULT_ARTICLES_DIR, ArticleFormatError, load_articles
-from flexcord.kb.index import CALIBRATION_FILE_NAME, INDEX_FILE_NAME, VECTORS_FILE_NAME, save_index
+from flexcord.kb.articles import (
+    DEFAULT_ARTICLES_DIR,
+    DEFAULT_LANGUAGE,
+    ArticleFormatError,
+    language_of,
+    load_articles,
+)
+from flexcord.kb.index import (
+    CALIBRATION_FILE_NAME,
+    INDEX_FILE_NAME,
+    VECTORS_FILE_NAME,
+    article_languages,
+    index_path,
+    save_index,
+    settings_for,
+)
 from flexcord.kb.metrics import (
     CALIBRATION_MIN_ANSWER_RATE,
     LabelledQuery,
@@ -49,6 +66,7 @@ from flexcord.kb.retrieval import (
     EmbedderUnavailable,
     KnowledgeBase,
     LocalKnowledgeBase,
+    load_knowledge_base,
     plain_bm25,
 )
 
@@ -76,6 +94,11 @@ def _parser() -> argparse.ArgumentParser:
     _add_source_arguments(search)
     search.add_argument("--k", type=int, default=DEFAULT_K, help="results per query (default %(default)s)")
     search.add_argument("--input", type=Path, help="read queries from this file instead of stdin")
+    search.add_argument(
+        "--locale",
+        help="search the whole folder as a member with this Discord locale would (e.g. de, pt-BR): "
+        "articles in that language first, then the default language's",
+    )
     search.set_defaults(run=_search)
 
     evaluate = commands.add_parser("eval", help="print retrieval and abstain metrics for labelled queries")
@@ -119,6 +142,12 @@ def _add_source_arguments(parser: argparse.ArgumentParser, *, threshold: bool = 
         "--kb", type=Path, default=DEFAULT_ARTICLES_DIR, help="folder of articles (default: the shipped ones)"
     )
     parser.add_argument(
+        "--language",
+        default=DEFAULT_LANGUAGE,
+        type=language_of,
+        help="the folder's articles in this language (default %(default)s)",
+    )
+    parser.add_argument(
         "--retriever",
         choices=("hybrid", "lexical", "bm25"),
         default="hybrid",
@@ -148,18 +177,24 @@ def _knowledge_base(arguments: argparse.Namespace, *, threshold: float | None = 
             abstain_below=DEFAULT_BEDROCK_ABSTAIN_BELOW if chosen is None else chosen,
             articles=local,
         )
+    if getattr(arguments, "locale", None):
+        if chosen is not None:
+            raise ValueError("--threshold applies to one language's articles: use --language, not --locale")
+        return load_knowledge_base(arguments.kb, retriever=arguments.retriever)
+    language = arguments.language
     if arguments.retriever == "bm25":
-        baseline = plain_bm25(load_articles(arguments.kb))
+        articles = [article for article in load_articles(arguments.kb) if article.language == language]
+        baseline = plain_bm25(articles)
         if chosen is not None:
             baseline.abstain_below = chosen
         return baseline
     if arguments.retriever == "hybrid":
-        hybrid = _hybrid(arguments.kb)
+        hybrid = _hybrid(arguments.kb, language)
         if chosen is not None:
             hybrid = hybrid.with_settings(replace(hybrid.settings, abstain_below=chosen))
         return hybrid
     return LocalKnowledgeBase.from_folder(
-        arguments.kb, abstain_below=DEFAULT_ABSTAIN_BELOW if chosen is None else chosen
+        arguments.kb, abstain_below=DEFAULT_ABSTAIN_BELOW if chosen is None else chosen, language=language
     )
 
 
@@ -167,17 +202,32 @@ def _search(arguments: argparse.Namespace) -> int:
     knowledge_base = _knowledge_base(arguments)
     if arguments.input:
         with arguments.input.open(encoding="utf-8") as lines:
-            _search_lines(knowledge_base, lines, sys.stdout, k=arguments.k, source=str(arguments.input))
+            _search_lines(
+                knowledge_base,
+                lines,
+                sys.stdout,
+                k=arguments.k,
+                source=str(arguments.input),
+                locale=arguments.locale,
+            )
     else:
-        _search_lines(knowledge_base, sys.stdin, sys.stdout, k=arguments.k, source="stdin")
+        _search_lines(
+            knowledge_base, sys.stdin, sys.stdout, k=arguments.k, source="stdin", locale=arguments.locale
+        )
     return 0
 
 
 def _search_lines(
-    knowledge_base: KnowledgeBase, lines: TextIO, output: TextIO, *, k: int, source: str
+    knowledge_base: KnowledgeBase,
+    lines: TextIO,
+    output: TextIO,
+    *,
+    k: int,
+    source: str,
+    locale: str | None = None,
 ) -> None:
     for row in read_queries(lines, source=source):
-        result = knowledge_base.search(str(row["query"]), k=k)
+        result = knowledge_base.search(str(row["query"]), k=k, locale=locale)
         answer = {
             "id": row.get("id"),
             "results": [
@@ -208,7 +258,7 @@ def _calibrate(arguments: argparse.Namespace) -> int:
     if arguments.retriever == "hybrid" and not arguments.bedrock:
         from flexcord.kb.calibration import calibrate_hybrid
 
-        hybrid = _hybrid(arguments.kb)
+        hybrid = _hybrid(arguments.kb, arguments.language)
         result = calibrate_hybrid(hybrid, queries, min_answer_rate=arguments.min_answer_rate)
         settings, calibration = result.settings, result.abstaining
         print(f"fusion                     {settings.fusion}")
@@ -216,7 +266,7 @@ def _calibrate(arguments: argparse.Namespace) -> int:
         print(f"abstain_mix                {settings.abstain_mix:.2f}")
         print(f"mrr@10                     {result.ranking.mrr_at_10 or 0.0:.3f}")
         if arguments.save:
-            target = arguments.kb / CALIBRATION_FILE_NAME
+            target = index_path(arguments.kb, arguments.language, CALIBRATION_FILE_NAME)
             settings.save(
                 target,
                 embedder=hybrid.embedder.identity,
@@ -237,20 +287,21 @@ def _calibrate(arguments: argparse.Namespace) -> int:
 
 
 def _index(arguments: argparse.Namespace) -> int:
-    print(f"wrote {save_index(arguments.kb)}")
-    if not arguments.lexical_only:
-        from flexcord.kb.embedding import default_embedder
-        from flexcord.kb.hybrid import save_vectors
+    for language in article_languages(arguments.kb):
+        print(f"wrote {save_index(arguments.kb, settings_for(language))}")
+        if not arguments.lexical_only:
+            from flexcord.kb.embedding import default_embedder
+            from flexcord.kb.hybrid import save_vectors
 
-        print(f"wrote {save_vectors(arguments.kb, default_embedder())}")
+            print(f"wrote {save_vectors(arguments.kb, default_embedder(), language=language)}")
     return 0
 
 
-def _hybrid(folder: Path) -> HybridKnowledgeBase:
+def _hybrid(folder: Path, language: str) -> HybridKnowledgeBase:
     from flexcord.kb.embedding import default_embedder
     from flexcord.kb.hybrid import load_hybrid
 
-    return load_hybrid(folder, default_embedder())
+    return load_hybrid(folder, default_embedder(), language=language)
 
 
 def _labelled(path: Path) -> list[LabelledQuery]:

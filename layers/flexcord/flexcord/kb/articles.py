@@ -1,11 +1,13 @@
 """Help-centre articles: Markdown files with a small front matter, read from a folder.
 
-An article file looks like this (``title`` is required, ``url`` and ``tags`` are optional)::
+An article file looks like this (``title`` is required, ``url``, ``tags`` and ``language`` are
+optional)::
 
     ---
     title: Raids and Raid Passes
     url: https://help.example-game.com/articles/raids-and-raid-passes
     tags: [raids, raid pass, remote raid pass]
+    language: en
     ---
 
     # Raids and Raid Passes
@@ -25,10 +27,15 @@ from pathlib import Path
 
 DEFAULT_ARTICLES_DIR = Path(__file__).with_name("articles")
 
+#: The language of an article that names none (and of the synonym table).
+DEFAULT_LANGUAGE = "en"
+#: A language tag as articles and Discord locales write it: ``de``, ``pt-BR``, ``es-419``.
+_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+
 #: Longest snippet shown with a suggested article (Discord embeds want it short).
 SNIPPET_MAX_CHARS = 200
 
-_KNOWN_KEYS = frozenset({"title", "url", "tags"})
+_KNOWN_KEYS = frozenset({"title", "url", "tags", "language"})
 _KEY_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)\s*:\s*(.*)$")
 
 
@@ -45,6 +52,8 @@ class Article:
     url: str
     tags: tuple[str, ...]
     body: str
+    #: The primary language subtag, lower case (``language_of``).
+    language: str = DEFAULT_LANGUAGE
 
     @property
     def snippet(self) -> str:
@@ -72,8 +81,19 @@ def parse_article(text: str, *, stem: str, source: str | None = None) -> Article
     tags = fields.get("tags", [])
     if isinstance(tags, str):
         tags = [tags] if tags else []
+    language = fields.get("language", "")
+    if not isinstance(language, str) or (language and not _LANGUAGE_TAG.match(language)):
+        raise ArticleFormatError(f"{where}: 'language' must be a language tag such as en, de or pt-BR")
     body = "\n".join(lines[end + 1 :]).strip()
-    return Article(stem=stem, title=title, url=url, tags=tuple(tags), body=body)
+    return Article(
+        stem=stem, title=title, url=url, tags=tuple(tags), body=body, language=language_of(language)
+    )
+
+
+def language_of(tag: str | None) -> str:
+    """The language a tag or Discord locale names, as articles are grouped by it: the primary
+    subtag in lower case (``pt-BR`` → ``pt``, ``en-US`` → ``en``); the default for none."""
+    return tag.split("-", maxsplit=1)[0].lower() if tag else DEFAULT_LANGUAGE
 
 
 def load_article(path: Path) -> Article:

@@ -88,7 +88,8 @@ class BedrockKnowledgeBase:
         client: RetrieveClient = boto3.client("bedrock-agent-runtime")
         return client
 
-    def search(self, query: str, k: int = 10) -> SearchResult:
+    def search(self, query: str, k: int = 10, *, locale: str | None = None) -> SearchResult:
+        """``locale`` is ignored: one Bedrock knowledge base searches all its documents."""
         text = query.strip()[:MAX_QUERY_CHARS]
         if not text or k <= 0:
             return SearchResult(hits=[], abstain=True)

@@ -36,9 +36,15 @@ from typing import Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from flexcord.kb.articles import Article
+from flexcord.kb.articles import DEFAULT_LANGUAGE, Article
 from flexcord.kb.embedding import Embedder
-from flexcord.kb.index import CALIBRATION_FILE_NAME, VECTORS_FILE_NAME, load_or_build
+from flexcord.kb.index import (
+    CALIBRATION_FILE_NAME,
+    VECTORS_FILE_NAME,
+    index_path,
+    load_or_build,
+    settings_for,
+)
 from flexcord.kb.retrieval import Hit, LexicalMatch, LocalKnowledgeBase, SearchResult
 
 #: Bumped when the chunking changes: saved vectors made another way are stale.
@@ -230,7 +236,8 @@ class HybridKnowledgeBase:
             empty=match is None and not query_vector.any(),
         )
 
-    def search(self, query: str, k: int = 10) -> SearchResult:
+    def search(self, query: str, k: int = 10, *, locale: str | None = None) -> SearchResult:
+        """``locale`` is accepted and ignored: this is one language's articles."""
         return self.decide(self.signals(query), k)
 
     def decide(self, signals: Signals, k: int, settings: HybridSettings | None = None) -> SearchResult:
@@ -272,31 +279,45 @@ def _reciprocal_rank(
     return np.where(matched, contribution, 0.0) if matched is not None else contribution
 
 
-def load_hybrid(directory: Path, embedder: Embedder) -> HybridKnowledgeBase:
-    """The articles in ``directory`` with their saved index, vectors and calibration, each used
-    only if current (otherwise rebuilt in memory; the defaults stand in for a missing calibration)."""
-    lexical = LocalKnowledgeBase(load_or_build(directory), abstain_below=0.0)
-    vectors = _load_or_build_vectors(directory, lexical.index.fingerprint, lexical.articles, embedder)
-    calibration = directory / CALIBRATION_FILE_NAME
+def load_hybrid(
+    directory: Path, embedder: Embedder, *, language: str = DEFAULT_LANGUAGE
+) -> HybridKnowledgeBase:
+    """The articles in ``directory`` in ``language`` with their saved index, vectors and
+    calibration, each used only if current (otherwise rebuilt in memory; the defaults stand in
+    for a missing calibration). A language with no calibration of its own (``calibration.de.json``)
+    uses the folder's (``calibration.json``)."""
+    lexical = LocalKnowledgeBase(load_or_build(directory, settings_for(language)), abstain_below=0.0)
+    vectors = _load_or_build_vectors(
+        index_path(directory, language, VECTORS_FILE_NAME),
+        lexical.index.fingerprint,
+        lexical.articles,
+        embedder,
+    )
     settings = HybridSettings()
-    if calibration.exists():
-        settings = HybridSettings.load(calibration)
-        calibrated_with = json.loads(calibration.read_text(encoding="utf-8")).get("embedder")
-        if calibrated_with not in (None, embedder.identity):
-            # Still the best settings there are; a deployer re-runs calibrate to fix it.
-            _logger.warning(
-                "%s was calibrated with %s, not %s: run python -m flexcord.kb calibrate --save",
-                calibration,
-                calibrated_with,
-                embedder.identity,
-            )
+    for calibration in (
+        index_path(directory, language, CALIBRATION_FILE_NAME),
+        directory / CALIBRATION_FILE_NAME,
+    ):
+        if calibration.exists():
+            settings = HybridSettings.load(calibration)
+            calibrated_with = json.loads(calibration.read_text(encoding="utf-8")).get("embedder")
+            if calibrated_with not in (None, embedder.identity):
+                # Still the best settings there are; a deployer re-runs calibrate to fix it.
+                _logger.warning(
+                    "%s was calibrated with %s, not %s: run python -m flexcord.kb calibrate --save",
+                    calibration,
+                    calibrated_with,
+                    embedder.identity,
+                )
+            break
     return HybridKnowledgeBase(lexical, vectors, embedder, settings)
 
 
-def save_vectors(directory: Path, embedder: Embedder) -> Path:
-    """Embed the articles of ``directory`` and save the vectors where ``load_hybrid`` looks."""
-    index = load_or_build(directory)
-    target = directory / VECTORS_FILE_NAME
+def save_vectors(directory: Path, embedder: Embedder, *, language: str = DEFAULT_LANGUAGE) -> Path:
+    """Embed the articles of ``directory`` in ``language`` and save the vectors where
+    ``load_hybrid`` looks."""
+    index = load_or_build(directory, settings_for(language))
+    target = index_path(directory, language, VECTORS_FILE_NAME)
     ArticleVectors.build(
         index.articles, embedder, fingerprint=vectors_fingerprint(index.fingerprint, embedder)
     ).save(target)
@@ -304,10 +325,9 @@ def save_vectors(directory: Path, embedder: Embedder) -> Path:
 
 
 def _load_or_build_vectors(
-    directory: Path, index_fingerprint: str, articles: Sequence[Article], embedder: Embedder
+    saved: Path, index_fingerprint: str, articles: Sequence[Article], embedder: Embedder
 ) -> ArticleVectors:
     current = vectors_fingerprint(index_fingerprint, embedder)
-    saved = directory / VECTORS_FILE_NAME
     if saved.exists() and index_fingerprint:
         try:
             vectors = ArticleVectors.load(saved)

@@ -27,12 +27,12 @@ import json
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from flexcord.kb import stemmer
-from flexcord.kb.articles import Article, load_articles
+from flexcord.kb.articles import DEFAULT_LANGUAGE, Article, load_articles
 from flexcord.kb.synonyms import DEFAULT_SYNONYMS_PATH, SynonymTable
 from flexcord.kb.text import words
 
@@ -42,7 +42,7 @@ INDEX_FILE_NAME = "index.json"
 #: (``flexcord.kb.hybrid``; named here so that code without numpy can name them).
 VECTORS_FILE_NAME = "vectors.npz"
 CALIBRATION_FILE_NAME = "calibration.json"
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2
 #: Saturations are rounded when built, so a saved index scores exactly like a fresh one.
 _SATURATION_DIGITS = 6
 #: The modules whose code decides what an index contains: a change to any makes saved ones stale.
@@ -64,6 +64,8 @@ class IndexSettings:
     k1: float = 1.2
     #: Whether the synonym table's phrases become concept terms, in articles and queries alike.
     synonyms: bool = True
+    #: The index holds the folder's articles in this language, stemmed with its stemmer.
+    language: str = DEFAULT_LANGUAGE
 
 
 #: Title and tags say what an article is about in a few words: a match there is worth more than
@@ -73,6 +75,16 @@ class IndexSettings:
 FIELDED_SETTINGS = IndexSettings(
     fields=(FieldSpec("title", 2.5, 0.3), FieldSpec("tags", 2.0, 0.3), FieldSpec("body", 1.0, 0.75)),
 )
+
+
+def settings_for(language: str) -> IndexSettings:
+    """The shipped settings for articles in ``language``: the synonym table is English, so other
+    languages' articles are matched by their own stems only."""
+    if language == DEFAULT_LANGUAGE:
+        return FIELDED_SETTINGS
+    return replace(FIELDED_SETTINGS, synonyms=False, language=language)
+
+
 #: Lucene's defaults over one field holding the whole article: the baseline to beat.
 PLAIN_BM25_SETTINGS = IndexSettings(fields=(FieldSpec("all", 1.0, 0.75),), synonyms=False)
 
@@ -132,7 +144,9 @@ class Index:
         fingerprint: str = "",
     ) -> Index:
         articles = list(articles)
-        table = (synonyms or SynonymTable.load()) if settings.synonyms else SynonymTable.empty()
+        table = (
+            (synonyms or SynonymTable.load()) if settings.synonyms else SynonymTable.empty(settings.language)
+        )
         field_words = {name: [words(field_text(article, name)) for article in articles] for name in _FIELDS}
         # "all" is the three fields one after the other; their separators are not words
         field_words["all"] = [
@@ -195,6 +209,7 @@ class Index:
             fields=tuple(FieldSpec(**spec) for spec in raw_settings["fields"]),
             k1=raw_settings["k1"],
             synonyms=raw_settings["synonyms"],
+            language=raw_settings["language"],
         )
         return cls(
             articles=[Article(**{**raw, "tags": tuple(raw["tags"])}) for raw in document["articles"]],
@@ -241,10 +256,26 @@ def fingerprint(
     return digest.hexdigest()
 
 
+def index_path(directory: Path, language: str = DEFAULT_LANGUAGE, name: str = INDEX_FILE_NAME) -> Path:
+    """Where a folder's saved file for one language lives: ``index.json`` for the default
+    language, ``index.de.json`` for German articles (the same for vectors and calibration)."""
+    if language == DEFAULT_LANGUAGE:
+        return directory / name
+    stem, dot, suffix = name.partition(".")
+    return directory / f"{stem}.{language}{dot}{suffix}"
+
+
+def article_languages(directory: Path) -> list[str]:
+    """The languages of a folder's articles, the default first."""
+    found = {article.language for article in load_articles(directory)}
+    return sorted(found, key=lambda language: (language != DEFAULT_LANGUAGE, language))
+
+
 def load_or_build(directory: Path, settings: IndexSettings = FIELDED_SETTINGS) -> Index:
-    """The saved index in ``directory`` if it is current, else a new one built from its articles."""
+    """The saved index of ``directory``'s articles in ``settings.language`` if it is current,
+    else a new one built from them."""
     current = fingerprint(directory, settings)
-    saved = directory / INDEX_FILE_NAME
+    saved = index_path(directory, settings.language)
     if saved.exists():
         try:
             index = Index.load(saved)
@@ -252,16 +283,21 @@ def load_or_build(directory: Path, settings: IndexSettings = FIELDED_SETTINGS) -
             index = None  # unreadable or an older format: build instead
         if index is not None and index.fingerprint == current:
             return index
-    return Index.build(load_articles(directory), settings, fingerprint=current)
+    return Index.build(_in_language(directory, settings.language), settings, fingerprint=current)
 
 
-def save_index(
-    directory: Path, settings: IndexSettings = FIELDED_SETTINGS, *, path: Path | None = None
-) -> Path:
-    """Build the index of ``directory`` and save it where ``load_or_build`` looks for it."""
-    target = path or directory / INDEX_FILE_NAME
-    Index.build(load_articles(directory), settings, fingerprint=fingerprint(directory, settings)).save(target)
+def save_index(directory: Path, settings: IndexSettings = FIELDED_SETTINGS) -> Path:
+    """Build the index of ``directory``'s articles in ``settings.language`` and save it where
+    ``load_or_build`` looks for it."""
+    target = index_path(directory, settings.language)
+    Index.build(
+        _in_language(directory, settings.language), settings, fingerprint=fingerprint(directory, settings)
+    ).save(target)
     return target
+
+
+def _in_language(directory: Path, language: str) -> list[Article]:
+    return [article for article in load_articles(directory) if article.language == language]
 
 
 def _idf(article_count: int, document_frequency: int) -> float:

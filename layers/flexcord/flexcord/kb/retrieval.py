@@ -34,11 +34,18 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import Protocol
 
-from flexcord.kb.articles import DEFAULT_ARTICLES_DIR, Article
-from flexcord.kb.index import FIELDED_SETTINGS, PLAIN_BM25_SETTINGS, Index, IndexSettings, load_or_build
+from flexcord.kb.articles import DEFAULT_ARTICLES_DIR, DEFAULT_LANGUAGE, Article, language_of
+from flexcord.kb.index import (
+    FIELDED_SETTINGS,
+    PLAIN_BM25_SETTINGS,
+    Index,
+    IndexSettings,
+    article_languages,
+    load_or_build,
+    settings_for,
+)
 from flexcord.kb.spelling import SpellingCorrector
-from flexcord.kb.stemmer import stem
-from flexcord.kb.text import STOPWORDS, words
+from flexcord.kb.text import words
 
 _logger = logging.getLogger(__name__)
 
@@ -73,8 +80,10 @@ class SearchResult:
 
 
 class KnowledgeBase(Protocol):
-    def search(self, query: str, k: int = 10) -> SearchResult:
-        """The ``k`` best articles for ``query``, with scores in [0, 1], best first."""
+    def search(self, query: str, k: int = 10, *, locale: str | None = None) -> SearchResult:
+        """The ``k`` best articles for ``query``, with scores in [0, 1], best first; articles
+        in the member's ``locale`` (a Discord locale such as ``pt-BR``) first where there are
+        any (``MultilingualKnowledgeBase``)."""
         ...
 
 
@@ -120,16 +129,21 @@ class LocalKnowledgeBase:
 
     @classmethod
     def from_folder(
-        cls, directory: Path, *, abstain_below: float = DEFAULT_ABSTAIN_BELOW
+        cls,
+        directory: Path,
+        *,
+        abstain_below: float = DEFAULT_ABSTAIN_BELOW,
+        language: str = DEFAULT_LANGUAGE,
     ) -> LocalKnowledgeBase:
-        """The articles in ``directory``, from its saved index when that is current."""
-        return cls(load_or_build(directory), abstain_below=abstain_below)
+        """The articles in ``directory`` in ``language``, from its saved index when current."""
+        return cls(load_or_build(directory, settings_for(language)), abstain_below=abstain_below)
 
     @property
     def articles(self) -> list[Article]:
         return self.index.articles
 
-    def search(self, query: str, k: int = 10) -> SearchResult:
+    def search(self, query: str, k: int = 10, *, locale: str | None = None) -> SearchResult:
+        """``locale`` is accepted and ignored: this is one language's articles."""
         match = self.match(query)
         if match is None or k <= 0:
             return SearchResult(hits=[], abstain=True)
@@ -173,11 +187,12 @@ class LocalKnowledgeBase:
     def _is_known(self, word: str) -> bool:
         """Whether a word is one the articles or the synonym table use, in any inflection:
         such a word is never "corrected" ("cheated" is a form of "cheat", not "created")."""
-        if word in STOPWORDS or word in self.index.word_counts or word in self.index.synonyms.words:
+        table = self.index.synonyms
+        if word in table.stopwords or word in self.index.word_counts or word in table.words:
             return True
         if not word.isalpha():
             return True
-        stemmed = stem(word)
+        stemmed = self.index.synonyms.stem(word)
         return stemmed in self.index.idf or stemmed in self.index.synonyms.stems
 
     @cached_property
@@ -207,21 +222,55 @@ def default_knowledge_base() -> LocalKnowledgeBase:
 RETRIEVER_VARIABLE = "KB_RETRIEVER"
 
 
-def load_knowledge_base(folder: Path | None = None) -> KnowledgeBase:
+def load_knowledge_base(folder: Path | None = None, *, retriever: str | None = None) -> KnowledgeBase:
     """The knowledge base the assistant answers from: the articles in ``folder`` (the shipped
-    ones when None), hybrid unless ``KB_RETRIEVER=lexical``. Loaded once per process and folder.
+    ones when None), hybrid unless ``KB_RETRIEVER=lexical`` (or ``retriever``). Loaded once per
+    process and folder; a folder with articles in several languages gives a
+    ``MultilingualKnowledgeBase``.
 
     Hybrid search needs numpy, ``tokenizers`` and the embedding model (the knowledge layer);
     without them the search is lexical, and a warning says why: a function deployed without the
     layer still answers, less well.
     """
-    return _load((folder or DEFAULT_ARTICLES_DIR).resolve(), os.environ.get(RETRIEVER_VARIABLE, "hybrid"))
+    chosen = retriever or os.environ.get(RETRIEVER_VARIABLE, "hybrid")
+    return _load((folder or DEFAULT_ARTICLES_DIR).resolve(), chosen)
+
+
+class MultilingualKnowledgeBase:
+    """A help centre in several languages: one knowledge base per language, each with its own
+    stemmer (and, for a multilingual embedder, its own vectors). A member is answered from the
+    articles in their locale's language when those answer the question, else from the default
+    language's; a member whose language has no articles gets the default language's."""
+
+    def __init__(
+        self, by_language: dict[str, KnowledgeBase], default_language: str = DEFAULT_LANGUAGE
+    ) -> None:
+        if not by_language:
+            raise ValueError("a knowledge base needs articles in at least one language")
+        self.by_language = by_language
+        self.default_language = default_language if default_language in by_language else min(by_language)
+
+    def search(self, query: str, k: int = 10, *, locale: str | None = None) -> SearchResult:
+        language = language_of(locale)
+        if language != self.default_language and language in self.by_language:
+            result = self.by_language[language].search(query, k)
+            if not result.abstain:
+                return result
+        return self.by_language[self.default_language].search(query, k)
 
 
 @cache
 def _load(folder: Path, retriever: str) -> KnowledgeBase:
     if retriever not in ("hybrid", "lexical"):
         raise ValueError(f"{RETRIEVER_VARIABLE} must be hybrid or lexical, not {retriever!r}")
+    languages = article_languages(folder)
+    by_language = {language: _load_language(folder, retriever, language) for language in languages}
+    if len(by_language) == 1:
+        return next(iter(by_language.values()))
+    return MultilingualKnowledgeBase(by_language)
+
+
+def _load_language(folder: Path, retriever: str, language: str) -> KnowledgeBase:
     if retriever == "hybrid":
         try:
             from flexcord.kb.embedding import default_embedder
@@ -230,9 +279,9 @@ def _load(folder: Path, retriever: str) -> KnowledgeBase:
             _logger.warning("knowledge base: lexical search only, hybrid needs %s", error.name)
         else:
             try:
-                return load_hybrid(folder, default_embedder())
+                return load_hybrid(folder, default_embedder(), language=language)
             except EmbedderUnavailable as error:
                 _logger.warning("knowledge base: lexical search only (%s)", error)
-    if folder == DEFAULT_ARTICLES_DIR.resolve():
+    if folder == DEFAULT_ARTICLES_DIR.resolve() and language == DEFAULT_LANGUAGE:
         return default_knowledge_base()
-    return LocalKnowledgeBase.from_folder(folder)
+    return LocalKnowledgeBase.from_folder(folder, language=language)

@@ -22,7 +22,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from flexcord.kb.stemmer import stem
+from flexcord.kb.articles import DEFAULT_LANGUAGE
+from flexcord.kb.stemmer import stemmer_for, stopwords_for
 from flexcord.kb.text import STOPWORDS, words
 
 DEFAULT_SYNONYMS_PATH = Path(__file__).with_name("synonyms.txt")
@@ -43,7 +44,12 @@ MAX_FILLER_WORDS = 2
 class SynonymTable:
     """Finds the table's phrases in a sequence of words and names their concept."""
 
-    def __init__(self, groups: Iterable[Iterable[str]]) -> None:
+    def __init__(self, groups: Iterable[Iterable[str]], *, language: str = DEFAULT_LANGUAGE) -> None:
+        #: The language of the phrases and of the words ``terms`` is given: its stemmer is used.
+        self.language = language
+        self.stem = stemmer_for(language)
+        self.stopwords = stopwords_for(language)
+        stem = self.stem
         self._concept_of: dict[tuple[str, ...], str] = {}
         self._content_of: dict[tuple[str, ...], tuple[str, ...]] = {}
         # first stem → [(phrase stems, concept)]: the phrase exactly, stopwords included
@@ -104,8 +110,9 @@ class SynonymTable:
         return cls.parse(path.read_text(encoding="utf-8"), source=str(path))
 
     @classmethod
-    def empty(cls) -> SynonymTable:
-        return cls(())
+    def empty(cls, language: str = DEFAULT_LANGUAGE) -> SynonymTable:
+        """No phrases: words are only stemmed (with ``language``'s stemmer)."""
+        return cls((), language=language)
 
     def to_json(self) -> dict[str, object]:
         """The compiled table (phrases as stems), so a saved index needs no stemming to load."""
@@ -115,11 +122,12 @@ class SynonymTable:
                 for stems, concept in self._concept_of.items()
             ],
             "words": sorted(self.words),
+            "language": self.language,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SynonymTable:
-        table = cls(())
+        table = cls((), language=data.get("language", DEFAULT_LANGUAGE))
         for stems, content, concept in data["phrases"]:
             table._add(tuple(stems), tuple(content), concept)
         table.words = frozenset(data["words"])
@@ -150,8 +158,8 @@ class SynonymTable:
 
     def _scan(self, folded_words: list[str]) -> list[tuple[str, tuple[str, ...] | None]]:
         """Each term, with the phrase it stands for when it is a concept."""
-        stems = [stem(word) for word in folded_words]
-        is_stop = [word in STOPWORDS for word in folded_words]
+        stems = [self.stem(word) for word in folded_words]
+        is_stop = [word in self.stopwords for word in folded_words]
         found: list[tuple[str, tuple[str, ...] | None]] = []
         position = 0
         exact, loose = self._exact, self._loose

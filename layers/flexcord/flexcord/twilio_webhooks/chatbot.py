@@ -111,6 +111,7 @@ class ChatbotEndpoint:
             str(data.get("body") or ""),
             knowledge_base=self._knowledge_base(),
             misses=session.assistant_misses,
+            locale=session.locale,
         )
         message_sid = str(data.get("message_sid") or "")
         message_sid = message_sid if is_sid(message_sid, "IM") else ""
