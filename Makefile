@@ -63,9 +63,10 @@ build: $(VENV)/.installed $(SAM_VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python scripts/bench_cold_start.py
 
-## bench-kb: the knowledge base's quality (tuning and holdout) and query latency at 1,000 articles,
-## then its quality on public data (StackFAQ, CLINC150, Banking77 in benchmarks/kb_public/), split by
-## article: thresholds tuned on one half, figures reported on the other
+## bench-kb: the knowledge base: quality on the shipped tuning and holdout questions, the
+## assistant's cold start, query latency at 1,000 articles and the layers' sizes (bench_kb.py), then
+## quality on public data (StackFAQ, CLINC150, Banking77 in benchmarks/kb_public/), split by
+## article: settings calibrated on one half, figures reported on the other (bench_kb_public.py)
 bench-kb: $(VENV)/.installed
 	$(BIN)/python scripts/bench_kb.py
 	$(BIN)/python scripts/bench_kb_public.py

@@ -1,28 +1,8 @@
 """python -m flexcord.kb on a tiny folder of articles, in a fresh process as it is documented."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
-
-
-def run_kb(*arguments, stdin="", check=True):
-    environment = {**os.environ, "PYTHONPATH": str(ROOT / "layers" / "flexcord")}
-    completed = subprocess.run(
-        [sys.executable, "-m", "flexcord.kb", *map(str, arguments)],
-        input=stdin,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    if check:
-        assert completed.returncode == 0, completed.stderr
-    return completed
+from tests.support.kb_cli import run_kb
 
 
 def test_search_writes_one_documented_line_per_query_in_order(tiny_kb):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from flexcord.kb.articles import DEFAULT_ARTICLES_DIR, Article
-from flexcord.kb.calibration import calibrate_hybrid
+from flexcord.kb.calibration import calibrate_hybrid, required_answer_rate
 from flexcord.kb.embedding import default_embedder
 from flexcord.kb.hybrid import (
     ArticleVectors,
@@ -224,3 +224,10 @@ def test_the_hybrid_answers_paraphrases_the_lexical_side_misses(tmp_path, questi
     hybrid = load_hybrid(copy, default_embedder())
     assert hybrid.lexical.search(question, 1).hits[0].article.stem == lexical_first
     assert stems(hybrid.search(question, 3))[0] == expected
+
+
+def test_the_answer_rate_required_on_tuning_questions_has_a_margin_that_shrinks_with_their_number():
+    assert required_answer_rate(0.97, 100) == 1.0
+    assert required_answer_rate(0.97, 1200) == pytest.approx(0.9783, abs=1e-4)
+    assert required_answer_rate(0.97, 100_000) == pytest.approx(0.9709, abs=1e-3)
+    assert required_answer_rate(0.5, 10) == 0.8

@@ -4,9 +4,6 @@ from their locale's articles first and from the default language's when those ha
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,8 +12,7 @@ from flexcord.assistant.decide import decide
 from flexcord.kb.articles import ArticleFormatError, language_of, parse_article
 from flexcord.kb.index import article_languages
 from flexcord.kb.retrieval import LocalKnowledgeBase, MultilingualKnowledgeBase, load_knowledge_base
-
-ROOT = Path(__file__).resolve().parents[3]
+from tests.support.kb_cli import run_kb
 
 GERMAN = {
     "passwort-de": """---
@@ -101,19 +97,8 @@ def test_the_assistant_passes_the_members_locale(bilingual_kb):
 
 
 def test_index_saves_every_language_and_search_takes_a_locale(bilingual_kb):
-    environment = {**os.environ, "PYTHONPATH": str(ROOT / "layers" / "flexcord")}
-
     def run(*arguments: str, stdin: str = "") -> str:
-        completed = subprocess.run(
-            [sys.executable, "-m", "flexcord.kb", *arguments],
-            input=stdin,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
-        return completed.stdout
+        return run_kb(*arguments, stdin=stdin).stdout
 
     written = run("index", "--kb", str(bilingual_kb)).split()
     assert [Path(path).name for path in written if path != "wrote"] == [

@@ -195,7 +195,7 @@ def test_without_onnxruntime_the_embedder_is_unavailable(tmp_path, monkeypatch):
 def static_pair(tmp_path_factory):
     weights, tokenizer_file = static_model_files()
     static = StaticEmbedder.from_files(weights, tokenizer_file)
-    table = _safetensors_matrix(weights.read_bytes(), source=weights)
+    table, _ = _safetensors_matrix(weights)
     folder = write_static_table_model(
         tmp_path_factory.mktemp("static") / "static-onnx", table, tokenizer_file
     )

@@ -217,9 +217,11 @@ def test_the_printed_report_labels_both_halves_and_the_targets(collections, caps
     print_summary(results)
     output = capsys.readouterr().out
     assert "tuning half: 10 topics" in output
-    assert output.count("hybrid (shipped)        tuning") == 1
-    assert output.count("hybrid (shipped)        report") == 1
-    summary = output.split("Summary: report halves only")[1]
+    details, summary = output.split("Summary: report halves only")
+    assert details.count("hybrid (shipped)        tuning") == 1
+    assert details.count("hybrid (shipped)        report") == 1
+    assert details.count("hybrid, RRF fusion      report") == 1
+    assert summary.count("hybrid (shipped)        report") == 1
     assert "tuning  " not in summary  # no tuning-half row
     assert "near-domain abstained" in summary
 

@@ -1,11 +1,9 @@
 """Quality regression on the shipped holdout questions, which were never used for tuning.
 
 The targets are Recall@3 >= 0.93, MRR@10 >= 0.87, in-scope answer rate >= 0.95 and out-of-scope
-abstain rate >= 0.80. Both retrievers meet the first three; neither reaches 0.95 answered with
-its settings calibrated on the tuning questions (the lexical one 0.907, the hybrid 0.893: one
-question fewer, for more abstained off-topic questions and a better first answer), so what is
-asserted there is what was reached (docs/knowledge-base.md, "Results"). scripts/bench_kb.py
-prints all of it, and the timings.
+abstain rate >= 0.80. The hybrid the assistant uses meets all four. The lexical retriever (the
+fallback without the knowledge layer) meets the first three and answers 0.907, which is what is
+asserted for it (docs/knowledge-base.md, "Results"). scripts/bench_kb.py prints all of it.
 """
 
 from pathlib import Path
@@ -55,9 +53,9 @@ def test_holdout_retrieval_meets_the_targets(retriever, holdout_metrics, lexical
     assert metrics.out_of_scope_abstain_rate >= 0.80
 
 
-def test_holdout_answers_in_scope_questions_as_often_as_it_did(holdout_metrics, lexical_holdout_metrics):
-    # The target is 0.95; these are what the tuning-set calibrations reached (67 and 68 of 75).
-    assert holdout_metrics.in_scope_answer_rate >= 0.89
+def test_holdout_answers_in_scope_questions(holdout_metrics, lexical_holdout_metrics):
+    assert holdout_metrics.in_scope_answer_rate >= 0.95
+    # The lexical threshold, calibrated without a margin, reached 68 of 75.
     assert lexical_holdout_metrics.in_scope_answer_rate >= 0.90
 
 
