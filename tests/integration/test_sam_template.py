@@ -264,6 +264,30 @@ def test_sam_build_ships_the_knowledge_layer_with_the_model_and_no_downloaders(b
 
 
 @pytest.mark.slow
+def test_the_knowledge_layer_can_carry_a_deployers_onnx_model_instead(tmp_path: Path) -> None:
+    from tests.support.onnx_models import write_tiny_model
+
+    model = write_tiny_model(tmp_path / "deployer-model", vocabulary=["raid", "refund"])
+    build = [
+        "make", "-s", "-C", str(ROOT / "layers" / "knowledge"), "build-KnowledgeLayer",
+        f"PYTHON={sys.executable}",
+    ]  # fmt: skip
+    result = _run([*build, f"ARTIFACTS_DIR={tmp_path / 'layer'}", f"KB_ONNX_MODEL={model}"], timeout=600)
+    assert result.returncode == 0, _report(result)
+    python = tmp_path / "layer" / "python"
+    assert (python / "flexcord_onnx_model" / "model.onnx").read_bytes() == (model / "model.onnx").read_bytes()
+    assert not (python / "flexcord_embedding_model").exists()  # the static model stays out
+    runtime = list((python / "onnxruntime" / "capi").glob("*.so"))
+    assert runtime
+    assert all(_elf_machine(library) == EM_AARCH64 for library in runtime)
+
+    (model / "tokenizer.json").unlink()
+    result = _run([*build, f"ARTIFACTS_DIR={tmp_path / 'broken'}", f"KB_ONNX_MODEL={model}"], timeout=600)
+    assert result.returncode != 0
+    assert f"KB_ONNX_MODEL={model} has no tokenizer.json" in result.stderr
+
+
+@pytest.mark.slow
 def test_every_function_with_its_layers_fits_lambdas_unzipped_limit(
     build_dir: Path, template: dict[str, Any]
 ) -> None:

@@ -172,3 +172,21 @@ def test_a_broken_article_or_input_line_fails_with_its_name(tiny_kb):
     completed = run_kb("search", "--kb", tiny_kb, stdin='{"id": 1, "query": "x"}\n{"id": 2}\n', check=False)
     assert completed.returncode == 2
     assert "stdin:2: expected an object with a string 'query'" in completed.stderr
+
+
+def test_index_with_tuning_queries_also_calibrates(tiny_kb, tmp_path):
+    labelled = tmp_path / "tuning.jsonl"
+    labelled.write_text(
+        '{"id": 1, "query": "my raid pass was not refunded", "article": "raid-passes"}\n'
+        '{"id": 2, "query": "what is the weather like on mars", "article": null}\n',
+        encoding="utf-8",
+    )
+    lines = run_kb("index", "--kb", tiny_kb, "--queries", labelled).stdout.splitlines()
+    assert lines[:2] == [f"wrote {tiny_kb / 'index.json'}", f"wrote {tiny_kb / 'vectors.npz'}"]
+    assert f"wrote {tiny_kb / 'calibration.json'}" in lines
+    assert (
+        json.loads((tiny_kb / "calibration.json").read_text(encoding="utf-8"))["tuned_on"] == "tuning.jsonl"
+    )
+    refused = run_kb("index", "--kb", tiny_kb, "--queries", labelled, "--lexical-only", check=False)
+    assert refused.returncode == 2
+    assert "--queries calibrates the hybrid" in refused.stderr

@@ -231,3 +231,12 @@ def test_the_answer_rate_required_on_tuning_questions_has_a_margin_that_shrinks_
     assert required_answer_rate(0.97, 1200) == pytest.approx(0.9783, abs=1e-4)
     assert required_answer_rate(0.97, 100_000) == pytest.approx(0.9709, abs=1e-3)
     assert required_answer_rate(0.5, 10) == 0.8
+
+
+def test_an_uncalibrated_folder_uses_the_defaults_and_says_so(tiny_kb, caplog):
+    assert load_hybrid(tiny_kb, KeywordEmbedder()).settings == HybridSettings()
+    assert "has no calibration.json: using default settings" in caplog.text
+    HybridSettings(lexical_weight=0.9).save(tiny_kb / "calibration.json", embedder="fake:keywords:1")
+    caplog.clear()
+    assert load_hybrid(tiny_kb, KeywordEmbedder()).settings.lexical_weight == 0.9
+    assert "calibration" not in caplog.text

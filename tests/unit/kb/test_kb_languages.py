@@ -112,3 +112,11 @@ def test_index_saves_every_language_and_search_takes_a_locale(bilingual_kb):
     assert json.loads(german)["results"][0]["article"] == "passwort-de"
     [only_german] = run("search", "--kb", str(bilingual_kb), "--language", "de", stdin=query).splitlines()
     assert {result["article"] for result in json.loads(only_german)["results"]} <= set(GERMAN)
+
+
+@pytest.mark.parametrize("retriever", ["hybrid", "lexical"])
+def test_an_empty_folder_abstains_on_everything(tmp_path, retriever):
+    (tmp_path / "empty").mkdir()
+    result = load_knowledge_base(tmp_path / "empty", retriever=retriever).search("raid pass", 3, locale="de")
+    assert result.abstain
+    assert result.hits == []

@@ -235,3 +235,27 @@ def test_default_embedder_loads_the_onnx_model_when_asked(tmp_path, monkeypatch)
             default_embedder()
     finally:
         default_embedder.cache_clear()
+
+
+def test_a_knowledge_layer_built_with_an_onnx_model_makes_it_the_default(tmp_path, monkeypatch):
+    layer = tmp_path / "opt-python"
+    write_tiny_model(layer / "flexcord_onnx_model", vocabulary=WORDS)
+    monkeypatch.delenv("KB_EMBEDDER", raising=False)
+    monkeypatch.delenv("KB_ONNX_MODEL_DIR", raising=False)
+    default_embedder.cache_clear()
+    try:
+        assert isinstance(default_embedder(), StaticEmbedder)  # no such layer: the static model
+        monkeypatch.syspath_prepend(str(layer))
+        default_embedder.cache_clear()
+        embedder = default_embedder()
+        assert isinstance(embedder, OnnxEmbedder)
+        assert embedder.identity.startswith("onnx:flexcord_onnx_model:")
+        monkeypatch.setenv("KB_EMBEDDER", "static")  # an explicit choice still wins
+        default_embedder.cache_clear()
+        assert isinstance(default_embedder(), StaticEmbedder)
+        monkeypatch.setenv("KB_EMBEDDER", "ONNX")
+        default_embedder.cache_clear()
+        with pytest.raises(EmbedderUnavailable, match="must be static or onnx, not 'ONNX'"):
+            default_embedder()
+    finally:
+        default_embedder.cache_clear()

@@ -133,6 +133,11 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument(
         "--lexical-only", action="store_true", help=f"save {INDEX_FILE_NAME} only (no embedder needed)"
     )
+    index.add_argument(
+        "--queries",
+        type=Path,
+        help=f"labelled tuning queries: also calibrate the default language and save {CALIBRATION_FILE_NAME}",
+    )
     index.set_defaults(run=_index)
     return parser
 
@@ -180,6 +185,8 @@ def _knowledge_base(arguments: argparse.Namespace, *, threshold: float | None = 
     if getattr(arguments, "locale", None):
         if chosen is not None:
             raise ValueError("--threshold applies to one language's articles: use --language, not --locale")
+        if arguments.retriever == "bm25":
+            raise ValueError("--locale needs the hybrid or the lexical retriever")
         return load_knowledge_base(arguments.kb, retriever=arguments.retriever)
     language = arguments.language
     if arguments.retriever == "bm25":
@@ -294,6 +301,19 @@ def _index(arguments: argparse.Namespace) -> int:
             from flexcord.kb.hybrid import save_vectors
 
             print(f"wrote {save_vectors(arguments.kb, default_embedder(), language=language)}")
+    if arguments.queries:
+        if arguments.lexical_only:
+            raise ValueError("--queries calibrates the hybrid: it needs the vectors --lexical-only skips")
+        calibration = argparse.Namespace(
+            kb=arguments.kb,
+            queries=arguments.queries,
+            retriever="hybrid",
+            bedrock=None,
+            language=DEFAULT_LANGUAGE,
+            min_answer_rate=CALIBRATION_MIN_ANSWER_RATE,
+            save=True,
+        )
+        return _calibrate(calibration)
     return 0
 
 

@@ -177,10 +177,9 @@ def static_model_files() -> tuple[Path, Path]:
     configured = os.environ.get(MODEL_DIR_VARIABLE)
     if configured:
         return Path(configured) / STATIC_WEIGHTS_FILE, Path(configured) / STATIC_TOKENIZER_FILE
-    for entry in sys.path:
-        candidate = Path(entry or ".") / LAYER_MODEL_FOLDER
-        if (candidate / STATIC_WEIGHTS_FILE).is_file():
-            return candidate / STATIC_WEIGHTS_FILE, candidate / STATIC_TOKENIZER_FILE
+    in_layer = _on_path(LAYER_MODEL_FOLDER)
+    if in_layer is not None:
+        return in_layer / STATIC_WEIGHTS_FILE, in_layer / STATIC_TOKENIZER_FILE
     spec = importlib.util.find_spec("wordllama")
     if spec is not None and spec.origin:
         package = Path(spec.origin).parent
@@ -190,18 +189,36 @@ def static_model_files() -> tuple[Path, Path]:
     )
 
 
+#: The folder the knowledge layer puts a deployer's ONNX model in (layers/knowledge/Makefile).
+LAYER_ONNX_FOLDER = "flexcord_onnx_model"
+
+
 @cache
 def default_embedder() -> Embedder:
-    """The embedder the assistant uses, loaded once per process: the ONNX model when
-    ``KB_EMBEDDER=onnx`` (files in ``KB_ONNX_MODEL_DIR``), else the static model."""
-    choice = os.environ.get("KB_EMBEDDER", "static")
+    """The embedder the assistant uses, loaded once per process. ``KB_EMBEDDER`` is ``static``
+    (the static model), ``onnx`` (the ONNX model in ``KB_ONNX_MODEL_DIR``, or the one the
+    knowledge layer was built with), or, unset, whichever the knowledge layer carries."""
+    onnx_in_layer = _on_path(LAYER_ONNX_FOLDER)
+    choice = os.environ.get("KB_EMBEDDER") or ("onnx" if onnx_in_layer else "static")
     if choice not in ("static", "onnx"):
         raise EmbedderUnavailable(f"KB_EMBEDDER must be static or onnx, not {choice!r}")
     if choice == "onnx":
         from flexcord.kb.onnx_embedder import OnnxEmbedder
 
-        folder = os.environ.get("KB_ONNX_MODEL_DIR")
-        if not folder:
-            raise EmbedderUnavailable("KB_EMBEDDER=onnx needs KB_ONNX_MODEL_DIR")
-        return OnnxEmbedder.from_folder(Path(folder))
+        configured = os.environ.get("KB_ONNX_MODEL_DIR")
+        model_dir = Path(configured) if configured else onnx_in_layer
+        if model_dir is None:
+            raise EmbedderUnavailable(
+                "KB_EMBEDDER=onnx needs KB_ONNX_MODEL_DIR or a layer built with KB_ONNX_MODEL"
+            )
+        return OnnxEmbedder.from_folder(model_dir)
     return StaticEmbedder.from_files(*static_model_files())
+
+
+def _on_path(name: str) -> Path | None:
+    """A folder called ``name`` in a ``sys.path`` entry (a layer's ``/opt/python``), or None."""
+    for entry in sys.path:
+        candidate = Path(entry or ".") / name
+        if candidate.is_dir():
+            return candidate
+    return None

@@ -61,7 +61,9 @@ Fusion = Literal["weighted", "rrf"]
 
 @dataclass(frozen=True)
 class HybridSettings:
-    """What calibration chooses (``calibration.json``); the defaults are the shipped help centre's."""
+    """What calibration chooses (``calibration.json``). The defaults stand in for a folder that
+    was never calibrated: values between those calibrated on the public collections
+    (docs/knowledge-base.md, "Public data"), not a substitute for calibrating."""
 
     #: ``w`` above: the lexical score's weight in the fused score.
     lexical_weight: float = 0.3
@@ -310,6 +312,12 @@ def load_hybrid(
                     embedder.identity,
                 )
             break
+    else:
+        _logger.warning(
+            "%s has no %s: using default settings; run python -m flexcord.kb calibrate --save",
+            directory,
+            CALIBRATION_FILE_NAME,
+        )
     return HybridKnowledgeBase(lexical, vectors, embedder, settings)
 
 

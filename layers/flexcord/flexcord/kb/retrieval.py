@@ -263,7 +263,8 @@ class MultilingualKnowledgeBase:
 def _load(folder: Path, retriever: str) -> KnowledgeBase:
     if retriever not in ("hybrid", "lexical"):
         raise ValueError(f"{RETRIEVER_VARIABLE} must be hybrid or lexical, not {retriever!r}")
-    languages = article_languages(folder)
+    # An empty folder is an English knowledge base with no articles: it abstains on everything.
+    languages = article_languages(folder) or [DEFAULT_LANGUAGE]
     by_language = {language: _load_language(folder, retriever, language) for language in languages}
     if len(by_language) == 1:
         return next(iter(by_language.values()))
