@@ -98,7 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     _add_clock_parser(commands)
     _add_feed_parser(commands)
 
-    arguments = parser.parse_args(argv)
+    return _dispatch(parser.parse_args(argv))
+
+
+def _dispatch(arguments: argparse.Namespace) -> int:
+    """Runs the command; what an emulator refuses is one line on stderr and exit status 2."""
+    from devstack.control_client import EmulatorControlError, EmulatorUnreachable
+
     no_emulator_control = {
         "up": run_stack,
         "agent": run_agent,
@@ -106,12 +112,10 @@ def main(argv: list[str] | None = None) -> int:
         "clock": run_clock,
         "feed": run_feed,
     }
-    if arguments.action in no_emulator_control:
-        return no_emulator_control[arguments.action](arguments)
-    from devstack.discord_emulator.control import EmulatorControlError
-
-    control = _control()
     try:
+        if arguments.action in no_emulator_control:
+            return no_emulator_control[arguments.action](arguments)
+        control = _control()
         runners = {"member": run_member, "click": run_click, "select": run_select, "staff": run_staff}
         if arguments.action in runners:
             return runners[arguments.action](control, arguments)
@@ -119,9 +123,15 @@ def main(argv: list[str] | None = None) -> int:
             arguments.name, arguments.as_user = f"dm:{arguments.user}", arguments.user
         for message in control.messages(arguments.name, as_user=arguments.as_user):
             print(render_message(message))
+    except EmulatorUnreachable as unreachable:
+        print(unreachable.reason, file=sys.stderr)
+        return 2
     except EmulatorControlError as refusal:
-        # What the Discord client itself would refuse: an unknown user, an empty required field...
-        print(f"Discord refused that: {refusal}", file=sys.stderr)
+        # What Discord or Flex would refuse: an unknown user or task, an empty required field...
+        print(
+            f"{'Flex' if arguments.action == 'agent' else 'Discord'} refused that: {refusal.reason}",
+            file=sys.stderr,
+        )
         return 2
     return 0
 
@@ -241,7 +251,14 @@ def run_agent(arguments: argparse.Namespace) -> int:
         sys.exit("The local stack is not running: start it with `make local` first.")
     flex = TwilioControl(json.loads(STATE_FILE.read_text())["twilio"])
     if arguments.verb == "tasks":
-        for task in flex.tasks():
+        tasks = flex.tasks()
+        if not tasks:
+            print(
+                "No tasks: a member asks for a human first "
+                "(python -m devstack member alice helpme --option question=..., then "
+                "python -m devstack member alice agent --channel dm)."
+            )
+        for task in tasks:
             attributes = task.get("attributes", {})
             status = task.get("assignment_status", "?")
             print(

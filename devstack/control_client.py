@@ -17,7 +17,16 @@ FileSpec = tuple[str, bytes, str]  # (filename, bytes, content_type)
 
 
 class EmulatorControlError(RuntimeError):
-    """The emulator refused a control request (the message carries its HTTP status and reason)."""
+    """The emulator refused a control request (the message carries its HTTP status and reason;
+    ``reason`` is the emulator's own words, for a person)."""
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or message
+
+
+class EmulatorUnreachable(EmulatorControlError):
+    """Nothing answers at the emulator's address: the local stack stopped (or was killed)."""
 
 
 def encode_file(spec: FileSpec | Mapping[str, str], *, default_content_type: str = "") -> JsonObject:
@@ -56,11 +65,27 @@ class ControlClient:
         self._session = requests.Session()
 
     def _call(self, method: str, path: str, body: Any = None, params: Mapping[str, str] | None = None) -> Any:
-        response = self._session.request(
-            method, f"{self.base_url}/_emulator/{path}", json=body, params=params, timeout=self.timeout
-        )
+        try:
+            response = self._session.request(
+                method, f"{self.base_url}/_emulator/{path}", json=body, params=params, timeout=self.timeout
+            )
+        except requests.ConnectionError as error:
+            reason = f"nothing answers at {self.base_url}: is the local stack (`make local`) still running?"
+            raise EmulatorUnreachable(f"{method} {path}: {reason}", reason=reason) from error
         if response.status_code != 200:
-            raise EmulatorControlError(f"{method} {path}: HTTP {response.status_code} {response.text}")
+            reason = _error_of(response)
+            raise EmulatorControlError(
+                f"{method} {path}: HTTP {response.status_code} {reason}", reason=reason
+            )
         return response.json()
 
     wait_for = staticmethod(wait_for)
+
+
+def _error_of(response: requests.Response) -> str:
+    """The ``error`` of a control API's JSON refusal, else the body as it came."""
+    try:
+        document = response.json()
+    except ValueError:
+        return response.text
+    return str(document.get("error") or response.text) if isinstance(document, dict) else response.text

@@ -15,6 +15,7 @@ class MotoOnLoopback:
         from moto.server import ThreadedMotoServer
 
         patch_sqs_fifo()
+        patch_dynamodb_atomic_writes()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request log
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         self.endpoint_url = ""
@@ -32,6 +33,42 @@ class MotoOnLoopback:
 
 
 _RECEIVE_LOCK = threading.Lock()
+_DYNAMODB_WRITE_LOCK = threading.RLock()
+#: The DynamoDB operations that check a condition and then write.
+_DYNAMODB_WRITES = (
+    "put_item",
+    "update_item",
+    "delete_item",
+    "batch_write_item",
+    "transact_write_items",
+    "execute_transaction",
+)
+
+
+def patch_dynamodb_atomic_writes() -> None:
+    """Make moto's conditional writes atomic, as DynamoDB's are.
+
+    moto's server answers requests on several threads, and its DynamoDB backend checks a
+    condition and then writes in plain Python: two conditional updates of one item at once can
+    both find the condition true and both succeed. Flexcord relies on exactly one winning (two
+    polls of one feed slot, two deliveries of one job), so writes are serialised here; reads are
+    left alone.
+    """
+    from moto.dynamodb import models
+
+    if getattr(models.DynamoDBBackend, "_devstack_atomic_writes", False):
+        return
+    for name in _DYNAMODB_WRITES:
+        setattr(models.DynamoDBBackend, name, _serialised(getattr(models.DynamoDBBackend, name)))
+    models.DynamoDBBackend._devstack_atomic_writes = True  # type: ignore[attr-defined]
+
+
+def _serialised(write: Any) -> Any:
+    def serialised(*args: Any, **kwargs: Any) -> Any:
+        with _DYNAMODB_WRITE_LOCK:
+            return write(*args, **kwargs)
+
+    return serialised
 
 
 def patch_sqs_fifo() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -126,6 +127,9 @@ def test_a_member_files_a_bug_from_the_command_line_and_sees_it_posted(tmp_path:
         assert "Status: ✅ Resolved" in devstack("channel", "bug-report").stdout
 
         # The support chat, from both sides of the command line.
+        no_tasks = devstack("agent", "tasks")
+        assert no_tasks.returncode == 0
+        assert no_tasks.stdout.startswith("No tasks: a member asks for a human first")
         helped = devstack("member", "alice", "helpme", "--option", "question=my pokéstop is missing")
         assert "support chat is open" in helped.stdout, helped.stderr
         dm = devstack("dm", "alice")
@@ -137,7 +141,21 @@ def test_a_member_files_a_bug_from_the_command_line_and_sees_it_posted(tmp_path:
         task_sid = tasks.stdout.split()[0]
         assert task_sid.startswith("WT")
         assert "Alice" in tasks.stdout
+        # The agent's mistakes are one line each, never a traceback.
+        for mistake in (
+            ("agent", "say", task_sid, "before accepting"),
+            ("agent", "accept", "WT00000000000000000000000000000000"),
+            ("agent", "accept", "not-a-task"),
+        ):
+            refused = devstack(*mistake)
+            assert refused.returncode == 2, mistake
+            assert refused.stderr.startswith("Flex refused that: "), refused.stderr
+            assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
         assert devstack("agent", "accept", task_sid, "--name", "Sam").returncode == 0
+        too_long = devstack("agent", "say", task_sid, "x" * 1601)
+        assert too_long.returncode == 2
+        assert too_long.stderr.startswith("Flex refused that: "), too_long.stderr
+        assert len(too_long.stderr.strip().splitlines()) == 1, too_long.stderr
         assert devstack("agent", "say", task_sid, "Hi Alice, I'm on it").returncode == 0
         deadline = time.monotonic() + 15
         while "**Sam:** Hi Alice, I'm on it" not in devstack("dm", "alice").stdout:
@@ -169,6 +187,30 @@ def test_a_member_files_a_bug_from_the_command_line_and_sees_it_posted(tmp_path:
         assert stack.stop(signal.SIGINT) == 0, stack.output()
         assert "stopping" in stack.output()
     assert not (tmp_path / "stack.json").exists()
+
+
+def test_commands_against_a_stack_that_was_killed_say_so_in_one_line(tmp_path: Path) -> None:
+    # What a SIGKILLed stack leaves: its state file, pointing at ports nobody listens on.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    (tmp_path / "stack.json").write_text(json.dumps({"discord": dead, "twilio": dead}), encoding="utf-8")
+    environment = {**os.environ, "FLEXCORD_DEVSTACK_DIR": str(tmp_path)}
+    for command in (("agent", "tasks"), ("dm", "alice"), ("member", "alice", "case", "list")):
+        completed = subprocess.run(
+            [sys.executable, "-m", "devstack", *command],
+            cwd=ROOT,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+        assert completed.returncode == 2, command
+        assert completed.stderr.strip() == (
+            f"nothing answers at {dead}: is the local stack (`make local`) still running?"
+        ), completed.stderr
 
 
 def test_sigterm_while_the_stack_starts_stops_it_cleanly(tmp_path: Path) -> None:

@@ -129,7 +129,8 @@ def test_a_member_reaches_an_agent_and_back(
     assert case["resolved_at"]
     changes = [(e["from_status"], e["to_status"]) for e in case["history"] if e["action"] == "status_changed"]
     assert changes == [("open", "in_progress"), ("in_progress", "resolved")]
-    assert session_item(stack, alice) is None
+    # The session ends after the member is told (the effect first, then the state).
+    wait_until(lambda: session_item(stack, alice) is None)
 
     assert_requests_follow_the_specs(discord, twilio)
 
@@ -368,7 +369,7 @@ def test_files_travel_both_ways_and_ending_after_handoff_closes_the_flex_channel
         if r.product == "flex-api" and r.method == "POST" and "/Channels/" in r.product_path
     ]
     assert [r.form.get("Status") for r in channel_updates][-1:] == ["closed"]
-    assert session_item(stack, ivan) is None
+    wait_until(lambda: session_item(stack, ivan) is None)
     case = stored_case(stack, int(task["attributes"]["case_number"]))
     assert case["status"] == "resolved"
     assert case["history"][-1]["note"] == "ended by the member"

@@ -198,7 +198,8 @@ def test_a_chat_that_expires_before_an_agent_joins_is_not_resolved(
     assert case is not None
     assert case["status"] == "open"
     assert "chat_expired" in [event["action"] for event in case["history"]]
-    assert session_of(stack, discord, "max") is None
+    # The session ends after the member is told (the effect first, then the state).
+    wait_until(lambda: session_of(stack, discord, "max") is None)
     closed = [
         r
         for r in twilio.requests
@@ -219,7 +220,7 @@ def test_the_chat_ended_notice_survives_a_failed_post(
     twilio.complete(task["sid"])
     wait_until(lambda: any(t.startswith("✅ The chat has ended.") for t in dm_texts(discord, "ned")))
     assert sum(t.startswith("✅ The chat has ended.") for t in dm_texts(discord, "ned")) == 1
-    assert session_of(stack, discord, "ned") is None
+    wait_until(lambda: session_of(stack, discord, "ned") is None)  # after the notice, not before
     case = stored_case(stack, int(task["attributes"]["case_number"]))
     assert case is not None
     assert case["status"] == "resolved"

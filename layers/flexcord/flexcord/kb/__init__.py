@@ -3,15 +3,17 @@
     from flexcord.kb import load_knowledge_base
 
     kb = load_knowledge_base()                # the shipped articles (or pass a folder)
-    result = kb.search("raid pass gone??", k=3)
+    result = kb.search("raid pass gone??", k=3, locale="en-US")
     if not result.abstain:
         for hit in result.hits:
             print(hit.article.title, hit.article.url, hit.score)
 
-Everything here is the standard library: the package ships in the Lambda layer and is imported
-at cold start. The optional Amazon Bedrock backend (``flexcord.kb.bedrock``) loads boto3 only
-when it searches. ``python -m flexcord.kb`` is the command line (search, eval, calibrate,
-index); docs/knowledge-base.md explains the lot.
+Importing this package costs the lexical side only (the standard library and PyStemmer), which
+the duplicate check uses without numpy. The hybrid search (``hybrid``, ``embedding``) imports numpy and
+``tokenizers`` when a knowledge base is loaded, from the knowledge layer; the optional ONNX
+embedder imports onnxruntime, and the Amazon Bedrock backend (``bedrock``) boto3, only when used.
+``python -m flexcord.kb`` is the command line (index, calibrate, search, eval);
+docs/knowledge-base.md explains the lot.
 """
 
 from flexcord.kb.articles import DEFAULT_ARTICLES_DIR, Article, ArticleFormatError, load_articles
