@@ -80,23 +80,27 @@ def devstack_up(state_dir: Path) -> Iterator[DevStack]:
         process.wait()
 
 
+def run_devstack(state_dir: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """``python -m devstack ARGUMENTS`` from another terminal, as the README has it."""
+    return subprocess.run(
+        [sys.executable, "-m", "devstack", *arguments],
+        cwd=ROOT,
+        env={**os.environ, "FLEXCORD_DEVSTACK_DIR": str(state_dir)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
 def test_a_member_files_a_bug_from_the_command_line_and_sees_it_posted(tmp_path: Path) -> None:
-    environment = {**os.environ, "FLEXCORD_DEVSTACK_DIR": str(tmp_path)}
     with devstack_up(tmp_path) as stack:
         stack.wait_for((tmp_path / "stack.json").exists, "the stack did not start")
         assert json.loads((tmp_path / "env.json").read_text())["Parameters"]["DISCORD_BOT_TOKEN_SECRET_ID"]
 
         def devstack(*arguments: str) -> subprocess.CompletedProcess[str]:
-            return subprocess.run(
-                [sys.executable, "-m", "devstack", *arguments],
-                cwd=ROOT,
-                env=environment,
-                capture_output=True,
-                text=True,
-                timeout=60,
-                stdin=subprocess.DEVNULL,
-                check=False,
-            )
+            return run_devstack(tmp_path, *arguments)
 
         fields = {
             "title": "Shiny counter resets",
@@ -195,18 +199,8 @@ def test_commands_against_a_stack_that_was_killed_say_so_in_one_line(tmp_path: P
         probe.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
     (tmp_path / "stack.json").write_text(json.dumps({"discord": dead, "twilio": dead}), encoding="utf-8")
-    environment = {**os.environ, "FLEXCORD_DEVSTACK_DIR": str(tmp_path)}
     for command in (("agent", "tasks"), ("dm", "alice"), ("member", "alice", "case", "list")):
-        completed = subprocess.run(
-            [sys.executable, "-m", "devstack", *command],
-            cwd=ROOT,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
+        completed = run_devstack(tmp_path, *command)
         assert completed.returncode == 2, command
         assert completed.stderr.strip() == (
             f"nothing answers at {dead}: is the local stack (`make local`) still running?"

@@ -5,10 +5,8 @@ moto, and the ephemeral settings message is edited to show the new state."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,7 @@ from devstack.discord_emulator import DiscordEmulator
 from devstack.stack import LocalStack
 from tests.e2e.conftest import final_reply, table_item
 from tests.e2e.test_cases_flow import assert_requests_follow_the_spec
-from tests.e2e.test_member_cli import ROOT, devstack_up
+from tests.e2e.test_member_cli import devstack_up, run_devstack
 
 SECOND_SERVER = "Second server"
 SEND_MESSAGES, ATTACH_FILES, MANAGE_CHANNELS, VIEW_CHANNEL = 1 << 11, 1 << 15, 1 << 4, 1 << 10
@@ -249,19 +247,8 @@ def test_two_servers_keep_separate_settings(stack: LocalStack, discord: DiscordE
 
 
 def test_an_admin_sets_the_server_up_from_the_command_line(tmp_path: Path) -> None:
-    environment = {**os.environ, "FLEXCORD_DEVSTACK_DIR": str(tmp_path)}
-
     def devstack(*arguments: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "devstack", *arguments],
-            cwd=ROOT,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
+        return run_devstack(tmp_path, *arguments)
 
     with devstack_up(tmp_path) as stack:
         stack.wait_for((tmp_path / "stack.json").exists, "the stack did not start")
