@@ -80,13 +80,13 @@ def calibrate_hybrid(
         key=lambda pair: (pair[0].mrr_at_10 or 0.0, pair[0].recall_at_1 or 0.0, -candidates.index(pair[1])),
     )
 
+    # The ranking is settled: only the abstain signal changes with the mix.
+    ranked_best = _judged(knowledge_base, queries, signals, best_ranking)
     choices = []
     for order, mix in enumerate(ABSTAIN_MIXES):
         judged = [
             replace(item, top_score=abstain_signal(signal, replace(best_ranking, abstain_mix=mix)))
-            for item, signal in zip(
-                _judged(knowledge_base, queries, signals, best_ranking), signals, strict=True
-            )
+            for item, signal in zip(ranked_best, signals, strict=True)
         ]
         choice = calibrate_threshold(judged, min_answer_rate=required)
         choices.append(((choice.out_of_scope_abstain_rate, choice.in_scope_answer_rate, -order), mix, choice))

@@ -75,11 +75,15 @@ class HybridSettings:
 
     @classmethod
     def load(cls, path: Path) -> HybridSettings:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        return cls.from_document(json.loads(path.read_text(encoding="utf-8")), source=path)
+
+    @classmethod
+    def from_document(cls, document: dict[str, object], *, source: Path) -> HybridSettings:
+        """The settings in a ``calibration.json`` already read (its provenance keys are ignored)."""
         fields = {name: document[name] for name in cls.__dataclass_fields__ if name in document}
-        settings = cls(**fields)
+        settings = cls(**fields)  # type: ignore[arg-type]
         if settings.fusion not in ("weighted", "rrf") or not 0 <= settings.lexical_weight <= 1:
-            raise ValueError(f"{path}: invalid settings {fields}")
+            raise ValueError(f"{source}: invalid settings {fields}")
         return settings
 
     def save(self, path: Path, **provenance: object) -> None:
@@ -296,13 +300,14 @@ def load_hybrid(
         embedder,
     )
     settings = HybridSettings()
-    for calibration in (
-        index_path(directory, language, CALIBRATION_FILE_NAME),
-        directory / CALIBRATION_FILE_NAME,
+    # The language's own calibration, else the folder's (one and the same for the default language).
+    for calibration in dict.fromkeys(
+        (index_path(directory, language, CALIBRATION_FILE_NAME), directory / CALIBRATION_FILE_NAME)
     ):
         if calibration.exists():
-            settings = HybridSettings.load(calibration)
-            calibrated_with = json.loads(calibration.read_text(encoding="utf-8")).get("embedder")
+            document = json.loads(calibration.read_text(encoding="utf-8"))
+            settings = HybridSettings.from_document(document, source=calibration)
+            calibrated_with = document.get("embedder")
             if calibrated_with not in (None, embedder.identity):
                 # Still the best settings there are; a deployer re-runs calibrate to fix it.
                 _logger.warning(
