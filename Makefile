@@ -23,9 +23,10 @@ CODE := layers/flexcord/flexcord functions devstack scripts tests
 test: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed lint typecheck
 	$(BIN)/python -m pytest
 
-## local: the whole system on this machine (moto, Discord emulator, gateway, worker poller)
+## local: the whole system on this machine (moto, Discord emulator, gateway, worker poller);
+## ARGS="--verbose" (or --studio, --gateway-port N...: python -m devstack up --help) passes options
 local: $(VENV)/.installed
-	$(BIN)/python -m devstack up
+	$(BIN)/python -m devstack up $(ARGS)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check $(CODE)

@@ -1,6 +1,7 @@
 """The local stack's command line.
 
-    python -m devstack up                          run everything (Ctrl-C or SIGTERM stops it)
+    python -m devstack up                          run everything (Ctrl-C or SIGTERM stops it;
+                                                   up --help: the ports, --studio, --verbose)
     python -m devstack member alice bug            run /bug as alice, fill the form, see the answer
     python -m devstack member alice case show --option number=1
     python -m devstack click alice TOKEN case:show:1   press a button on a reply
@@ -18,15 +19,16 @@
     python -m devstack webhook --title "v1.5" --text "Out now" [--url https://...] [--key release-1.5]
                                                    send a signed announcement to the webhook
 
-`up` writes .devstack/stack.json (where everything listens) and .devstack/env.json (the
-functions' environment, for `sam local invoke --env-vars`); the other commands read the first.
+`up` writes .devstack/stack.json (where everything listens, and its pid) and .devstack/env.json
+(the functions' environment, for `sam local invoke --env-vars`); the other commands read the
+first. The functions' JSON logs and EMF metrics go to .devstack/logs/ (functions.jsonl,
+metrics.jsonl); its terminal shows a line per request and per job.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import signal
 import sys
@@ -49,16 +51,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     commands = parser.add_subparsers(dest="action", required=True)
 
-    up = commands.add_parser("up", help="run the local stack")
-    up.add_argument("--gateway-port", type=int, default=8787)
-    up.add_argument("--discord-port", type=int, default=8788)
-    up.add_argument("--moto-port", type=int, default=8789)
-    up.add_argument("--twilio-port", type=int, default=8790)
-    up.add_argument(
-        "--studio",
-        action="store_true",
-        help="the Studio path: upload the shipped flow with the setup command",
-    )
+    _add_up_parser(commands)
 
     member = commands.add_parser("member", help="run a slash command as a member")
     member.add_argument("user")
@@ -139,18 +132,91 @@ def _dispatch(arguments: argparse.Namespace) -> int:
 # -- up -----------------------------------------------------------------------------------------
 
 
-def run_stack(arguments: argparse.Namespace) -> int:
-    from devstack.stack import LocalStack, StackPorts
+#: ``up``'s port options: the option, the ``StackPorts`` field, the default, what listens there.
+PORT_OPTIONS = (
+    ("--gateway-port", "gateway", 8787,
+     "the local API gateway: Discord interactions, Twilio webhooks, the announcements webhook"),
+    ("--discord-port", "discord", 8788,
+     "the Discord emulator: its REST API and CDN, and the control API the member commands use"),
+    ("--moto-port", "moto", 8789, "moto: DynamoDB, SQS and Secrets Manager (AWS_ENDPOINT_URL)"),
+    ("--twilio-port", "twilio", 8790,
+     "the Twilio emulator: Conversations, Media, Flex and Studio, and the agent commands"),
+    ("--feeds-port", "sample_feeds", 8791,
+     "the sample feeds (blog, videos, status, social) that /feeds add can follow"),
+)  # fmt: skip
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)  # it logs every request at INFO
-    ports = StackPorts(
-        moto=arguments.moto_port,
-        discord=arguments.discord_port,
-        gateway=arguments.gateway_port,
-        twilio=arguments.twilio_port,
+
+def _add_up_parser(commands: Any) -> None:
+    up = commands.add_parser(
+        "up",
+        help="run the local stack",
+        description="Run the whole system in this process until Ctrl-C or SIGTERM. Everything "
+        "listens on 127.0.0.1; a port option of 0 takes any free port. stack.json in the state "
+        f"directory ({STATE_DIR}; FLEXCORD_DEVSTACK_DIR moves it) says where each part listens.",
     )
+    for option, _, default, what in PORT_OPTIONS:
+        up.add_argument(
+            option, type=int, default=default, metavar="PORT", help=f"{what} (default: %(default)s)"
+        )
+    up.add_argument(
+        "--studio",
+        action="store_true",
+        help="the Studio path: upload the shipped flow with the setup command, and hand chats to "
+        "Flex through it (default: the direct path, the Flex Interactions API)",
+    )
+    up.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also print the functions' JSON logs and EMF metric documents here (default: only "
+        "in logs/functions.jsonl and logs/metrics.jsonl in the state directory; the terminal "
+        "shows a line per request and per job, and warnings and errors)",
+    )
+
+
+def run_stack(arguments: argparse.Namespace) -> int:
+    running = _running_stack()
+    if running is not None:
+        gateway, pid = running
+        print(
+            f"the local stack is already running (gateway {gateway}, pid {pid}); "
+            "stop it with Ctrl-C in its terminal",
+            file=sys.stderr,
+        )
+        return 1
+    from devstack import stack_log
+    from devstack.stack import PortInUse, StackPorts
+
+    dest = {option: option.removeprefix("--").replace("-", "_") for option, *_ in PORT_OPTIONS}
+    ports = StackPorts(**{part: getattr(arguments, dest[option]) for option, part, *_ in PORT_OPTIONS})
+    try:
+        ports.check_free()
+    except PortInUse as taken:
+        return _port_in_use(taken)
+    if STATE_FILE.exists():
+        # Left by a stack that was killed (SIGKILL, a crash): nothing answers there any more.
+        STATE_FILE.unlink()
+        print("(replacing the stack.json of a stack that is gone)", flush=True)
+    logs = stack_log.configure(STATE_DIR / "logs", verbose=arguments.verbose)
+    try:
+        return _serve_stack(arguments, ports)
+    finally:
+        logs.close()
+
+
+def _port_in_use(taken: Any) -> int:
+    """One line for a port that something else holds (``devstack.stack.PortInUse``)."""
+    option = next(option for option, part, *_ in PORT_OPTIONS if part == taken.part)
+    print(
+        f"port {taken.port} ({taken.part}) is already in use by another program: stop it, "
+        f"or choose another port with {option}",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def _serve_stack(arguments: argparse.Namespace, ports: Any) -> int:
+    from devstack.stack import LocalStack, PortInUse
+
     stop = _StopSignals()
     print("starting the Flexcord local stack…", flush=True)
     try:
@@ -165,15 +231,18 @@ def run_stack(arguments: argparse.Namespace) -> int:
         # (LocalStack.stop would hang on a gateway built but not yet serving.)
         print("\nstopped while starting", flush=True)
         return 0
+    except PortInUse as taken:
+        return _port_in_use(taken)
     try:
         STATE_DIR.mkdir(parents=True, exist_ok=True)
         description = stack.describe()
-        STATE_FILE.write_text(json.dumps(description, indent=2) + "\n")
+        # Whole or not at all: the other commands (and a second `up`) may read it at any moment.
+        written = STATE_FILE.with_name(f".{STATE_FILE.name}.{os.getpid()}")
+        written.write_text(json.dumps({**description, "pid": os.getpid()}, indent=2) + "\n")
+        written.replace(STATE_FILE)
         function_env = {name: os.environ[name] for name in stack.function_environment_names()}
         (STATE_DIR / "env.json").write_text(json.dumps({"Parameters": function_env}, indent=2) + "\n")
-        print("Flexcord local stack is running:")
-        for name, value in description.items():
-            print(f"  {name:<22} {value}")
+        print(_banner(description, stack.support_chat_path(), STATE_DIR / "logs", arguments.verbose))
         print("\nTry it in another terminal:")
         print("  .venv/bin/python -m devstack member alice bug")
         print("  .venv/bin/python -m devstack channel bug-report")
@@ -187,6 +256,53 @@ def run_stack(arguments: argparse.Namespace) -> int:
         print("\nstopping", flush=True)
         _stop_within(stack, STOP_DEADLINE_SECONDS)
     return 0
+
+
+def _banner(description: dict[str, Any], support_chat_path: str, log_dir: Path, verbose: bool) -> str:
+    """What the stack prints once it runs: the console first (when there is one), then where
+    each part listens, which support chat path runs, and where the functions' logs are."""
+    lines = ["Flexcord local stack is running:"]
+    entries = dict(description)
+    console = entries.pop("console", None)
+    if console:
+        lines.append(f"  console: {console}")
+    width = max(map(len, entries), default=0)
+    lines.extend(f"  {name:<{width}}  {value}" for name, value in entries.items())
+    lines.append(f"support chat path: {support_chat_path}")
+    shown = "also shown here" if verbose else "--verbose shows them here"
+    lines.append(
+        f"function logs: {log_dir / 'functions.jsonl'}, metrics: {log_dir / 'metrics.jsonl'} ({shown})"
+    )
+    return "\n".join(lines)
+
+
+def _running_stack() -> tuple[str, int | None] | None:
+    """The gateway and pid of the stack that wrote stack.json, if it still runs: its process is
+    alive (when stack.json names it) and its gateway answers HTTP."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        state = json.loads(STATE_FILE.read_text())
+        gateway = str(state["gateway"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    pid = state.get("pid") if isinstance(state.get("pid"), int) else None
+    if pid is not None:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass  # alive, someone else's
+    try:
+        with urllib.request.urlopen(f"{gateway}/", timeout=2):
+            pass
+    except urllib.error.HTTPError:
+        pass  # an answer (the gateway says 404 to /)
+    except (OSError, ValueError):
+        return None  # nothing listens (or stack.json is not ours)
+    return gateway, pid
 
 
 class _StartInterrupted(BaseException):

@@ -1,10 +1,13 @@
 """A local HTTP gateway: turns HTTP requests into API Gateway HTTP API (v2) events for the same
-handlers the template deploys, and their results back into HTTP responses."""
+handlers the template deploys, and their results back into HTTP responses. Each request is one
+INFO line on the ``devstack.gateway`` logger: method, path, status, milliseconds (and the
+function that answered)."""
 
 from __future__ import annotations
 
 import base64
 import json
+import logging
 import threading
 import time
 import uuid
@@ -15,6 +18,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from devstack.lambda_runtime import Handler, LocalLambdaContext
+
+log = logging.getLogger("devstack.gateway")
 
 TEXT_TYPES = ("application/json", "application/x-www-form-urlencoded", "text/", "application/xml")
 
@@ -50,6 +55,7 @@ class LocalGateway:
 
         self._server = ThreadingHTTPServer((host, port), RequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="local-gateway", daemon=True)
+        self._started = False
 
     @property
     def base_url(self) -> str:
@@ -65,36 +71,54 @@ class LocalGateway:
 
     def start(self) -> None:
         self._thread.start()
+        self._started = True
 
     def stop(self) -> None:
-        self._server.shutdown()
+        # shutdown() waits for serve_forever to end: one that never began would never end.
+        if self._started:
+            self._server.shutdown()
+            self._started = False
         self._server.server_close()
 
     def _serve(self, request: BaseHTTPRequestHandler) -> None:
+        began = time.perf_counter()
         url = urlsplit(request.path)
+        status, function_name = 500, ""
+        try:
+            status, function_name = self._answer(request, url.path, url.query)
+        finally:
+            milliseconds = (time.perf_counter() - began) * 1000
+            answered_by = f" ({function_name})" if function_name else ""
+            log.info("%s %s %d %.0f ms%s", request.command, url.path, status, milliseconds, answered_by)
+
+    def _answer(self, request: BaseHTTPRequestHandler, path: str, query: str) -> tuple[int, str]:
+        """Answers the request; returns the status and the function that ran (if one did)."""
         length = int(request.headers.get("content-length") or 0)
         body = request.rfile.read(length) if length else b""
-        key = (request.command, url.path)
+        key = (request.command, path)
         if key in self._extra:
             status, payload = self._extra[key](body)
             self._reply(request, status, {"content-type": "application/json"}, payload)
-            return
+            return status, ""
         route = self._routes.get(key)
         if route is None:
             self._reply(request, 404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
-            return
-        event = api_gateway_event(request, url.path, url.query, body, route)
+            return 404, ""
+        event = api_gateway_event(request, path, query, body, route)
         context = LocalLambdaContext(function_name=route.function_name, timeout_seconds=route.timeout_seconds)
         try:
             result = route.handler(event, context)
         except Exception:
-            # What API Gateway answers when the function itself crashes.
+            # What API Gateway answers when the function itself crashes (the traceback is the
+            # function's, logged as Lambda would log it).
+            log.exception("%s raised; the gateway answered 500", route.function_name)
             self._reply(
                 request, 500, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}'
             )
-            raise
+            return 500, route.function_name
         status, headers, payload = lambda_result_to_http(result)
         self._reply(request, status, headers, payload)
+        return status, route.function_name
 
     @staticmethod
     def _reply(request: BaseHTTPRequestHandler, status: int, headers: dict[str, str], payload: bytes) -> None:

@@ -4,32 +4,69 @@ boto3's standard AWS_ENDPOINT_URL."""
 from __future__ import annotations
 
 import logging
+import socket
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
+
+if TYPE_CHECKING:
+    from werkzeug.serving import BaseWSGIServer
+
+HOST = "127.0.0.1"
 
 
 class MotoOnLoopback:
     def __init__(self, port: int = 0) -> None:
-        from moto.server import ThreadedMotoServer
-
         patch_sqs_fifo()
         patch_dynamodb_atomic_writes()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request log
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self._port = port
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
         self.endpoint_url = ""
 
     def start(self) -> str:
-        self._server.start()
-        host, port = self._server.get_host_and_port()
-        self.endpoint_url = f"http://{host}:{port}"
+        """Serve moto as its ThreadedMotoServer does, on a socket bound here first: a port in use
+        raises ``OSError`` (EADDRINUSE) to the caller, where ThreadedMotoServer's thread would
+        print werkzeug's complaint, exit, and leave ``start`` waiting forever."""
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        listener = socket.create_server((HOST, self._port))  # SO_REUSEADDR, as werkzeug sets it
+        try:
+            port = int(listener.getsockname()[1])
+            server = make_server(
+                HOST,
+                port,
+                DomainDispatcherApplication(create_backend_app),
+                threaded=True,
+                request_handler=MotoRequestHandler,
+                fd=listener.fileno(),  # werkzeug serves a duplicate of it
+            )
+        finally:
+            listener.close()
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, name="moto", daemon=True)
+        self._thread.start()
+        self.endpoint_url = f"http://{HOST}:{port}"
         # moto keeps its state per process, shared by every server in it: start from nothing.
         requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=10).raise_for_status()
         return self.endpoint_url
 
     def stop(self) -> None:
-        self._server.stop()
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
 
 
 _RECEIVE_LOCK = threading.Lock()

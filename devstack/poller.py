@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import boto3
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.exceptions import ClientError
 
 from devstack.lambda_runtime import Handler, LocalLambdaContext
@@ -155,6 +156,14 @@ class SqsPoller:
         try:
             result = self._handler({"Records": records}, context)
             failed = {item["itemIdentifier"] for item in (result or {}).get("batchItemFailures", [])}
+        except BatchProcessingError as every_record:
+            # Every record failed (Powertools then fails the invocation), each already logged by
+            # the worker: one line here, not their tracebacks again.
+            log.warning(
+                "worker invocation failed: all %d records failed; the whole batch will be retried",
+                len(every_record.child_exceptions),
+            )
+            failed = {message["MessageId"] for message in messages}
         except Exception:
             log.exception("worker invocation failed; the whole batch will be retried")
             failed = {message["MessageId"] for message in messages}

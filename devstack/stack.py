@@ -4,12 +4,15 @@ feeding the worker, and the slash commands registered through the real custom re
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
+import socket
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +42,43 @@ LOCAL_AWS_ENVIRONMENT = {
 
 @dataclass(frozen=True)
 class StackPorts:
+    """Where each part listens on 127.0.0.1 (0: a free port the system picks)."""
+
     moto: int = 0
     discord: int = 0
     gateway: int = 0
     twilio: int = 0
     sample_feeds: int = 0
+
+    def check_free(self, host: str = "127.0.0.1") -> None:
+        """Raises ``PortInUse`` for the first port asked for that something else holds: a quick
+        look before starting anything (``LocalStack.start`` still reports one taken meanwhile)."""
+        for part in fields(self):
+            port = getattr(self, part.name)
+            if port:
+                with _listening(part.name, port), socket.create_server((host, port)):
+                    pass
+
+
+class PortInUse(RuntimeError):
+    """A part of the stack could not listen on the port asked for: something else has it."""
+
+    def __init__(self, part: str, port: int) -> None:
+        super().__init__(f"port {port} ({part}) is already in use")
+        #: The ``StackPorts`` field: moto, discord, gateway, twilio or sample_feeds.
+        self.part = part
+        self.port = port
+
+
+@contextmanager
+def _listening(part: str, port: int) -> Iterator[None]:
+    """Turns the bind error of a taken port into ``PortInUse``, naming the part and the port."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE and port:
+            raise PortInUse(part, port) from error
+        raise
 
 
 class LocalStack:
@@ -97,12 +132,16 @@ class LocalStack:
     # -- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> LocalStack:
+        """Starts every part; a port asked for that is taken raises ``PortInUse``."""
         self._moto = MotoOnLoopback(self._ports.moto)
-        self._set_environment({**LOCAL_AWS_ENVIRONMENT, "AWS_ENDPOINT_URL": self._moto.start()})
+        with _listening("moto", self._ports.moto):
+            endpoint_url = self._moto.start()
+        self._set_environment({**LOCAL_AWS_ENVIRONMENT, "AWS_ENDPOINT_URL": endpoint_url})
         self.resources = create_resources(self._template, self._parameters)
 
         self.discord = DiscordEmulator(port=self._ports.discord, signing_key=self._signing_key())
-        self.discord.start()
+        with _listening("discord", self._ports.discord):
+            self.discord.start()
         self._extra_guild_ids = [self.discord.add_guild(name) for name in self._extra_guilds]
         _store_secret(BOT_TOKEN_SECRET_NAME, self.discord.bot_token)
         self.twilio = TwilioEmulator(
@@ -112,12 +151,15 @@ class LocalStack:
             if self._use_published_test_key
             else TWILIO_EMULATOR_TOKEN,
         )
-        self.twilio.start()
+        with _listening("twilio", self._ports.twilio):
+            self.twilio.start()
         _store_secret(TWILIO_TOKEN_SECRET_NAME, self.twilio.auth_token)
         _store_secret(ANNOUNCEMENTS_WEBHOOK_SECRET_NAME, ANNOUNCEMENTS_WEBHOOK_SECRET)
-        self.sample_feeds = SampleFeeds(port=self._ports.sample_feeds).start()
+        with _listening("sample_feeds", self._ports.sample_feeds):
+            self.sample_feeds = SampleFeeds(port=self._ports.sample_feeds).start()
 
-        self.gateway = LocalGateway(port=self._ports.gateway)
+        with _listening("gateway", self._ports.gateway):
+            self.gateway = LocalGateway(port=self._ports.gateway)
         self._set_environment(self._function_environment(self.discord, self.twilio, self.resources))
         _forget_cached_clients()
         for route in http_routes(self._template):
@@ -333,6 +375,13 @@ class LocalStack:
         for name, value in values.items():
             self._saved_environment.setdefault(name, os.environ.get(name, ""))
             os.environ[name] = value
+
+    def support_chat_path(self) -> str:
+        """How a member's request for a human reaches Flex in this stack, in words."""
+        if not self._studio:
+            return "direct (Flex Interactions API)"
+        flow = self.studio_setup.flow_sid if self.studio_setup is not None else "not uploaded yet"
+        return f"Studio (flow {flow} uploaded by scripts/setup_twilio.py)"
 
     def describe(self) -> dict[str, Any]:
         assert self.discord is not None and self.gateway is not None and self.resources is not None

@@ -10,12 +10,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PORTS = ["--gateway-port", "0", "--discord-port", "0", "--moto-port", "0", "--twilio-port", "0"]
+# Every part on a free port (0): test runs side by side, and beside a `make local`, never collide.
+PORTS = [arg for part in ("gateway", "discord", "moto", "twilio", "feeds") for arg in (f"--{part}-port", "0")]
 # Generous bounds, not timing assertions: they only keep a wedged run from hanging the suite.
 START_TIMEOUT = 120.0
 STOP_TIMEOUT = 60.0
@@ -52,13 +53,14 @@ class DevStack:
 
 
 @contextmanager
-def devstack_up(state_dir: Path) -> Iterator[DevStack]:
-    """Runs the stack; whatever happens in the block, nothing of it survives the block."""
+def devstack_up(state_dir: Path, arguments: Sequence[str] = PORTS) -> Iterator[DevStack]:
+    """Runs the stack (``up ARGUMENTS``); whatever happens in the block, nothing of it survives
+    the block."""
     log = state_dir / "up.log"
     environment = {**os.environ, "FLEXCORD_DEVSTACK_DIR": str(state_dir), "PYTHONUNBUFFERED": "1"}
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "devstack", "up", *PORTS],
+            [sys.executable, "-m", "devstack", "up", *arguments],
             cwd=ROOT,
             env=environment,
             stdin=subprocess.DEVNULL,
