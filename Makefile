@@ -17,7 +17,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 
 CODE := layers/flexcord/flexcord functions devstack scripts tests
 
-.PHONY: test local lint typecheck unit integration e2e fuzz chaos validate build bench bench-kb events register-commands clean
+.PHONY: test local lint typecheck unit integration e2e browser fuzz chaos validate build bench bench-kb events register-commands clean
 
 ## test: everything CI runs: lint, types, unit, integration and e2e tests, sam validate --lint, sam build
 test: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed lint typecheck
@@ -43,6 +43,11 @@ integration: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installe
 
 e2e: $(VENV)/.installed
 	$(BIN)/python -m pytest tests/e2e
+
+## browser: the console in headless Chromium (Debian's chromium and chromium-driver packages);
+## screenshots of each step land in test-artifacts/screenshots/
+browser: $(VENV)/.installed
+	$(BIN)/python -m pytest tests/browser
 
 ## fuzz: the full fuzz run: >= 10,000 generated requests to each public endpoint and the signature
 ## matrix, ending with a summary (make test runs a seeded slice)

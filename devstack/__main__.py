@@ -143,6 +143,8 @@ PORT_OPTIONS = (
      "the Twilio emulator: Conversations, Media, Flex and Studio, and the agent commands"),
     ("--feeds-port", "sample_feeds", 8791,
      "the sample feeds (blog, videos, status, social) that /feeds add can follow"),
+    ("--console-port", "console", 8780,
+     "the web console: the member's Discord and the agent's Flex in a browser"),
 )  # fmt: skip
 
 

@@ -60,7 +60,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
             headers={name.lower(): value for name, value in self.headers.items()},
             body=raw,
         )
-        response = self.server.app(request)
+        if request.path == CHANGES_PATH and request.method == "GET":
+            response = HttpResponse.json(200, {"changes": self.server.changes})
+        else:
+            response = self.server.app(request)
+            if request.method not in ("GET", "HEAD") and response.status < 400:
+                self.server.count_change()
         try:
             if response.stream is None:
                 self._write_whole(response)
@@ -127,6 +132,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
         """Quiet: the emulators' request logs record what tests need."""
 
 
+#: Every server answers ``GET`` here with how many requests have changed something so far (a
+#: successful POST, PUT, PATCH or DELETE): the console polls it to know when to redraw.
+CHANGES_PATH = "/_emulator/changes"
+
+
 class EmulatorHttpServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -134,6 +144,12 @@ class EmulatorHttpServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], app: Callable[[HttpRequest], HttpResponse]) -> None:
         super().__init__(address, _RequestHandler)
         self.app = app
+        self.changes = 0
+        self._changes_lock = threading.Lock()
+
+    def count_change(self) -> None:
+        with self._changes_lock:
+            self.changes += 1
 
 
 class RequestLog[Entry]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from devstack.aws_resources import LocalResources, create_resources
+from devstack.console import ConsoleServer
 from devstack.discord_emulator import DiscordEmulator
 from devstack.gateway import LocalGateway, Route
 from devstack.lambda_runtime import LocalLambdaContext, load_handler
@@ -49,6 +50,7 @@ class StackPorts:
     gateway: int = 0
     twilio: int = 0
     sample_feeds: int = 0
+    console: int = 0
 
     def check_free(self, host: str = "127.0.0.1") -> None:
         """Raises ``PortInUse`` for the first port asked for that something else holds: a quick
@@ -65,7 +67,7 @@ class PortInUse(RuntimeError):
 
     def __init__(self, part: str, port: int) -> None:
         super().__init__(f"port {port} ({part}) is already in use")
-        #: The ``StackPorts`` field: moto, discord, gateway, twilio or sample_feeds.
+        #: The ``StackPorts`` field: moto, discord, gateway, twilio, sample_feeds or console.
         self.part = part
         self.port = port
 
@@ -121,6 +123,8 @@ class LocalStack:
         self.twilio: TwilioEmulator | None = None
         self.sample_feeds: SampleFeeds | None = None
         self.gateway: LocalGateway | None = None
+        #: The web console: the member's Discord and the agent's Flex in a browser.
+        self.console: ConsoleServer | None = None
         self.poller: SqsPoller | None = None
         #: SchedulerFunction's every-minute rule, and the stack's movable clock.
         self.scheduler: LocalScheduler | None = None
@@ -199,10 +203,18 @@ class LocalStack:
         self.gateway.add_plain_route("POST", "/_devstack/clock", self._move_clock)
         # The sample feeds follow the stack's clock: moving it brings their new entries.
         self.scheduler.on_advance(self.sample_feeds.advance)
+        with _listening("console", self._ports.console):
+            self.console = ConsoleServer(
+                discord_url=self.discord.base_url,
+                twilio_url=self.twilio.base_url,
+                bot_token=self.discord.bot_token,
+                port=self._ports.console,
+            ).start()
         return self
 
     def stop(self) -> None:
         parts = (
+            self.console,
             self.scheduler,
             self.poller,
             self.gateway,
@@ -386,6 +398,7 @@ class LocalStack:
     def describe(self) -> dict[str, Any]:
         assert self.discord is not None and self.gateway is not None and self.resources is not None
         return {
+            "console": self.console.url if self.console else "",
             "gateway": self.gateway.base_url,
             "interactions_url": self.discord.interactions_url,
             "announcements_webhook_url": f"{self.gateway.base_url}/announcements/webhook",

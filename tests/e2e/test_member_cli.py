@@ -16,7 +16,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 # Every part on a free port (0): test runs side by side, and beside a `make local`, never collide.
-PORTS = [arg for part in ("gateway", "discord", "moto", "twilio", "feeds") for arg in (f"--{part}-port", "0")]
+PORTS = [
+    arg
+    for part in ("gateway", "discord", "moto", "twilio", "feeds", "console")
+    for arg in (f"--{part}-port", "0")
+]
 # Generous bounds, not timing assertions: they only keep a wedged run from hanging the suite.
 START_TIMEOUT = 120.0
 STOP_TIMEOUT = 60.0

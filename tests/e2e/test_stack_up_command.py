@@ -16,6 +16,7 @@ from types import SimpleNamespace
 
 import boto3
 import pytest
+import requests
 
 from devstack.__main__ import PORT_OPTIONS, _banner, main
 from devstack.discord_emulator.control import EmulatorControl as DiscordControl
@@ -71,6 +72,7 @@ def test_each_port_option_moves_its_part_and_stack_json_says_where(running: Runn
     assert state["twilio"] == f"http://{LOCALHOST}:{ports['twilio']}"
     assert state["sample_feeds"] == f"http://{LOCALHOST}:{ports['sample_feeds']}"
     assert state["aws_endpoint_url"] == f"http://{LOCALHOST}:{ports['moto']}"
+    assert state["console"] == f"http://{LOCALHOST}:{ports['console']}/"
     assert state["pid"] == running.stack.process.pid
 
     # Each part answers on its port, as itself.
@@ -80,6 +82,8 @@ def test_each_port_option_moves_its_part_and_stack_json_says_where(running: Runn
     assert isinstance(DiscordControl(f"http://{LOCALHOST}:{ports['discord']}").messages("general"), list)
     assert TwilioControl(f"http://{LOCALHOST}:{ports['twilio']}").tasks() == []
     assert SampleFeedsControl(f"http://{LOCALHOST}:{ports['sample_feeds']}").now() > 0
+    console = requests.get(f"http://{LOCALHOST}:{ports['console']}/", timeout=10)
+    assert "Flexcord local console" in console.text
     sqs = boto3.client(
         "sqs",
         endpoint_url=f"http://{LOCALHOST}:{ports['moto']}",
@@ -210,7 +214,7 @@ def test_up_help_explains_each_option_and_the_readme_gives_its_defaults(
 
     readme = " ".join((ROOT / "README.md").read_text().split())
     named = {"gateway": "gateway", "discord": "Discord", "moto": "moto", "twilio": "Twilio"}
-    named["sample_feeds"] = "sample feeds"
+    named |= {"sample_feeds": "sample feeds", "console": "console"}
     sentence = ", ".join(f"{named[part]} {default}" for _, part, default, _ in PORT_OPTIONS)
     assert f"Ports: {sentence}," in readme
 
