@@ -5,6 +5,8 @@
     python -m devstack member alice bug            run /bug as alice, fill the form, see the answer
     python -m devstack member alice case show --option number=1
     python -m devstack click alice TOKEN case:show:1   press a button on a reply
+    python -m devstack click alice --message ID case:show:1
+                                                   ...or on any message (each button prints how)
     python -m devstack staff mod status 1 resolved --note "fixed in 1.4.2"
                                                    use a case post's controls (as staff, or not)
     python -m devstack staff bob metoo 2           press Me too on feature request #2
@@ -15,6 +17,7 @@
     python -m devstack agent tasks                 Flex: the chats waiting for an agent
     python -m devstack agent accept WT...          take one (the member is told you joined)
     python -m devstack agent say WT... "Hello!"    reply to the member
+    python -m devstack agent transcript WT...      the conversation so far, as Flex shows it
     python -m devstack agent complete WT...        close the task (the chat ends in Discord)
     python -m devstack webhook --title "v1.5" --text "Out now" [--url https://...] [--key release-1.5]
                                                    send a signed announcement to the webhook
@@ -36,7 +39,12 @@ import threading
 import time
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from devstack.discord_markup import Directory
 
 ROOT = Path(__file__).resolve().parent.parent
 # Where `up` tells the other commands how to reach it (FLEXCORD_DEVSTACK_DIR moves it, e.g. tests).
@@ -65,21 +73,31 @@ def main(argv: list[str] | None = None) -> int:
 
     _add_staff_parser(commands)
 
-    click = commands.add_parser("click", help="press a button on a reply")
+    click = commands.add_parser(
+        "click",
+        help="press a button on a reply (TOKEN) or on any message (--message ID)",
+        usage="python -m devstack click USER (TOKEN | --message MESSAGE_ID) CUSTOM_ID [--field ID=VALUE]",
+    )
     click.add_argument("user")
-    click.add_argument("token", help="the interaction token printed with the reply")
+    click.add_argument("token", nargs="?", help="the interaction token printed with the reply")
     click.add_argument("custom_id")
+    click.add_argument("--message", metavar="MESSAGE_ID", help="the message's id, printed with it")
     click.add_argument("--field", action="append", default=[], metavar="CUSTOM_ID=VALUE",
                        help="answer a field of the form the button opens")  # fmt: skip
 
-    select = commands.add_parser("select", help="choose in a select menu on a reply")
+    select = commands.add_parser(
+        "select",
+        help="choose in a select menu on a reply (TOKEN) or on any message (--message ID)",
+        usage="python -m devstack select USER (TOKEN | --message MESSAGE_ID) CUSTOM_ID VALUE [VALUE ...]",
+    )
     select.add_argument("user")
-    select.add_argument("token", help="the interaction token printed with the reply")
+    select.add_argument("token", nargs="?", help="the interaction token printed with the reply")
     select.add_argument("custom_id")
     select.add_argument("values", nargs="+", help="option values, or channel, role or member names or ids")
+    select.add_argument("--message", metavar="MESSAGE_ID", help="the message's id, printed with it")
 
     agent = commands.add_parser("agent", help="be the agent in Flex")
-    agent.add_argument("verb", choices=["tasks", "accept", "say", "complete"])
+    agent.add_argument("verb", choices=["tasks", "accept", "say", "complete", "transcript"])
     agent.add_argument("task", nargs="?", help="the task SID (WT...)")
     agent.add_argument("text", nargs="?", help="what to say")
     agent.add_argument("--name", default="Alex", help="the agent's name, as the member sees it")
@@ -95,8 +113,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(arguments: argparse.Namespace) -> int:
-    """Runs the command; what an emulator refuses is one line on stderr and exit status 2."""
-    from devstack.control_client import EmulatorControlError, EmulatorUnreachable
+    """Runs the command. What an emulator refuses, a file that cannot be read and a stack that
+    does not answer are one line on stderr and exit status 2, never a traceback."""
+    import requests
+
+    from devstack.control_client import EmulatorControlError
 
     no_emulator_control = {
         "up": run_stack,
@@ -112,21 +133,41 @@ def _dispatch(arguments: argparse.Namespace) -> int:
         runners = {"member": run_member, "click": run_click, "select": run_select, "staff": run_staff}
         if arguments.action in runners:
             return runners[arguments.action](control, arguments)
-        if arguments.action == "dm":
-            arguments.name, arguments.as_user = f"dm:{arguments.user}", arguments.user
-        for message in control.messages(arguments.name, as_user=arguments.as_user):
-            print(render_message(message))
-    except EmulatorUnreachable as unreachable:
-        print(unreachable.reason, file=sys.stderr)
+        return run_view(control, arguments)
+    except (EmulatorControlError, requests.RequestException, OSError) as error:
+        if arguments.action == "up" and not isinstance(error, EmulatorControlError):
+            raise  # the stack's own start-up failures are not this function's to word
+        print(_error_line(arguments.action, error), file=sys.stderr)
         return 2
-    except EmulatorControlError as refusal:
+
+
+def _error_line(action: str, error: Exception) -> str:
+    import requests
+
+    from devstack.control_client import EmulatorControlError, EmulatorUnreachable
+
+    if isinstance(error, EmulatorUnreachable):
+        return error.reason
+    if isinstance(error, EmulatorControlError):
         # What Discord or Flex would refuse: an unknown user or task, an empty required field...
-        print(
-            f"{'Flex' if arguments.action == 'agent' else 'Discord'} refused that: {refusal.reason}",
-            file=sys.stderr,
-        )
-        return 2
-    return 0
+        return f"{'Flex' if action == 'agent' else 'Discord'} refused that: {_said(error.reason)}"
+    if isinstance(error, requests.RequestException):  # an OSError too: tested first
+        return f"the local stack did not answer: {_said(str(error))}"
+    assert isinstance(error, OSError)  # e.g. --screenshot names a file that is not there
+    return f"{error.strerror or error}: {error.filename}" if error.filename else _said(str(error))
+
+
+def _said(reason: str) -> str:
+    """An emulator's refusal as one line, without the Python exception's name it carries
+    ("KeyError: 'unknown interaction token ...'" -> "unknown interaction token ...")."""
+    import re
+
+    found = re.match(r"([A-Z]\w*(?:Error|Exception)): (.*)", reason, flags=re.DOTALL)
+    if found:
+        reason = found.group(2)
+        if found.group(1) == "KeyError" and len(reason) > 1 and reason[0] == reason[-1] in "'\"":
+            reason = reason[1:-1]
+    return " ".join(reason.split())
 
 
 # -- up -----------------------------------------------------------------------------------------
@@ -377,15 +418,12 @@ def run_agent(arguments: argparse.Namespace) -> int:
                 "python -m devstack member alice agent --channel dm)."
             )
         for task in tasks:
-            attributes = task.get("attributes", {})
-            status = task.get("assignment_status", "?")
-            print(
-                f"{task['sid']}  {status:<9} case #{attributes.get('case_number')}  "
-                f"{attributes.get('discord_display_name', '?')}  ({attributes.get('conversation_sid')})"
-            )
+            print(_task_summary(task))
         return 0
     if not arguments.task:
         sys.exit("give the task SID (see `python -m devstack agent tasks`)")
+    if arguments.verb == "transcript":
+        return _print_transcript(flex, arguments.task)
     if arguments.verb == "accept":
         flex.accept(
             arguments.task, agent=arguments.name.lower().replace(" ", "_"), friendly_name=arguments.name
@@ -398,6 +436,86 @@ def run_agent(arguments: argparse.Namespace) -> int:
         flex.complete(arguments.task)
     print(f"{arguments.verb}: done")
     return 0
+
+
+def _task_summary(task: dict[str, Any]) -> str:
+    """A task as a Flex agent sees it: who, which case, the member's language and recent cases."""
+    attributes = task.get("attributes") or {}
+    status = task.get("assignment_status", "?")
+    lines = [
+        f"{task['sid']}  {status:<9} case #{attributes.get('case_number')}  "
+        f"{attributes.get('discord_display_name', '?')}  ({attributes.get('conversation_sid')})"
+    ]
+    if attributes.get("locale"):
+        lines.append(f"    locale: {attributes['locale']}")
+    if task.get("agent"):
+        lines.append(f"    agent: {task['agent']}")
+    recent = attributes.get("recent_cases_summary") or "; ".join(
+        f"#{case.get('number')} {case.get('title', '')} ({case.get('status', '?')})"
+        for case in attributes.get("recent_cases") or []
+    )
+    if recent:
+        lines.append(f"    recent cases: {recent}")
+    return "\n".join(lines)
+
+
+def _print_transcript(flex: Any, task_sid: str) -> int:
+    """The task's conversation, oldest first: ``HH:MM author: body``, with each file as
+    ``📎 name``, the author named as Flex names them."""
+    from devstack.control_client import EmulatorControlError
+
+    task = next((t for t in flex.tasks(include_closed=True) if t.get("sid") == task_sid), None)
+    if task is None:
+        raise EmulatorControlError(f"no task {task_sid}", reason=f"no task {task_sid}")
+    attributes = task.get("attributes") or {}
+    conversation = attributes.get("conversation_sid") or task.get("conversation_sid")
+    participants = {p["sid"]: p for p in flex.participants(conversation)}
+    messages = flex.messages(conversation)
+    if not messages:
+        print("No messages yet.")
+    for message in messages:
+        prefix = f"{_clock_time(message.get('date_created'))} {_author(message, participants, task)}: "
+        parts = str(message.get("body") or "").splitlines()
+        parts += [f"📎 {item.get('filename') or item.get('sid')}" for item in message.get("media") or []]
+        first, *rest = parts or [""]
+        print(prefix + first)
+        for line in rest:
+            print(" " * len(prefix) + line)
+    return 0
+
+
+def _clock_time(iso: str | None) -> str:
+    from datetime import datetime
+
+    if not iso:
+        return "--:--"
+    return datetime.fromisoformat(iso).astimezone().strftime("%H:%M")
+
+
+def _author(message: dict[str, Any], participants: dict[str, Any], task: dict[str, Any]) -> str:
+    """As Flex shows a message's author: the participant's friendly name; the member as the
+    task's customer name (``from``, else "customer"); the agent of a closed task (whose
+    participant has left) by their worker name; anyone else by their identity."""
+    participant = participants.get(str(message.get("participant_sid")))
+    details = _json_object(participant.get("attributes")) if participant else {}
+    if details.get("friendly_name"):
+        return str(details["friendly_name"])
+    if details.get("role") == "member":
+        return str((task.get("attributes") or {}).get("from") or "customer")
+    author = str(message.get("author") or "?")
+    if author == task.get("agent_identity") and task.get("agent"):
+        return str(task["agent"])
+    if _json_object(message.get("attributes")).get("assistant"):
+        return f"{author} (assistant)"
+    return author
+
+
+def _json_object(text: Any) -> dict[str, Any]:
+    try:
+        value = json.loads(text) if isinstance(text, str) else text
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 # -- member -------------------------------------------------------------------------------------
@@ -624,23 +742,40 @@ def _case_post(control: Any, number: int) -> dict[str, Any] | None:
 
 
 def run_click(control: Any, arguments: argparse.Namespace) -> int:
-    message = control.original_response(arguments.token)
-    if not message:
-        sys.exit("No reply with that token.")
+    message = _target_message(control, arguments)
     result = control.click(arguments.user, message, arguments.custom_id)
+    before = message if not arguments.message else result["interaction"].get("message")
     if result.get("modal"):
         # A form opened from a button: fill it in where it opened.
         arguments.screenshot, arguments.channel = None, None
         result = _fill_modal(control, arguments, result["modal"])
-    return _show_result(control, result, before=message)
+    return _show_result(control, result, before=before)
 
 
 def run_select(control: Any, arguments: argparse.Namespace) -> int:
+    if arguments.message and arguments.token is not None:
+        # `select USER CUSTOM_ID VALUE... --message ID`: no token, the first word was the menu.
+        arguments.custom_id, arguments.values = arguments.token, [arguments.custom_id, *arguments.values]
+        arguments.token = None
+    message = _target_message(control, arguments)
+    result = control.select(arguments.user, message["id"], arguments.custom_id, arguments.values)
+    before = message if not arguments.message else result["interaction"].get("message")
+    return _show_result(control, result, before=before)
+
+
+def _target_message(control: Any, arguments: argparse.Namespace) -> dict[str, Any]:
+    """The message whose component is used: the reply with that token, or (``--message``) any
+    message the member can see, by id."""
+    if arguments.message:
+        if arguments.token is not None:
+            sys.exit("Give the reply's token or --message MESSAGE_ID, not both.")
+        return {"id": arguments.message}
+    if arguments.token is None:
+        sys.exit("Give the reply's token, or --message MESSAGE_ID for any message.")
     message = control.original_response(arguments.token)
     if not message:
         sys.exit("No reply with that token.")
-    result = control.select(arguments.user, message["id"], arguments.custom_id, arguments.values)
-    return _show_result(control, result, before=message)
+    return dict(message)
 
 
 def _fill_modal(control: Any, arguments: argparse.Namespace, modal: dict[str, Any]) -> dict[str, Any]:
@@ -680,7 +815,8 @@ def _show_result(control: Any, result: dict[str, Any], *, before: dict[str, Any]
     if result.get("failed"):
         print(f"✖ This interaction failed: {result.get('error') or result.get('status_code')}")
         return 1
-    token = result["interaction"]["token"]
+    interaction = result["interaction"]
+    token = interaction["token"]
     message = result.get("message") or {}
     updating = before is not None and (result.get("response") or {}).get("type") == DEFERRED_UPDATE
     deadline = time.monotonic() + 20
@@ -689,38 +825,189 @@ def _show_result(control: Any, result: dict[str, Any], *, before: dict[str, Any]
     ):
         time.sleep(0.3)
         message = control.original_response(token) or message
-    print(render_message(message))
-    if any(row.get("components") for row in message.get("components", [])):
-        print(f"\n(buttons: python -m devstack click <user> {token} <custom_id>)")
-        print(f"(selects: python -m devstack select <user> {token} <custom_id> <value>...)")
+    # Who pressed or ran it: the member who can press this reply's buttons in turn.
+    user = ((interaction.get("member") or {}).get("user") or interaction.get("user") or {}).get("username")
+    directory = _directory(control, [message], user)
+    print(render_message(message, directory, user=user, token=token, color=_color()))
     return 0
 
 
-def render_message(message: dict[str, Any]) -> str:
-    lines = []
+# -- what members see ------------------------------------------------------------------------------
+
+EPHEMERAL = 1 << 6
+LINK_BUTTON = 5
+BUTTON, STRING_SELECT = 2, 3
+SELECTS = {STRING_SELECT: "an option", 5: "a member", 6: "a role", 7: "a member or role", 8: "a channel"}
+
+
+def run_view(control: Any, arguments: argparse.Namespace) -> int:
+    """``dm USER``: the member's DM with the bot; ``channel NAME [--as USER]``: a channel."""
+    if arguments.action == "dm":
+        channel, viewer = f"dm:{arguments.user}", arguments.user
+    else:
+        channel, viewer = arguments.name, arguments.as_user
+    messages = control.messages(channel, as_user=viewer)
+    directory = _directory(control, messages, viewer)
+    for message in messages:
+        print(render_message(message, directory, user=viewer, color=_color()))
+    return 0
+
+
+def _color() -> bool:
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def _directory(control: Any, messages: list[dict[str, Any]], viewer: str | None) -> Directory:
+    """Names for the ids in ``messages``, as ``viewer``'s client knows them. A DM channel reads
+    as the one on its other end (the bot, for a member), so the DMs shown, or mentioned by a
+    reply to ``viewer``, are named after the bot."""
+    import dataclasses
+    import re
+
+    from devstack.discord_markup import directory_from_state
+
+    state = control.state()
+    directory = directory_from_state(state)
+    bot = state.get("bot_user") or {}
+    known = set(directory.channels)
+    dms = {
+        str(message["channel_id"])
+        for message in messages
+        if message.get("channel_id") and "guild_id" not in message and message["channel_id"] not in known
+    }
+    mentioned = {
+        channel_id
+        for message in messages
+        for channel_id in re.findall(r"<#(\d+)>", _markup_of(message))
+        if channel_id not in known and channel_id not in dms
+    }
+    if mentioned and viewer:
+        dms.update(str(m["channel_id"]) for m in control.messages(f"dm:{viewer}", as_user=viewer)[:1])
+    name = str(bot.get("global_name") or bot.get("username") or "?")
+    return dataclasses.replace(directory, dm_channels=dict.fromkeys(dms, name))
+
+
+def _markup_of(message: dict[str, Any]) -> str:
+    texts = [str(message.get("content") or "")]
+    for embed in message.get("embeds") or []:
+        texts += [str(embed.get("title") or ""), str(embed.get("description") or "")]
+        texts += [f"{field.get('name')} {field.get('value')}" for field in embed.get("fields") or []]
+        texts.append(str((embed.get("footer") or {}).get("text") or ""))
+    return "\n".join(texts)
+
+
+def render_message(
+    message: dict[str, Any],
+    directory: Directory,
+    *,
+    user: str | None = None,
+    token: str | None = None,
+    color: bool = False,
+) -> str:
+    """A message as the Discord client shows it, in text: the markup of its content and embeds
+    rendered (``@Alice``, ``#bug-report``, local times), its files, and its buttons and menus,
+    each with the command that presses it as ``user`` (by the reply's ``token`` when there is
+    one, else by the message's id)."""
+    from devstack.discord_markup import to_terminal
+
+    def shown(text: Any, prefix: str) -> list[str]:
+        """Markup rendered, each line behind ``prefix``."""
+        rendered = to_terminal(str(text), directory, color=color)
+        return [(prefix + line).rstrip() for line in rendered.split("\n")]
+
+    flags = message.get("flags", 0)
     author = (message.get("author") or {}).get("username", "?")
-    secret = " (only you can see this)" if message.get("flags", 0) & 64 else ""
-    lines.append(f"[{author}]{secret}")
-    if message.get("flags", 0) & LOADING_FLAG:
+    lines = [f"[{author}]" + (" (only you can see this)" if flags & EPHEMERAL else "")]
+    if flags & LOADING_FLAG:
         lines.append("  Flexcord is thinking…")
     if message.get("content"):
-        lines.extend(f"  {line}" for line in str(message["content"]).splitlines())
-    for embed in message.get("embeds", []):
-        lines.append(f"  ┃ {embed.get('title', '')}")
-        lines.extend(f"  ┃ {line}" for line in str(embed.get("description", "")).splitlines())
-        lines.extend(f"  ┃ {field['name']}: {field['value']}" for field in embed.get("fields", []))
-        if embed.get("image"):
-            lines.append(f"  ┃ [image] {embed['image'].get('url')}")
-    for attachment in message.get("attachments", []):
+        lines += shown(message["content"], "  ")
+    bar = "  ┃ "
+    for embed in message.get("embeds") or []:
+        if (embed.get("author") or {}).get("name"):
+            lines += shown(embed["author"]["name"], bar)
+        if embed.get("title"):
+            lines += shown(embed["title"], bar)
+        if embed.get("url"):
+            lines.append(bar + str(embed["url"]))
+        if embed.get("description"):
+            lines += shown(embed["description"], bar)
+        for field in embed.get("fields") or []:
+            # "Name: value", the value's further lines under it
+            name, value = shown(field.get("name", ""), ""), shown(field.get("value", ""), bar)
+            lines += [f"{bar}{' '.join(name)}: {value[0][len(bar) :]}".rstrip(), *value[1:]]
+        if (embed.get("image") or {}).get("url"):
+            lines.append(f"{bar}[image] {embed['image']['url']}")
+        if (embed.get("footer") or {}).get("text"):
+            lines += shown(embed["footer"]["text"], bar)
+    for attachment in message.get("attachments") or []:
         lines.append(f"  📎 {attachment.get('filename')} {attachment.get('url')}")
-    for row in message.get("components", []):
-        buttons = [
-            f"[{b.get('label') or '▾ ' + str(b.get('placeholder') or 'choose')}] ({b.get('custom_id')})"
-            for b in row.get("components", [])
-        ]
-        if buttons:
-            lines.append("  " + "  ".join(buttons))
+    lines += _component_lines(message, user, token, shown)
     return "\n".join(lines)
+
+
+def _component_lines(
+    message: dict[str, Any], user: str | None, token: str | None, shown: Callable[[Any, str], list[str]]
+) -> list[str]:
+    """Each row of buttons and menus on one line, then how to use each enabled one."""
+    import shlex
+
+    who = user or "<user>"
+    on = token if token else f"--message {message.get('id')}"
+    lines: list[str] = []
+    for row in _rows(message.get("components") or []):
+        if isinstance(row, str):  # a text display (components v2)
+            lines += shown(row, "  ")
+            continue
+        labels, hints = [], []
+        for component in row:
+            kind, custom_id = component.get("type"), component.get("custom_id")
+            emoji = (component.get("emoji") or {}).get("name")
+            label = " ".join(str(part) for part in (emoji, component.get("label")) if part)
+            disabled = component.get("disabled", False)
+            if kind == BUTTON and component.get("style") == LINK_BUTTON:
+                labels.append(f"[{label}] ↗ {component.get('url')}")
+            elif kind == BUTTON and custom_id:
+                labels.append(f"[{label}] ({custom_id}{', disabled' if disabled else ''})")
+                if not disabled:
+                    hints.append(f"press: python -m devstack click {who} {on} {shlex.quote(custom_id)}")
+            elif kind in SELECTS:
+                placeholder = component.get("placeholder") or "choose"
+                labels.append(f"[▾ {placeholder}] ({custom_id}{', disabled' if disabled else ''})")
+                values = [str(option.get("value")) for option in component.get("options") or []]
+                several = "..." if int(component.get("max_values") or 1) > 1 else ""
+                what = f"one of: {', '.join(values)}" if values else f"{SELECTS[kind]}'s name or id"
+                if not disabled:
+                    hints.append(
+                        f"choose: python -m devstack select {who} {on} {shlex.quote(str(custom_id))} "
+                        f"VALUE{several}  ({what})"
+                    )
+            else:
+                labels.append(f"[{label or '?'}]" + (" (disabled)" if disabled else ""))
+        lines.append("  " + "  ".join(labels))
+        lines += [f"    {hint}" for hint in hints]
+    return lines
+
+
+def _rows(components: list[Any]) -> list[Any]:
+    """Action rows as lists of buttons and menus, and text displays as strings, in order, from
+    classic rows and from components v2's containers and sections alike."""
+    rows: list[Any] = []
+    for component in components:
+        if not isinstance(component, dict):
+            continue
+        kind = component.get("type")
+        if kind == 1:
+            rows.append([c for c in component.get("components") or [] if isinstance(c, dict)])
+        elif kind == 10 and component.get("content"):
+            rows.append(str(component["content"]))
+        elif kind in (BUTTON, *SELECTS):
+            rows.append([component])
+        else:
+            rows += _rows(list(component.get("components") or []))
+            if isinstance(component.get("accessory"), dict):
+                rows += _rows([component["accessory"]])
+    return rows
 
 
 def _pair(item: str) -> tuple[str, str]:

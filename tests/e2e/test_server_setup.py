@@ -258,10 +258,10 @@ def test_an_admin_sets_the_server_up_from_the_command_line(tmp_path: Path) -> No
             "[▾ Bug reports: pick a text or forum channel] (setup:channel:bug_report_channel_id)"
             in shown.stdout
         )
-        token = shown.stdout.split("python -m devstack select <user> ", 1)[1].split()[0]
+        token = shown.stdout.split("choose: python -m devstack select mod ", 1)[1].split()[0]
 
         picked = devstack("select", "mod", token, "setup:channel:announcements_channel_id", "announcements")
-        assert "✅ Announcements: now <#" in picked.stdout, picked.stderr
+        assert "✅ Announcements: now #announcements." in picked.stdout, picked.stderr
 
         staff = devstack("click", "mod", token, "setup:view:staff")
         assert "[Edit support hours] (setup:hours)" in staff.stdout, staff.stderr
