@@ -17,7 +17,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 
 CODE := layers/flexcord/flexcord functions devstack scripts tests
 
-.PHONY: test local lint typecheck unit integration e2e browser fuzz chaos validate build bench bench-kb events register-commands clean
+.PHONY: test local demo lint typecheck unit integration e2e browser fuzz chaos validate build bench bench-kb events register-commands clean
 
 ## test: everything CI runs: lint, types, unit, integration and e2e tests, sam validate --lint, sam build
 test: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed lint typecheck
@@ -27,6 +27,12 @@ test: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed lint 
 ## ARGS="--verbose" (or --studio, --gateway-port N...: python -m devstack up --help) passes options
 local: $(VENV)/.installed
 	$(BIN)/python -m devstack up $(ARGS)
+
+## demo: with `make local` running in another terminal, play a member's journey through it (a
+## question answered from the help centre, a chat with an agent and its rating, a bug report and its
+## triage) and print the transcript; PACE=seconds between steps (default 1)
+demo: $(VENV)/.installed
+	$(BIN)/python -m devstack.demo --pace $(or $(PACE),1)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check $(CODE)

@@ -827,7 +827,7 @@ def _show_result(control: Any, result: dict[str, Any], *, before: dict[str, Any]
         message = control.original_response(token) or message
     # Who pressed or ran it: the member who can press this reply's buttons in turn.
     user = ((interaction.get("member") or {}).get("user") or interaction.get("user") or {}).get("username")
-    directory = _directory(control, [message], user)
+    directory = directory_for(control, [message], user)
     print(render_message(message, directory, user=user, token=token, color=_color()))
     return 0
 
@@ -847,7 +847,7 @@ def run_view(control: Any, arguments: argparse.Namespace) -> int:
     else:
         channel, viewer = arguments.name, arguments.as_user
     messages = control.messages(channel, as_user=viewer)
-    directory = _directory(control, messages, viewer)
+    directory = directory_for(control, messages, viewer)
     for message in messages:
         print(render_message(message, directory, user=viewer, color=_color()))
     return 0
@@ -857,7 +857,7 @@ def _color() -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
-def _directory(control: Any, messages: list[dict[str, Any]], viewer: str | None) -> Directory:
+def directory_for(control: Any, messages: list[dict[str, Any]], viewer: str | None) -> Directory:
     """Names for the ids in ``messages``, as ``viewer``'s client knows them. A DM channel reads
     as the one on its other end (the bot, for a member), so the DMs shown, or mentioned by a
     reply to ``viewer``, are named after the bot."""
