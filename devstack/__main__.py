@@ -827,6 +827,8 @@ def _show_result(control: Any, result: dict[str, Any], *, before: dict[str, Any]
         message = control.original_response(token) or message
     # Who pressed or ran it: the member who can press this reply's buttons in turn.
     user = ((interaction.get("member") or {}).get("user") or interaction.get("user") or {}).get("username")
+    from devstack.discord_names import directory_for
+
     directory = directory_for(control, [message], user)
     print(render_message(message, directory, user=user, token=token, color=_color()))
     return 0
@@ -847,6 +849,8 @@ def run_view(control: Any, arguments: argparse.Namespace) -> int:
     else:
         channel, viewer = arguments.name, arguments.as_user
     messages = control.messages(channel, as_user=viewer)
+    from devstack.discord_names import directory_for
+
     directory = directory_for(control, messages, viewer)
     for message in messages:
         print(render_message(message, directory, user=viewer, color=_color()))
@@ -855,45 +859,6 @@ def run_view(control: Any, arguments: argparse.Namespace) -> int:
 
 def _color() -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-
-
-def directory_for(control: Any, messages: list[dict[str, Any]], viewer: str | None) -> Directory:
-    """Names for the ids in ``messages``, as ``viewer``'s client knows them. A DM channel reads
-    as the one on its other end (the bot, for a member), so the DMs shown, or mentioned by a
-    reply to ``viewer``, are named after the bot."""
-    import dataclasses
-    import re
-
-    from devstack.discord_markup import directory_from_state
-
-    state = control.state()
-    directory = directory_from_state(state)
-    bot = state.get("bot_user") or {}
-    known = set(directory.channels)
-    dms = {
-        str(message["channel_id"])
-        for message in messages
-        if message.get("channel_id") and "guild_id" not in message and message["channel_id"] not in known
-    }
-    mentioned = {
-        channel_id
-        for message in messages
-        for channel_id in re.findall(r"<#(\d+)>", _markup_of(message))
-        if channel_id not in known and channel_id not in dms
-    }
-    if mentioned and viewer:
-        dms.update(str(m["channel_id"]) for m in control.messages(f"dm:{viewer}", as_user=viewer)[:1])
-    name = str(bot.get("global_name") or bot.get("username") or "?")
-    return dataclasses.replace(directory, dm_channels=dict.fromkeys(dms, name))
-
-
-def _markup_of(message: dict[str, Any]) -> str:
-    texts = [str(message.get("content") or "")]
-    for embed in message.get("embeds") or []:
-        texts += [str(embed.get("title") or ""), str(embed.get("description") or "")]
-        texts += [f"{field.get('name')} {field.get('value')}" for field in embed.get("fields") or []]
-        texts.append(str((embed.get("footer") or {}).get("text") or ""))
-    return "\n".join(texts)
 
 
 def render_message(

@@ -33,10 +33,11 @@ from typing import Any, TextIO
 
 import requests
 
-from devstack.__main__ import STATE_FILE, directory_for, render_message
+from devstack.__main__ import STATE_FILE, render_message
 from devstack.control_client import EmulatorControlError
 from devstack.discord_emulator.control import EmulatorControl as DiscordControl
 from devstack.discord_markup import Directory
+from devstack.discord_names import directory_for
 from devstack.twilio_emulator import EmulatorControl as TwilioControl
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -24,6 +24,7 @@ import requests
 from devstack.control_client import EmulatorControlError, wait_for
 from devstack.discord_emulator.control import EmulatorControl as DiscordControl
 from devstack.discord_markup import Directory, directory_from_state
+from devstack.discord_names import directory_for
 from devstack.http_server import CHANGES_PATH, EmulatorHttpServer, HttpRequest, HttpResponse
 from devstack.twilio_emulator.control import EmulatorControl as FlexControl
 
@@ -203,7 +204,8 @@ class ConsoleApp:
         if not channel:
             raise ConsoleError("say which channel")
         messages = self.discord.messages(channel, as_user=viewer)
-        return HttpResponse.json(200, {"html": render.messages_html(messages, self._directory())})
+        names = directory_for(self.discord, messages, viewer)
+        return HttpResponse.json(200, {"html": render.messages_html(messages, names)})
 
     def _add_member(self, request: HttpRequest, captured: list[str]) -> HttpResponse:
         body = _json(request)
