@@ -266,19 +266,20 @@ def _recent(value: Any) -> str | None:
     return str(value)
 
 
-def transcript_html(messages: Iterable[Mapping[str, Any]], names: Mapping[str, str]) -> str:
+def transcript_html(messages: Iterable[Mapping[str, Any]], authors: Mapping[str, tuple[str, str]]) -> str:
+    """The conversation as the agent sees it. ``authors``: identity -> (side, name), side being
+    ``agent`` or ``customer``; anyone else (Flexcord's own messages) is the assistant."""
     lines = []
     for message in messages:
         author = str(message.get("author") or "")
-        who = names.get(author, author)
-        side = "agent" if who.startswith("agent:") else "customer" if who == "customer" else "system"
+        side, name = authors.get(author, ("assistant", f"{author} (assistant)"))
         media = "".join(
             f'<div class="media">📎 {escape(str(item.get("filename") or "file"))}</div>'
             for item in message.get("media") or []
         )
         lines.append(
-            f'<div class="line {side}"><span class="who">{escape(who.removeprefix("agent:"))}</span>'
-            f"<time>{escape(_clock(message.get('date_created')))}</time>"
+            f'<div class="line {side}"><div class="said"><span class="who">{escape(name)}</span>'
+            f"<time>{escape(_clock(message.get('date_created')))}</time></div>"
             f'<div class="body">{escape(str(message.get("body") or ""))}</div>{media}</div>'
         )
     return "".join(lines) or '<p class="empty">Nothing said yet.</p>'

@@ -56,6 +56,8 @@ class ConsoleApp:
         self._bot_token = bot_token
         self._http = requests.Session()
         self.stopping = threading.Event()
+        #: conversation -> identity -> (side, name): who said what, as the transcript shows it.
+        self._authors: dict[str, dict[str, tuple[str, str]]] = {}
         self._routes: list[tuple[str, tuple[str, ...], Handler]] = [
             ("GET", ("",), self._index),
             ("GET", ("static", "*"), self._static),
@@ -322,19 +324,23 @@ class ConsoleApp:
         conversation = (task.get("attributes") or {}).get("conversation_sid")
         if not conversation:
             raise ConsoleError("this task has no conversation")
-        names = {}
+        # Flex names the agents it added; the member is an opaque identity, shown by the name the
+        # task carries (what Flex already knows), never looked up anywhere else.
+        # An agent who left (the task completed) is still named as the page first saw them.
+        authors = self._authors.setdefault(conversation, {})
+        member_name = str((task.get("attributes") or {}).get("from") or "customer")
         for participant in flex.participants(conversation):
-            identity = participant.get("identity")
-            if not identity:
-                continue
-            attributes = _attributes(participant.get("attributes"))
-            if attributes.get("friendly_name"):  # the agents Flex added (members carry no name)
-                names[identity] = f"agent:{attributes['friendly_name']}"
+            identity = str(participant.get("identity") or "")
+            friendly_name = _attributes(participant.get("attributes")).get("friendly_name")
+            if friendly_name:
+                authors[identity] = ("agent", str(friendly_name))
+            elif identity:
+                authors[identity] = ("customer", member_name)
         return HttpResponse.json(
             200,
             {
                 "status": task.get("assignment_status"),
-                "html": render.transcript_html(flex.messages(conversation), names),
+                "html": render.transcript_html(flex.messages(conversation), authors),
             },
         )
 

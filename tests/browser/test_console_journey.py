@@ -89,6 +89,9 @@ def test_a_member_gets_articles_reaches_an_agent_and_rates_the_chat(page: Page) 
     page.find("#input").send_keys("It's in Lyon, by the river")  # plain text in the chat goes as /reply
     page.find("#bar button[type=submit]").click()
     page.shows("#transcript", "It's in Lyon, by the river")
+    transcript = page.text_of("#transcript")
+    assert "Alice" in transcript  # the member by the name the task carries
+    assert "member_" not in transcript  # never her opaque Twilio identity
     page.shot("chatting")
 
     page.until(lambda: page.find("#complete").is_enabled(), "Complete enabled")

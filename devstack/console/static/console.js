@@ -108,11 +108,18 @@ function channelButton(id, label, isThread, guildId = null) {
   return button;
 }
 
+function drawPlaceholder() {
+  const chat = view.channel === "dm" || view.world.guilds.some((g) => g.threads.some((t) => t.id === view.channel));
+  // Flexcord reads no gateway messages: in a support chat, plain text goes as /reply.
+  input.placeholder = chat ? "Message Flexcord (sent as /reply), or type / for commands" : "Type / for commands";
+}
+
 function channelKey() {
   return view.channel === "dm" ? `dm:${view.me}` : view.channel;
 }
 
 async function loadMessages() {
+  drawPlaceholder();
   const list = $("#messages");
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
   try {
@@ -352,10 +359,8 @@ $("#bar").addEventListener("submit", async (event) => {
     }
     ({ options, attachments } = await optionValues());
   } else if (view.channel === "dm" || view.world.guilds.some((g) => g.threads.some((t) => t.id === view.channel))) {
-    // Flexcord reads no gateway messages: in a support chat, what you type goes as /reply.
     name = "reply";
     options = { message: text };
-    toast("Sent with /reply (Flexcord hears slash commands, not plain messages).", "info");
   } else {
     toast("Flexcord only hears slash commands: type / to see them.");
     return;
