@@ -6,6 +6,7 @@ Screenshots of every step land in test-artifacts/screenshots/<test>/.
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from collections.abc import Iterator
@@ -99,6 +100,18 @@ def test_a_member_gets_articles_reaches_an_agent_and_rates_the_chat(page: Page) 
     page.press("5 ★")
     page.shows("#messages", "Thanks for telling us")
     page.shot("rated")
+
+    # The support case has no post; the board looks it up as staff: its history and her rating.
+    number = re.findall(r"Case #(\d+) opened", page.text_of("#messages"))[-1]
+    page.find('[data-tab="cases"]').click()
+    page.until(lambda: page.find("#board form.lookup input"), "the case lookup")
+    page.find("#board form.lookup input").send_keys(number)
+    page.find("#board form.lookup button").click()
+    page.shows("#case-details", "Rating")
+    page.shows("#case-details", "★★★★★")
+    page.shows("#case-details", "History")
+    page.shot("case-history")
+    page.find('[data-tab="chat"]').click()
 
 
 def test_a_member_files_a_bug_with_a_screenshot_and_staff_triage_it(page: Page, tmp_path: Path) -> None:

@@ -460,6 +460,10 @@ async function loadCases() {
   const answer = await guarded(() => api("/api/cases"));
   if (!answer) return;
   const board = $("#board");
+  if (answer.html === loadCases.last) return;  // nothing new: keep what the person is typing
+  loadCases.last = answer.html;
+  const typed = Object.fromEntries([...board.querySelectorAll("[data-guild]")].map(
+    (server) => [server.dataset.guild, server.querySelector("form.lookup input")?.value || ""]));
   const open = new Set([...board.querySelectorAll("details[open]")].map((d) => d.closest("[data-case]")?.dataset.case));
   board.innerHTML = answer.html;
   for (const server of board.querySelectorAll("[data-guild]")) {
@@ -467,7 +471,12 @@ async function loadCases() {
     all.className = "button secondary";
     all.textContent = "All cases (/cases as staff)";
     all.dataset.details = "";
-    server.querySelector("h3").append(all);
+    // Support cases (opened by "Talk to a human") have no post: look one up by number.
+    const lookup = document.createElement("form");
+    lookup.className = "lookup";
+    lookup.innerHTML = '<input type="number" min="1" placeholder="case #" aria-label="case number" required><button class="button secondary">Details</button>';
+    lookup.querySelector("input").value = typed[server.dataset.guild] || "";
+    server.querySelector("h3").append(all, lookup);
     for (const card of server.querySelectorAll("[data-case]")) {
       if (open.has(card.dataset.case)) card.querySelector("details").open = true;
       const more = document.createElement("button");
@@ -479,19 +488,29 @@ async function loadCases() {
   }
 }
 
+$("#board").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target.closest("form.lookup");
+  if (form) await showDetails(form.querySelector("button"), form.querySelector("input").value);
+});
+
 $("#board").addEventListener("click", async (event) => {
   const button = event.target.closest("[data-details]");
-  if (!button) return;
+  if (button) await showDetails(button, button.dataset.details);
+});
+
+// What staff see with /cases (no number) or /case show (a number), asked as the server's staff.
+async function showDetails(button, number) {
   const guildId = button.closest("[data-guild]").dataset.guild;
   const staff = view.world.members.find((member) => member.staff && member.guild_ids.includes(guildId));
   if (!staff) { toast("No staff member in that server to ask."); return; }
   button.disabled = true;
   const answer = await guarded(() => api("/api/cases/details", {
-    user: staff.username, guild_id: guildId, number: button.dataset.details ? Number(button.dataset.details) : null,
+    user: staff.username, guild_id: guildId, number: number ? Number(number) : null,
   }));
   button.disabled = false;
   if (answer) $("#case-details").innerHTML = `<h3>As ${staff.display_name} sees it</h3>${answer.html}`;
-});
+}
 
 // -- tabs and live updates ------------------------------------------------------------------
 
