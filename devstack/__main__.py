@@ -18,6 +18,7 @@
     python -m devstack agent accept WT...          take one (the member is told you joined)
     python -m devstack agent say WT... "Hello!"    reply to the member
     python -m devstack agent transcript WT...      the conversation so far, as Flex shows it
+    python -m devstack agent transfer WT...        back to the queue: a new task waits for the next agent
     python -m devstack agent complete WT...        close the task (the chat ends in Discord)
     python -m devstack webhook --title "v1.5" --text "Out now" [--url https://...] [--key release-1.5]
                                                    send a signed announcement to the webhook
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     select.add_argument("--message", metavar="MESSAGE_ID", help="the message's id, printed with it")
 
     agent = commands.add_parser("agent", help="be the agent in Flex")
-    agent.add_argument("verb", choices=["tasks", "accept", "say", "complete", "transcript"])
+    agent.add_argument("verb", choices=["tasks", "accept", "say", "transfer", "complete", "transcript"])
     agent.add_argument("task", nargs="?", help="the task SID (WT...)")
     agent.add_argument("text", nargs="?", help="what to say")
     agent.add_argument("--name", default="Alex", help="the agent's name, as the member sees it")
@@ -432,6 +433,10 @@ def run_agent(arguments: argparse.Namespace) -> int:
         if not arguments.text:
             sys.exit("what should the agent say?")
         flex.agent_say(arguments.task, arguments.text)  # as the agent who accepted the task
+    elif arguments.verb == "transfer":
+        queued = flex.transfer(arguments.task)
+        print(f"transfer: back in the queue as {queued['sid']}")
+        return 0
     else:
         flex.complete(arguments.task)
     print(f"{arguments.verb}: done")

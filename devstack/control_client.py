@@ -79,7 +79,61 @@ class ControlClient:
             )
         return response.json()
 
+    def _object(
+        self, method: str, path: str, body: Any = None, params: Mapping[str, str] | None = None
+    ) -> JsonObject:
+        """A call whose answer is a JSON object."""
+        result: JsonObject = self._call(method, path, body, params)
+        return result
+
+    def _list(
+        self, method: str, path: str, body: Any = None, params: Mapping[str, str] | None = None
+    ) -> list[Any]:
+        """A call whose answer is a JSON array."""
+        result: list[Any] = self._call(method, path, body, params)
+        return result
+
     wait_for = staticmethod(wait_for)
+
+
+class EmulatorControlClient(ControlClient):
+    """What the control clients of the emulators share: their state, the request log, faults."""
+
+    def state(self) -> JsonObject:
+        return self._object("GET", "state")
+
+    def requests(self) -> list[JsonObject]:
+        return self._list("GET", "requests")
+
+    def clear_requests(self) -> None:
+        self._call("DELETE", "requests")
+
+    def inject_fault(  # noqa: PLR0917 - mirrors the emulators' inject_fault
+        self,
+        method: str,
+        path_pattern: str,
+        status: int,
+        body: Mapping[str, Any] | None = None,
+        times: int = 1,
+        delay: float = 0,
+        hold: bool = False,
+    ) -> None:
+        self._call(
+            "POST",
+            "faults",
+            {
+                "method": method,
+                "path_pattern": path_pattern,
+                "status": status,
+                "body": dict(body) if body is not None else None,
+                "times": times,
+                "delay": delay,
+                "hold": hold,
+            },
+        )
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "faults")
 
 
 def _error_of(response: requests.Response) -> str:

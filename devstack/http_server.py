@@ -153,7 +153,7 @@ class EmulatorHttpServer(ThreadingHTTPServer):
 
 
 class RequestLog[Entry]:
-    """What an emulator answered, for tests and the control API (thread-safe)."""
+    """What an emulator answered (or sent), for tests and the control API (thread-safe)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -189,6 +189,14 @@ class Fault:
     def response(self) -> HttpResponse:
         raise NotImplementedError
 
+    @property
+    def reason(self) -> str:
+        """The status's reason phrase (``Error`` for a status HTTP does not name)."""
+        try:
+            return HTTPStatus(self.status).phrase
+        except ValueError:
+            return "Error"
+
 
 class FaultInjector[F: Fault]:
     """Makes the next matching requests fail (or stall) on purpose, for tests of retries."""
@@ -199,18 +207,8 @@ class FaultInjector[F: Fault]:
         self._faults: list[F] = []
         self._policy: Callable[[HttpRequest], F | None] | None = None
 
-    def add(
-        self,
-        method: str,
-        path_pattern: str,
-        status: int,
-        body: dict[str, Any] | None = None,
-        *,
-        times: int = 1,
-        delay: float = 0.0,
-        hold: bool = False,
-    ) -> None:
-        fault = self.make(status, body, delay=delay, hold=hold, method=method, path_pattern=path_pattern)
+    def add(self, fault: F, times: int = 1) -> None:
+        """Answer the next ``times`` requests ``fault`` matches with it."""
         fault.remaining = times
         with self._lock:
             self._faults.append(fault)

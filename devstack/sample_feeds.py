@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import math
 import re
 import sys
@@ -49,11 +48,12 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from devstack.control_client import ControlClient
+from devstack.control_routes import ControlRoutes, json_object
+from devstack.emulator_base import CONTROL_PREFIX, LoopbackService
 from devstack.http_server import EmulatorHttpServer, HttpRequest, HttpResponse, RequestLog
 
 HOST = "127.0.0.1"
 FEEDS_PREFIX = "/feeds/"
-CONTROL_PREFIX = "/_emulator/"
 #: A feed lists at most this many entries (the newest), as real feeds cap theirs.
 MAX_ENTRIES = 60
 #: Accepted sockets time out after this long without progress: a client that stops reading (or an
@@ -461,58 +461,27 @@ def _validated_options(mode: str, options: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-class SampleFeeds:
+class SampleFeeds(LoopbackService):
     """HTTP server on 127.0.0.1 serving sample feeds whose entries appear as its clock advances."""
 
+    thread_name = "sample-feeds"
+    server_class = _FeedsHttpServer
+
     def __init__(self, *, port: int = 0, start_time: float | None = None) -> None:
-        self._requested_port = port
+        super().__init__(host=HOST, port=port)
         self._clock = _Clock(time.time() if start_time is None else start_time)
         # Entries fall on whole seconds: HTTP dates (Last-Modified) have no fractions.
         self._epoch = math.floor(self._clock.start)
         self._lock = threading.Lock()
         self._modes: dict[str, tuple[str, dict[str, Any]]] = {}
         self._log: RequestLog[tuple[str, dict[str, Any]]] = RequestLog()
-        self._server: _FeedsHttpServer | None = None
-        self._thread: threading.Thread | None = None
         self._port: int | None = None
-        # One per run: set by stop() to wake every slow answer in flight.
-        self._stopping = threading.Event()
+        self._control = _FeedsControl(self)
 
-    # -- lifecycle ---------------------------------------------------------------------------------
+    # -- lifecycle (start, stop, ``with``: LoopbackService) ----------------------------------------
 
-    def start(self) -> SampleFeeds:
-        if self._server is not None:
-            return self
-        self._stopping = threading.Event()
-        self._server = _FeedsHttpServer((HOST, self._requested_port), self._app)
-        self._port = int(self._server.server_address[1])
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="sample-feeds",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, thread = self._server, self._thread
-        if server is None:
-            return
-        self._server = self._thread = None
-        # First wake the slow answers (they give up), then stop accepting: shutdown() only waits
-        # for the accept loop, and server_close() joins no handler (daemon threads).
-        self._stopping.set()
-        server.shutdown()
-        server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-
-    def __enter__(self) -> SampleFeeds:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def _started(self) -> None:
+        self._port = self.port
 
     @property
     def base_url(self) -> str:
@@ -681,41 +650,45 @@ class SampleFeeds:
             200, body, {"Content-Type": f"{FEEDS[name].content_type}; charset=utf-8", **headers}
         )
 
-    def _control(self, request: HttpRequest) -> HttpResponse:
-        action = request.path.removeprefix(CONTROL_PREFIX).strip("/")
-        try:
-            body = json.loads(request.body) if request.body else {}
-        except json.JSONDecodeError:
-            return HttpResponse.json(400, {"error": "body is not JSON"})
-        if not isinstance(body, dict):
-            return HttpResponse.json(400, {"error": "body must be a JSON object"})
-        result: Any
-        try:
-            match request.method, action:
-                case "POST", "advance":
-                    self.advance(float(body["seconds"]))
-                    result = {"now": self.now()}
-                case "GET", "clock":
-                    result = {"now": self.now()}
-                case "POST", "mode":
-                    options = body.get("options") or {}
-                    if not isinstance(options, dict):
-                        raise ValueError("options must be a JSON object")
-                    self.set_mode(str(body["name"]), str(body["mode"]), **options)
-                    mode, merged = self.mode_of(str(body["name"]))
-                    result = {"name": body["name"], "mode": mode, "options": merged}
-                case "POST", "reset":
-                    self.reset()
-                    result = {}
-                case "GET", "requests":
-                    result = self.requests_for(request.query.get("name", ""))
-                case _:
-                    return HttpResponse.json(404, {"error": f"no control route {request.method} {action}"})
-        except KeyError as exc:
-            return HttpResponse.json(400, {"error": f"missing {exc.args[0]!r}"})
-        except (TypeError, ValueError) as exc:
-            return HttpResponse.json(400, {"error": str(exc)})
-        return HttpResponse.json(200, result)
+
+class _FeedsControl(ControlRoutes):
+    """The sample feeds' control API (what ``SampleFeedsControl`` calls)."""
+
+    def __init__(self, feeds: SampleFeeds) -> None:
+        self.feeds = feeds
+        super().__init__(
+            [
+                ("POST", ("advance",), self._advance),
+                ("GET", ("clock",), self._clock),
+                ("POST", ("mode",), self._set_mode),
+                ("POST", ("reset",), self._reset),
+                ("GET", ("requests",), self._requests),
+            ]
+        )
+
+    def _refusal(self, exc: Exception) -> dict[str, Any]:
+        return {"error": f"missing {exc.args[0]!r}" if isinstance(exc, KeyError) else str(exc)}
+
+    def _advance(self, body: Any, request: HttpRequest, captured: list[str]) -> dict[str, Any]:
+        self.feeds.advance(float(json_object(body, "body")["seconds"]))
+        return {"now": self.feeds.now()}
+
+    def _clock(self, body: Any, request: HttpRequest, captured: list[str]) -> dict[str, Any]:
+        return {"now": self.feeds.now()}
+
+    def _set_mode(self, body: Any, request: HttpRequest, captured: list[str]) -> dict[str, Any]:
+        payload = json_object(body, "body")
+        options = json_object(payload.get("options") or {}, "options")
+        self.feeds.set_mode(str(payload["name"]), str(payload["mode"]), **options)
+        mode, merged = self.feeds.mode_of(str(payload["name"]))
+        return {"name": payload["name"], "mode": mode, "options": merged}
+
+    def _reset(self, body: Any, request: HttpRequest, captured: list[str]) -> dict[str, Any]:
+        self.feeds.reset()
+        return {}
+
+    def _requests(self, body: Any, request: HttpRequest, captured: list[str]) -> list[dict[str, Any]]:
+        return self.feeds.requests_for(request.query.get("name", ""))
 
 
 def _require_feed(name: str) -> None:
@@ -782,5 +755,4 @@ class SampleFeedsControl(ControlClient):
         self._call("POST", "reset", {})
 
     def requests_for(self, name: str) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self._call("GET", "requests", params={"name": name})
-        return result
+        return self._list("GET", "requests", params={"name": name})

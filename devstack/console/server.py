@@ -22,10 +22,12 @@ from typing import Any
 import requests
 
 from devstack.control_client import EmulatorControlError, wait_for
+from devstack.control_routes import find_route
 from devstack.discord_emulator.control import EmulatorControl as DiscordControl
 from devstack.discord_markup import Directory, directory_from_state
 from devstack.discord_names import directory_for
-from devstack.http_server import CHANGES_PATH, EmulatorHttpServer, HttpRequest, HttpResponse
+from devstack.emulator_base import LoopbackService
+from devstack.http_server import CHANGES_PATH, HttpRequest, HttpResponse
 from devstack.twilio_emulator.control import EmulatorControl as FlexControl
 
 from . import render
@@ -74,24 +76,23 @@ class ConsoleApp:
             ("POST", ("api", "tasks", "*", "accept"), self._accept),
             ("POST", ("api", "tasks", "*", "say"), self._say),
             ("POST", ("api", "tasks", "*", "complete"), self._complete),
+            ("POST", ("api", "tasks", "*", "transfer"), self._transfer),
             ("GET", ("api", "cases"), self._cases),
             ("POST", ("api", "cases", "details"), self._case_details),
         ]
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         parts = request.path.strip("/").split("/") if request.path != "/" else [""]
-        for method, pattern, handler in self._routes:
-            if method != request.method or len(pattern) != len(parts):
-                continue
-            if all(p in ("*", part) for p, part in zip(pattern, parts, strict=True)):
-                captured = [part for p, part in zip(pattern, parts, strict=True) if p == "*"]
-                try:
-                    return handler(request, captured)
-                except ConsoleError as refused:
-                    return HttpResponse.json(400, {"error": str(refused)})
-                except EmulatorControlError as refused:
-                    return HttpResponse.json(400, {"error": refused.reason})
-        return HttpResponse.json(404, {"error": f"no page {request.method} {request.path}"})
+        found = find_route(self._routes, request.method, parts)
+        if found is None:
+            return HttpResponse.json(404, {"error": f"no page {request.method} {request.path}"})
+        handler, captured = found
+        try:
+            return handler(request, captured)
+        except ConsoleError as refused:
+            return HttpResponse.json(400, {"error": str(refused)})
+        except EmulatorControlError as refused:
+            return HttpResponse.json(400, {"error": refused.reason})
 
     # -- the page ------------------------------------------------------------------------------
 
@@ -362,6 +363,9 @@ class ConsoleApp:
     def _complete(self, request: HttpRequest, captured: list[str]) -> HttpResponse:
         return HttpResponse.json(200, self._require_flex().complete(captured[0]))
 
+    def _transfer(self, request: HttpRequest, captured: list[str]) -> HttpResponse:
+        return HttpResponse.json(200, self._require_flex().transfer(captured[0]))
+
     # -- the cases board -----------------------------------------------------------------------
 
     def _cases(self, request: HttpRequest, captured: list[str]) -> HttpResponse:
@@ -500,32 +504,21 @@ def _is_staff(state: Mapping[str, Any], user: Mapping[str, Any]) -> bool:
     return bool(staff_roles & set(user.get("roles") or []))
 
 
-class ConsoleServer:
+class ConsoleServer(LoopbackService):
     """Serves the console on loopback (port 0: any free port)."""
+
+    thread_name = "devstack-console"
 
     def __init__(
         self, *, discord_url: str, twilio_url: str, bot_token: str, port: int = 0, host: str = "127.0.0.1"
     ) -> None:
+        super().__init__(host=host, port=port)
         self.app = ConsoleApp(discord_url=discord_url, twilio_url=twilio_url, bot_token=bot_token)
-        self._server = EmulatorHttpServer((host, port), self.app)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="devstack-console", daemon=True
-        )
-
-    @property
-    def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        self._app = self.app
 
     @property
     def url(self) -> str:
         return f"{self.base_url}/"
 
-    def start(self) -> ConsoleServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
+    def _stopped(self) -> None:
         self.app.stopping.set()  # ends the event streams, so no page holds a thread
-        self._server.shutdown()
-        self._server.server_close()

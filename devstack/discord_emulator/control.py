@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 # Shared with the other emulator's control client.
 from devstack.control_client import (
-    ControlClient,
+    EmulatorControlClient,
     EmulatorControlError,
     FileSpec,
     JsonObject,
@@ -22,12 +22,9 @@ def encode_file(spec: FileSpec | Mapping[str, str]) -> JsonObject:
     return _encode_file(spec, default_content_type="")
 
 
-class EmulatorControl(ControlClient):
-    """Same member-side methods as :class:`DiscordEmulator`, returning plain dicts."""
-
-    def state(self) -> JsonObject:
-        result: JsonObject = self._call("GET", "state")
-        return result
+class EmulatorControl(EmulatorControlClient):
+    """Same member-side methods as :class:`DiscordEmulator`, returning plain dicts (and, shared
+    with the other emulator's client: ``state``, ``requests``, ``inject_fault``...)."""
 
     def run_command(
         self,
@@ -47,8 +44,7 @@ class EmulatorControl(ControlClient):
             "attachments": {key: encode_file(spec) for key, spec in (attachments or {}).items()},
             "guild_id": guild_id,
         }
-        result: JsonObject = self._call("POST", "command", body)
-        return result
+        return self._object("POST", "command", body)
 
     def submit_modal(
         self,
@@ -70,8 +66,7 @@ class EmulatorControl(ControlClient):
             "files": {key: [encode_file(spec) for spec in specs] for key, specs in (files or {}).items()},
             "channel": channel,
         }
-        result: JsonObject = self._call("POST", "modal-submit", body)
-        return result
+        return self._object("POST", "modal-submit", body)
 
     def click(
         self,
@@ -90,8 +85,7 @@ class EmulatorControl(ControlClient):
         }
         if values is not None:
             body["values"] = list(values)
-        result: JsonObject = self._call("POST", "click", body)
-        return result
+        return self._object("POST", "click", body)
 
     def select(
         self,
@@ -109,18 +103,15 @@ class EmulatorControl(ControlClient):
             "values": list(values),
             "guild_id": guild_id,
         }
-        result: JsonObject = self._call("POST", "select", body)
-        return result
+        return self._object("POST", "select", body)
 
     def add_guild(self, name: str, *, owner: str | None = None) -> JsonObject:
         """Returns ``{"id", "channels", "staff_role_id"}``."""
-        result: JsonObject = self._call("POST", "guilds", {"name": name, "owner": owner})
-        return result
+        return self._object("POST", "guilds", {"name": name, "owner": owner})
 
     def join_guild(self, username: str, guild_id: str, *, roles: Sequence[str] = ()) -> JsonObject:
         path = f"guilds/{quote(guild_id, safe='')}/members/{quote(username, safe='')}"
-        result: JsonObject = self._call("PUT", path, {"roles": list(roles)})
-        return result
+        return self._object("PUT", path, {"roles": list(roles)})
 
     def create_channel(
         self,
@@ -137,8 +128,7 @@ class EmulatorControl(ControlClient):
             "available_tags": [dict(t) for t in available_tags],
             "topic": topic,
         }
-        result: JsonObject = self._call("POST", f"guilds/{quote(guild_id, safe='')}/channels", body)
-        return result
+        return self._object("POST", f"guilds/{quote(guild_id, safe='')}/channels", body)
 
     def set_channel_overwrite(
         self,
@@ -151,30 +141,23 @@ class EmulatorControl(ControlClient):
     ) -> JsonObject:
         """Returns the channel with its ``permission_overwrites``."""
         path = f"channels/{quote(channel, safe='')}/overwrites/{quote(role_or_user_id, safe='')}"
-        result: JsonObject = self._call("PUT", path, {"allow": allow, "deny": deny, "guild_id": guild_id})
-        return result
+        return self._object("PUT", path, {"allow": allow, "deny": deny, "guild_id": guild_id})
 
     def messages(self, channel: str, *, as_user: str | None = None) -> list[JsonObject]:
         """``channel``: an id, a name, or ``"dm:<username>"``; oldest first."""
         params = {"as_user": as_user} if as_user else None
-        result: list[JsonObject] = self._call(
-            "GET", f"channels/{quote(channel, safe='')}/messages", params=params
-        )
-        return result
+        return self._list("GET", f"channels/{quote(channel, safe='')}/messages", params=params)
 
     def threads(self, parent: str | None = None) -> list[JsonObject]:
         """Threads as the API renders them; ``parent``: a channel id or name."""
         params = {"parent": parent} if parent else None
-        result: list[JsonObject] = self._call("GET", "threads", params=params)
-        return result
+        return self._list("GET", "threads", params=params)
 
     def thread_members(self, thread_id: str) -> list[str]:
-        result: list[str] = self._call("GET", f"threads/{quote(thread_id, safe='')}/members")
-        return result
+        return self._list("GET", f"threads/{quote(thread_id, safe='')}/members")
 
     def interaction(self, token: str) -> JsonObject:
-        result: JsonObject = self._call("GET", f"interactions/{quote(token, safe='')}")
-        return result
+        return self._object("GET", f"interactions/{quote(token, safe='')}")
 
     def original_response(self, token: str) -> JsonObject | None:
         original: JsonObject | None = self.interaction(token)["original"]
@@ -195,40 +178,10 @@ class EmulatorControl(ControlClient):
         body: JsonObject = {"username": username, "roles": list(roles), "dms_open": dms_open}
         if guild_ids is not None:
             body["guild_ids"] = list(guild_ids)
-        result: JsonObject = self._call("POST", "users", body)
-        return result
+        return self._object("POST", "users", body)
 
     def set_interactions_url(self, url: str | None) -> None:
         self._call("PUT", "interactions-url", {"url": url})
 
     def ping(self) -> JsonObject:
-        result: JsonObject = self._call("POST", "ping")
-        return result
-
-    def inject_fault(  # noqa: PLR0917 - mirrors DiscordEmulator.inject_fault
-        self,
-        method: str,
-        path_pattern: str,
-        status: int,
-        body: Mapping[str, Any] | None = None,
-        times: int = 1,
-        delay: float = 0,
-        hold: bool = False,
-    ) -> None:
-        self._call(
-            "POST",
-            "faults",
-            {
-                "method": method,
-                "path_pattern": path_pattern,
-                "status": status,
-                "body": body,
-                "times": times,
-                "delay": delay,
-                "hold": hold,
-            },
-        )
-
-    def requests(self) -> list[JsonObject]:
-        result: list[JsonObject] = self._call("GET", "requests")
-        return result
+        return self._object("POST", "ping")

@@ -6,39 +6,26 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from devstack.http_server import HttpRequest, HttpResponse
+from devstack.control_routes import (
+    ControlRequestError,
+    EmulatorControlRoutes,
+    JsonObject,
+    json_object,
+    optional_str,
+)
+from devstack.http_server import HttpRequest
 
 from .interactions import FileSpec
 
 if TYPE_CHECKING:
     from .emulator import DiscordEmulator
 
-JsonObject = dict[str, Any]
-ControlHandler = Callable[[Any, HttpRequest, list[str]], Any]
-
-
-class ControlRequestError(ValueError):
-    pass
-
-
-def _object(value: Any, what: str) -> JsonObject:
-    if not isinstance(value, dict):
-        raise ControlRequestError(f"{what} must be a JSON object")
-    return value
-
-
-def _optional(payload: JsonObject, key: str) -> str | None:
-    value = payload.get(key)
-    return None if value is None else str(value)
-
 
 def decode_file(spec: Any) -> FileSpec:
     """``{"filename", "content_base64", "content_type"}`` → ``(filename, bytes, content_type)``."""
-    item = _object(spec, "a file")
+    item = json_object(spec, "a file")
     try:
         data = base64.b64decode(str(item.get("content_base64", "")), validate=True)
     except (binascii.Error, ValueError) as exc:
@@ -46,62 +33,30 @@ def decode_file(spec: Any) -> FileSpec:
     return str(item["filename"]), data, str(item.get("content_type") or "")
 
 
-class ControlApi:
+class ControlApi(EmulatorControlRoutes["DiscordEmulator"]):
+    client_errors = (ValueError, KeyError, TypeError, RuntimeError)
+
     def __init__(self, emulator: DiscordEmulator) -> None:
-        self.emulator = emulator
-        self._routes: list[tuple[str, tuple[str, ...], ControlHandler]] = [
-            ("GET", ("state",), self._state),
-            ("POST", ("command",), self._command),
-            ("POST", ("modal-submit",), self._modal_submit),
-            ("POST", ("click",), self._click),
-            ("POST", ("select",), self._select),
-            ("POST", ("guilds",), self._add_guild),
-            ("PUT", ("guilds", "*", "members", "*"), self._join_guild),
-            ("POST", ("guilds", "*", "channels"), self._create_channel),
-            ("PUT", ("channels", "*", "overwrites", "*"), self._set_overwrite),
-            ("POST", ("ping",), self._ping),
-            ("POST", ("users",), self._add_user),
-            ("PUT", ("interactions-url",), self._set_interactions_url),
-            ("POST", ("faults",), self._inject_fault),
-            ("GET", ("requests",), self._requests),
-            ("GET", ("channels", "*", "messages"), self._messages),
-            ("GET", ("threads",), self._threads),
-            ("GET", ("threads", "*", "members"), self._thread_members),
-            ("GET", ("interactions", "*"), self._interaction),
-        ]
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        parts = request.path.strip("/").split("/")[1:]  # drop "_emulator"
-        try:
-            body: Any = json.loads(request.body) if request.body else {}
-        except json.JSONDecodeError:
-            return HttpResponse.json(400, {"error": "body is not JSON"})
-        found = self._route(request.method, parts)
-        if found is None:
-            return HttpResponse.json(404, {"error": f"no control route {request.method} {request.path}"})
-        handler, captured = found
-        try:
-            return HttpResponse.json(200, handler(body, request, captured))
-        except (ValueError, KeyError, TypeError, RuntimeError) as exc:
-            return HttpResponse.json(400, {"error": f"{type(exc).__name__}: {exc}"})
-
-    def _route(self, method: str, parts: list[str]) -> tuple[ControlHandler, list[str]] | None:
-        """``"*"`` in a route pattern captures one path segment."""
-        for route_method, pattern, handler in self._routes:
-            if route_method != method or len(pattern) != len(parts):
-                continue
-            if all(expected in ("*", actual) for expected, actual in zip(pattern, parts, strict=True)):
-                captured = [
-                    actual for expected, actual in zip(pattern, parts, strict=True) if expected == "*"
-                ]
-                return handler, captured
-        return None
-
-    def _state(self, body: Any, request: HttpRequest, captured: list[str]) -> JsonObject:
-        return self.emulator.state()
-
-    def _requests(self, body: Any, request: HttpRequest, captured: list[str]) -> list[JsonObject]:
-        return [entry.to_dict() for entry in self.emulator.requests]
+        super().__init__(
+            emulator,
+            [
+                ("POST", ("command",), self._command),
+                ("POST", ("modal-submit",), self._modal_submit),
+                ("POST", ("click",), self._click),
+                ("POST", ("select",), self._select),
+                ("POST", ("guilds",), self._add_guild),
+                ("PUT", ("guilds", "*", "members", "*"), self._join_guild),
+                ("POST", ("guilds", "*", "channels"), self._create_channel),
+                ("PUT", ("channels", "*", "overwrites", "*"), self._set_overwrite),
+                ("POST", ("ping",), self._ping),
+                ("POST", ("users",), self._add_user),
+                ("PUT", ("interactions-url",), self._set_interactions_url),
+                ("GET", ("channels", "*", "messages"), self._messages),
+                ("GET", ("threads",), self._threads),
+                ("GET", ("threads", "*", "members"), self._thread_members),
+                ("GET", ("interactions", "*"), self._interaction),
+            ],
+        )
 
     def _messages(self, body: Any, request: HttpRequest, captured: list[str]) -> list[JsonObject]:
         return self.emulator.messages(captured[0], as_user=request.query.get("as_user") or None)
@@ -116,52 +71,52 @@ class ControlApi:
         return self.emulator.interaction_summary(captured[0])
 
     def _command(self, body: Any, request: HttpRequest, captured: list[str]) -> JsonObject:
-        payload = _object(body, "body")
+        payload = json_object(body, "body")
         attachments = {
             name: decode_file(spec)
-            for name, spec in _object(payload.get("attachments") or {}, "attachments").items()
+            for name, spec in json_object(payload.get("attachments") or {}, "attachments").items()
         }
         result = self.emulator.run_command(
             str(payload["user"]),
             str(payload["name"]),
-            _object(payload.get("options") or {}, "options"),
+            json_object(payload.get("options") or {}, "options"),
             channel=str(payload.get("channel") or "general"),
             attachments=attachments or None,
-            guild_id=_optional(payload, "guild_id"),
+            guild_id=optional_str(payload, "guild_id"),
         )
         return result.to_dict()
 
     def _modal_submit(self, body: Any, request: HttpRequest, captured: list[str]) -> JsonObject:
-        payload = _object(body, "body")
+        payload = json_object(body, "body")
         files = {
             custom_id: [decode_file(spec) for spec in specs]
-            for custom_id, specs in _object(payload.get("files") or {}, "files").items()
+            for custom_id, specs in json_object(payload.get("files") or {}, "files").items()
         }
         channel = payload.get("channel")
         result = self.emulator.submit_modal(
             str(payload["user"]),
-            _object(payload["modal"], "modal"),
-            _object(payload.get("values") or {}, "values"),
+            json_object(payload["modal"], "modal"),
+            json_object(payload.get("values") or {}, "values"),
             files or None,
             channel=str(channel) if channel else None,
-            guild_id=_optional(payload, "guild_id"),
+            guild_id=optional_str(payload, "guild_id"),
         )
         return result.to_dict()
 
     def _click(self, body: Any, request: HttpRequest, captured: list[str]) -> JsonObject:
-        payload = _object(body, "body")
+        payload = json_object(body, "body")
         values = payload.get("values")
         result = self.emulator.click(
             str(payload["user"]),
-            _object(payload["message"], "message"),
+            json_object(payload["message"], "message"),
             str(payload["custom_id"]),
             values=[str(v) for v in values] if isinstance(values, list) else None,
-            guild_id=_optional(payload, "guild_id"),
+            guild_id=optional_str(payload, "guild_id"),
         )
         return result.to_dict()
 
     def _select(self, body: Any, request: HttpRequest, captured: list[str]) -> JsonObject:
-        payload = _object(body, "body")
+        payload = json_object(body, "body")
         values = payload.get("values")
         if not isinstance(values, list):
             raise ControlRequestError("values must be a list")
@@ -170,13 +125,13 @@ class ControlApi:
             str(payload["message_id"]),
             str(payload["custom_id"]),
             [str(v) for v in values],
-            guild_id=_optional(payload, "guild_id"),
+            guild_id=optional_str(payload, "guild_id"),
         )
         return result.to_dict()
 
     def _add_guild(self, body: Any, request: HttpRequest, captured: list[str]) -> JsonObject:
-        payload = _object(body, "body")
-        guild_id = self.emulator.add_guild(str(payload["name"]), owner=_optional(payload, "owner"))
+        payload = json_object(body, "body")
+        guild_id = self.emulator.add_guild(str(payload["name"]), owner=optional_str(payload, "owner"))
         return {
             "id": guild_id,
             "channels": self.emulator.channel_ids_of(guild_id),
@@ -184,13 +139,13 @@ class ControlApi:
         }
 
     def _join_guild(self, body: Any, request: HttpRequest, captured: list[str]) -> JsonObject:
-        payload = _object(body or {}, "body")
+        payload = json_object(body or {}, "body")
         return self.emulator.join_guild(
             captured[1], captured[0], roles=[str(role) for role in payload.get("roles") or []]
         )
 
     def _create_channel(self, body: Any, request: HttpRequest, captured: list[str]) -> JsonObject:
-        payload = _object(body, "body")
+        payload = json_object(body, "body")
         tags = payload.get("available_tags") or []
         if not isinstance(tags, list):
             raise ControlRequestError("available_tags must be a list")
@@ -198,27 +153,27 @@ class ControlApi:
             captured[0],
             str(payload["name"]),
             type=int(payload.get("type", 0)),
-            available_tags=[_object(tag, "tag") for tag in tags],
-            topic=_optional(payload, "topic"),
+            available_tags=[json_object(tag, "tag") for tag in tags],
+            topic=optional_str(payload, "topic"),
         )
 
     def _set_overwrite(self, body: Any, request: HttpRequest, captured: list[str]) -> JsonObject:
-        payload = _object(body or {}, "body")
+        payload = json_object(body or {}, "body")
         self.emulator.set_channel_overwrite(
             captured[0],
             captured[1],
             allow=int(payload.get("allow") or 0),
             deny=int(payload.get("deny") or 0),
-            guild_id=_optional(payload, "guild_id"),
+            guild_id=optional_str(payload, "guild_id"),
         )
-        return self.emulator.channel(captured[0], guild_id=_optional(payload, "guild_id"))
+        return self.emulator.channel(captured[0], guild_id=optional_str(payload, "guild_id"))
 
     def _ping(self, body: Any, request: HttpRequest, captured: list[str]) -> JsonObject:
         response = self.emulator.ping()
         return {"status_code": response.status_code, "body": response.text}
 
     def _add_user(self, body: Any, request: HttpRequest, captured: list[str]) -> JsonObject:
-        payload = _object(body, "body")
+        payload = json_object(body, "body")
         return self.emulator.add_user(
             str(payload["username"]),
             roles=[str(role) for role in payload.get("roles") or []],
@@ -229,20 +184,7 @@ class ControlApi:
         )
 
     def _set_interactions_url(self, body: Any, request: HttpRequest, captured: list[str]) -> JsonObject:
-        payload = _object(body, "body")
+        payload = json_object(body, "body")
         url = payload.get("url")
         self.emulator.interactions_url = str(url) if url else None
         return {"interactions_url": self.emulator.interactions_url}
-
-    def _inject_fault(self, body: Any, request: HttpRequest, captured: list[str]) -> JsonObject:
-        payload = _object(body, "body")
-        self.emulator.inject_fault(
-            str(payload["method"]),
-            str(payload["path_pattern"]),
-            int(payload["status"]),
-            payload.get("body"),
-            times=int(payload.get("times", 1)),
-            delay=float(payload.get("delay", 0)),
-            hold=bool(payload.get("hold", False)),
-        )
-        return {"ok": True}

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from types import TracebackType
-from typing import Any, TypeVar
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from nacl.signing import SigningKey
 from requests import Response
 
-from devstack.control_client import wait_for
-from devstack.http_server import EmulatorHttpServer, FaultInjector, HttpRequest, RequestLog
+from devstack.emulator_base import Emulator, Forwarded
 
 from .cdn import DEFAULT_URL_TTL_SECONDS, UrlSigner
 from .control_api import ControlApi
@@ -27,16 +24,16 @@ from .state import JsonObject, MessageWrite, World
 DEFAULT_APPLICATION_ID = "1169063254425731073"
 DEFAULT_BOT_TOKEN = "emulator-bot-token"  # noqa: S105 - a fake token the emulator accepts
 
-T = TypeVar("T")
 
-
-class DiscordEmulator:
+class DiscordEmulator(Emulator[DiscordFault, RecordedRequest]):
     """Discord for tests and the local stack.
 
     The bot calls :attr:`api_base_url` (``/api/v10``) with ``Authorization: Bot <bot_token>``;
     tests act as members with :meth:`run_command`, :meth:`click` and :meth:`submit_modal`, which
     POST signed interactions to :attr:`interactions_url` and apply the bot's answer.
     """
+
+    thread_name = "discord-emulator"
 
     def __init__(
         self,
@@ -51,11 +48,10 @@ class DiscordEmulator:
         global_rate_limit: int = 50,
         attachment_url_ttl: float = DEFAULT_URL_TTL_SECONDS,
     ) -> None:
+        super().__init__(host=host, port=port, fault_type=DiscordFault)
         self.interactions_url = interactions_url
         self.application_id = application_id
         self.bot_token = bot_token
-        self.host = host
-        self._requested_port = port
         self.signing_key = signing_key or SigningKey.generate()
         self.public_key_hex: str = self.signing_key.verify_key.encode().hex()
         self._signer = UrlSigner(ttl_seconds=attachment_url_ttl)
@@ -64,8 +60,6 @@ class DiscordEmulator:
         )
         self._composer = MessageComposer(self.world)
         self.rate_limiter = RateLimiter(rate_limits, global_limit=global_rate_limit)
-        self._faults = FaultInjector(DiscordFault)
-        self._log: RequestLog[RecordedRequest] = RequestLog()
         self._client = InteractionClient(
             self.world, self._composer, self.signing_key, lambda: self.interactions_url
         )
@@ -79,55 +73,11 @@ class DiscordEmulator:
             bot_token=lambda: self.bot_token,
             control=ControlApi(self),
         )
-        self._server: EmulatorHttpServer | None = None
-        self._thread: threading.Thread | None = None
 
-    # -- lifecycle -----------------------------------------------------------------------------
+    # -- lifecycle (start, stop, ``with``, port and base_url: Emulator) ------------------------
 
-    def start(self) -> DiscordEmulator:
-        if self._server is not None:
-            return self
-        self._server = EmulatorHttpServer((self.host, self._requested_port), self._app)
+    def _started(self) -> None:
         self.world.cdn_base_url = self.base_url
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="discord-emulator",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> DiscordEmulator:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the emulator is not started")
-        return int(self._server.server_address[1])
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
 
     @property
     def api_base_url(self) -> str:
@@ -136,13 +86,8 @@ class DiscordEmulator:
 
     # -- the world -----------------------------------------------------------------------------
 
-    @property
-    def guild_id(self) -> str:
-        return self.world.guild_id
-
-    @property
-    def channel_ids(self) -> dict[str, str]:
-        return self.world.channel_ids
+    guild_id = Forwarded[str]("world", "guild_id", read_only=True)
+    channel_ids = Forwarded[dict[str, str]]("world", "channel_ids", read_only=True)
 
     @property
     def staff_role_id(self) -> str:
@@ -350,31 +295,11 @@ class DiscordEmulator:
 
     # -- knobs for tests -----------------------------------------------------------------------
 
-    @property
-    def attachment_url_ttl(self) -> float:
-        """Lifetime of signed CDN URLs handed out from now on (Discord's are about a day)."""
-        return self._signer.ttl_seconds
-
-    @attachment_url_ttl.setter
-    def attachment_url_ttl(self, seconds: float) -> None:
-        self._signer.ttl_seconds = seconds
-
-    @property
-    def interaction_token_ttl(self) -> float:
-        return self.world.interaction_token_ttl
-
-    @interaction_token_ttl.setter
-    def interaction_token_ttl(self, seconds: float) -> None:
-        self.world.interaction_token_ttl = seconds
-
-    @property
-    def interaction_timeout(self) -> float:
-        """How long the endpoint has to answer an interaction (Discord: 3 s)."""
-        return self._client.response_deadline
-
-    @interaction_timeout.setter
-    def interaction_timeout(self, seconds: float) -> None:
-        self._client.response_deadline = seconds
+    #: Lifetime of signed CDN URLs handed out from now on (Discord's are about a day).
+    attachment_url_ttl = Forwarded[float]("_signer", "ttl_seconds")
+    interaction_token_ttl = Forwarded[float]("world", "interaction_token_ttl")
+    #: How long the endpoint has to answer an interaction (Discord: 3 s).
+    interaction_timeout = Forwarded[float]("_client", "response_deadline")
 
     def expire_interaction(self, token: str) -> None:
         """Age an interaction past its 15 minutes: its webhook routes answer 10015 from now on."""
@@ -382,47 +307,11 @@ class DiscordEmulator:
             record = self.world.interactions[token]
             record.created_at -= self.world.interaction_token_ttl + 1
 
-    def inject_fault(  # noqa: PLR0917 - the documented, positional signature
-        self,
-        method: str,
-        path_pattern: str,
-        status: int,
-        body: dict[str, Any] | None = None,
-        times: int = 1,
-        delay: float = 0,
-        hold: bool = False,
-    ) -> None:
-        """Fail the next ``times`` requests whose method matches (``"*"``: any) and whose path
-        matches the regex ``path_pattern`` (searched in e.g. ``/api/v10/channels/1/messages``),
-        after sleeping ``delay`` seconds. ``status=0`` only delays and then answers normally.
-        ``hold=True`` instead serves the request and then holds the answer back ``delay`` seconds
-        (a response lost to the client's read timeout although the write happened)."""
-        self._faults.add(method, path_pattern, status, body, times=times, delay=delay, hold=hold)
-
-    def clear_faults(self) -> None:
-        """Forget the injected faults (a fault policy stays until ``set_fault_policy(None)``)."""
-        self._faults.clear()
-
-    def set_fault_policy(self, policy: Callable[[HttpRequest], DiscordFault | None] | None) -> None:
-        """Ask ``policy`` about every request no injected fault matches: it returns a fault made
-        with :meth:`make_fault` (seeded chaos), or ``None`` to let the request through."""
-        self._faults.set_policy(policy)
-
-    def make_fault(
-        self, status: int, body: dict[str, Any] | None = None, *, delay: float = 0.0, hold: bool = False
-    ) -> DiscordFault:
-        """A fault for a policy to return (same meaning as :meth:`inject_fault`'s arguments)."""
-        return self._faults.make(status, body, delay=delay, hold=hold)
+    # inject_fault, clear_faults, set_fault_policy, make_fault, requests, clear_requests,
+    # wait_for: Emulator.
 
     def reset_rate_limits(self) -> None:
         self.rate_limiter.reset()
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        return self._log.snapshot()
-
-    def clear_requests(self) -> None:
-        self._log.clear()
 
     @property
     def message_writes(self) -> list[MessageWrite]:
@@ -553,8 +442,3 @@ class DiscordEmulator:
                 "original": self.original_response(token),
                 "followups": self.followups(token),
             }
-
-    @staticmethod
-    def wait_for(predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.02) -> T:
-        """Poll ``predicate`` until it returns something truthy; raise TimeoutError otherwise."""
-        return wait_for(predicate, timeout, interval)

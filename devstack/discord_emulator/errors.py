@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Concatenate
+
+from devstack.emulator_base import CannedError
 
 
 class FormErrors:
@@ -37,6 +39,17 @@ class FormErrors:
         if self.tree:
             raise DiscordApiError.invalid_form_body(self.tree)
 
+    @classmethod
+    def check[**P, T](
+        cls, validator: Callable[Concatenate[FormErrors, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run ``validator`` (which adds to a ``FormErrors``): what it returns, or 50035 with
+        whatever it found."""
+        errors = cls()
+        result = validator(errors, *args, **kwargs)
+        errors.raise_if_any()
+        return result
+
 
 class DiscordApiError(Exception):
     """An error answer of the REST API (raised by handlers, turned into a response by the server)."""
@@ -62,82 +75,27 @@ class DiscordApiError(Exception):
 
     # The errors Discord returns for the situations the emulator models (codes from
     # developers/topics/opcodes-and-status-codes).
-
-    @classmethod
-    def unauthorized(cls) -> DiscordApiError:
-        return cls(401, 0, "401: Unauthorized")
-
-    @classmethod
-    def not_found(cls) -> DiscordApiError:
-        return cls(404, 0, "404: Not Found")
-
-    @classmethod
-    def method_not_allowed(cls) -> DiscordApiError:
-        return cls(405, 0, "405: Method Not Allowed")
-
-    @classmethod
-    def unknown_channel(cls) -> DiscordApiError:
-        return cls(404, 10003, "Unknown Channel")
-
-    @classmethod
-    def unknown_guild(cls) -> DiscordApiError:
-        return cls(404, 10004, "Unknown Guild")
-
-    @classmethod
-    def unknown_member(cls) -> DiscordApiError:
-        return cls(404, 10007, "Unknown Member")
-
-    @classmethod
-    def unknown_message(cls) -> DiscordApiError:
-        return cls(404, 10008, "Unknown Message")
-
-    @classmethod
-    def unknown_webhook(cls) -> DiscordApiError:
-        return cls(404, 10015, "Unknown Webhook")
-
-    @classmethod
-    def missing_access(cls) -> DiscordApiError:
-        return cls(403, 50001, "Missing Access")
-
-    @classmethod
-    def cannot_edit_other_users_message(cls) -> DiscordApiError:
-        return cls(403, 50005, "Cannot edit a message authored by another user")
-
-    @classmethod
-    def empty_message(cls) -> DiscordApiError:
-        return cls(400, 50006, "Cannot send an empty message")
-
-    @classmethod
-    def cannot_send_in_non_text_channel(cls) -> DiscordApiError:
-        return cls(400, 50008, "Cannot send messages in a non-text channel")
-
-    @classmethod
-    def missing_permissions(cls) -> DiscordApiError:
-        return cls(403, 50013, "Missing Permissions")
-
-    @classmethod
-    def thread_archived(cls) -> DiscordApiError:
-        return cls(400, 50083, "Thread is archived")
-
-    @classmethod
-    def thread_already_created(cls) -> DiscordApiError:
-        return cls(400, 160004, "A thread has already been created for this message")
-
-    @classmethod
-    def cannot_send_to_user(cls) -> DiscordApiError:
-        return cls(403, 50007, "Cannot send messages to this user")
-
-    @classmethod
-    def invalid_channel_type(cls) -> DiscordApiError:
-        return cls(400, 50024, "Cannot execute action on this channel type")
-
-    @classmethod
-    def already_crossposted(cls) -> DiscordApiError:
-        return cls(400, 40033, "This message has already been crossposted")
-
-    @classmethod
-    def invalid_recipient(cls) -> DiscordApiError:
-        return cls(400, 50033, "Invalid Recipient(s)")
+    unauthorized = CannedError(401, 0, "401: Unauthorized")
+    not_found = CannedError(404, 0, "404: Not Found")
+    method_not_allowed = CannedError(405, 0, "405: Method Not Allowed")
+    unknown_channel = CannedError(404, 10003, "Unknown Channel")
+    unknown_guild = CannedError(404, 10004, "Unknown Guild")
+    unknown_member = CannedError(404, 10007, "Unknown Member")
+    unknown_message = CannedError(404, 10008, "Unknown Message")
+    unknown_webhook = CannedError(404, 10015, "Unknown Webhook")
+    missing_access = CannedError(403, 50001, "Missing Access")
+    cannot_edit_other_users_message = CannedError(
+        403, 50005, "Cannot edit a message authored by another user"
+    )
+    empty_message = CannedError(400, 50006, "Cannot send an empty message")
+    cannot_send_in_non_text_channel = CannedError(400, 50008, "Cannot send messages in a non-text channel")
+    missing_permissions = CannedError(403, 50013, "Missing Permissions")
+    thread_archived = CannedError(400, 50083, "Thread is archived")
+    thread_already_created = CannedError(400, 160004, "A thread has already been created for this message")
+    cannot_send_to_user = CannedError(403, 50007, "Cannot send messages to this user")
+    invalid_channel_type = CannedError(400, 50024, "Cannot execute action on this channel type")
+    already_crossposted = CannedError(400, 40033, "This message has already been crossposted")
+    invalid_recipient = CannedError(400, 50033, "Invalid Recipient(s)")
 
     @classmethod
     def invalid_form_body(cls, errors: dict[str, Any]) -> DiscordApiError:
@@ -158,10 +116,5 @@ class DiscordApiError(Exception):
             }
         )
 
-    @classmethod
-    def invalid_json(cls) -> DiscordApiError:
-        return cls(400, 50109, "The request body contains invalid JSON.")
-
-    @classmethod
-    def entity_too_large(cls) -> DiscordApiError:
-        return cls(413, 40005, "Request entity too large")
+    invalid_json = CannedError(400, 50109, "The request body contains invalid JSON.")
+    entity_too_large = CannedError(413, 40005, "Request entity too large")

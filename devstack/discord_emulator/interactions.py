@@ -373,6 +373,12 @@ class InteractionClient:
         data: JsonObject = {"custom_id": custom_id, "component_type": component.get("type", BUTTON)}
         if component.get("type") in SELECT_TYPES:
             data["values"] = list(values or [])
+        return self._deliver_component(user, channel, stored, rendered, data)
+
+    def _deliver_component(
+        self, user: User, channel: Channel, stored: MessageRecord, rendered: JsonObject, data: JsonObject
+    ) -> InteractionResult:
+        """A MESSAGE_COMPONENT interaction on ``stored`` (``rendered`` as the member sees it)."""
         payload = self._base_payload(user, channel, MESSAGE_COMPONENT, data)
         payload["message"] = rendered
         metadata = self._metadata(payload, user)
@@ -433,11 +439,7 @@ class InteractionClient:
         }
         if kind != STRING_SELECT:
             data["resolved"] = resolver.resolved
-        payload = self._base_payload(user, channel, MESSAGE_COMPONENT, data)
-        payload["message"] = rendered
-        metadata = self._metadata(payload, user)
-        metadata["interacted_message_id"] = stored.id
-        return self._deliver(payload, user, channel, metadata=metadata, source_message_id=stored.id)
+        return self._deliver_component(user, channel, stored, rendered, data)
 
     def submit_modal(
         self,

@@ -204,9 +204,7 @@ class MessageComposer:
 
     @staticmethod
     def _validate(payload: JsonObject, allowed_flags: int) -> None:
-        errors = FormErrors()
-        validate_message_body(errors, payload, allowed_flags=allowed_flags)
-        errors.raise_if_any()
+        FormErrors.check(validate_message_body, payload, allowed_flags=allowed_flags)
 
     # -- writes --------------------------------------------------------------------------------
 

@@ -428,9 +428,7 @@ class RestApi:
                 self._edit_thread(channel, payload)
             else:
                 self._require_bot(channel, MANAGE_CHANNELS)
-                errors = FormErrors()
-                validate_channel_edit(errors, payload, forum=channel.type == GUILD_FORUM)
-                errors.raise_if_any()
+                FormErrors.check(validate_channel_edit, payload, forum=channel.type == GUILD_FORUM)
                 if "name" in payload:
                     channel.name = str(payload["name"])
                 if "topic" in payload:
@@ -518,9 +516,7 @@ class RestApi:
         with self.world.lock:
             if self.world.channels[channel_id].type == GUILD_FORUM:
                 return self._create_forum_post(self.world.channels[channel_id], payload, request)
-        errors = FormErrors()
-        validate_thread_create(errors, payload)
-        errors.raise_if_any()
+        FormErrors.check(validate_thread_create, payload)
         thread_type = payload.get("type")
         thread_type = PRIVATE_THREAD if thread_type is None else int(thread_type)
         with self.world.lock:
@@ -607,9 +603,7 @@ class RestApi:
         channel) whose id is the message's; 400/160004 when the message already has one."""
         channel_id = self._channel(request.params["channel_id"])
         payload = _form_typed(require_object(request.body.payload), request.body.content_type)
-        errors = FormErrors()
-        validate_thread_from_message(errors, payload)
-        errors.raise_if_any()
+        FormErrors.check(validate_thread_from_message, payload)
         with self.world.lock:
             parent = self.world.channels[channel_id]
             if parent.type not in MESSAGE_CHANNEL_TYPES:
@@ -655,9 +649,7 @@ class RestApi:
         """Add Thread Member: 204 when added or already a member. The bot must be in the thread
         (it is, as the creator of every thread it starts); the user must be a guild member."""
         user_id = request.params["user_id"]
-        errors = FormErrors()
-        check_snowflake(errors, ("user_id",), user_id)
-        errors.raise_if_any()
+        FormErrors.check(check_snowflake, ("user_id",), user_id)
         thread = self._thread(request.params["channel_id"])
         with self.world.lock:
             state = self.world.require_thread_state(thread)
@@ -796,9 +788,7 @@ class RestApi:
 
     def _overwrite_commands(self, request: RestRequest) -> RestResponse:
         self._check_application(request)
-        errors = FormErrors()
-        commands = validate_application_commands(errors, request.body.payload)
-        errors.raise_if_any()
+        commands = FormErrors.check(validate_application_commands, request.body.payload)
         guild_id = request.params.get("guild_id")
         with self.world.lock:
             previous = {(c["type"], c["name"]): c for c in self._command_list(guild_id)}

@@ -4,22 +4,14 @@
 from __future__ import annotations
 
 import math
-import sys
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from http import HTTPStatus
 from typing import Any
 
-from devstack.http_server import (
-    Fault,
-    FaultInjector,
-    HttpRequest,
-    HttpResponse,
-    RequestLog,
-    serve_with_faults,
-)
+from devstack.emulator_base import App, Exchange, Transport
+from devstack.http_server import Fault, FaultInjector, HttpRequest, HttpResponse, RequestLog
 
 from .bodies import RequestBody, parse_body, parse_body_for_log
 from .cdn import ATTACHMENTS_PREFIX, EPHEMERAL_ATTACHMENTS_PREFIX, UrlSigner
@@ -28,7 +20,6 @@ from .ratelimit import RateLimitDecision, RateLimiter
 from .rest import API_PREFIX, RestApi, RestRequest, find_route
 from .state import World
 
-CONTROL_PREFIX = "/_emulator/"
 CDN_PREFIXES = (f"/{ATTACHMENTS_PREFIX}/", f"/{EPHEMERAL_ATTACHMENTS_PREFIX}/")
 CDN_GONE_TEXT = b"This content is no longer available."
 
@@ -54,11 +45,9 @@ class DiscordFault(Fault):
     def response(self) -> HttpResponse:
         if self.status == HTTPStatus.TOO_MANY_REQUESTS:
             return rate_limited_response(self.body)
-        try:
-            reason = HTTPStatus(self.status).phrase
-        except ValueError:
-            reason = "Error"
-        return HttpResponse.json(self.status, self.body or {"message": f"{self.status}: {reason}", "code": 0})
+        return HttpResponse.json(
+            self.status, self.body or {"message": f"{self.status}: {self.reason}", "code": 0}
+        )
 
 
 def rate_limited_response(body: dict[str, Any] | None) -> HttpResponse:
@@ -82,10 +71,7 @@ def rate_limited_response(body: dict[str, Any] | None) -> HttpResponse:
     return HttpResponse.json(429, payload, headers)
 
 
-ControlHandler = Callable[[HttpRequest], HttpResponse]
-
-
-class EmulatorApp:
+class EmulatorApp(Transport[DiscordFault, RecordedRequest, Exchange]):
     """Routes one HTTP request to the REST API, the CDN or the control API."""
 
     def __init__(
@@ -98,50 +84,42 @@ class EmulatorApp:
         faults: FaultInjector[DiscordFault],
         log: RequestLog[RecordedRequest],
         bot_token: Callable[[], str],
-        control: ControlHandler,
+        control: App,
     ) -> None:
+        super().__init__(faults=faults, log=log, control=control)
         self.world = world
         self.rest = rest
         self.signer = signer
         self.limiter = limiter
-        self.faults = faults
-        self.log = log
         self.bot_token = bot_token
-        self.control = control
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith(CONTROL_PREFIX):
-            return self.control(request)
-        route_key: list[str | None] = [None]
-        try:
-            response = self._serve(request, route_key)
-        except Exception:  # an emulator bug must surface as a 500, not a hung client
-            traceback.print_exc(file=sys.stderr)
-            response = HttpResponse.json(500, {"message": "500: Internal Server Error", "code": 0})
-        self.log.append(
-            RecordedRequest(
-                method=request.method,
-                path=request.path,
-                query=request.query,
-                headers=request.headers,
-                body=parse_body_for_log(request.headers.get("content-type", ""), request.body)
-                if request.body
-                else None,
-                status=response.status,
-                timestamp=time.time(),
-                route=route_key[0],
-            )
+    def _exchange(self, request: HttpRequest) -> Exchange:
+        return Exchange(request)
+
+    def _internal_error(self) -> HttpResponse:
+        return HttpResponse.json(500, {"message": "500: Internal Server Error", "code": 0})
+
+    def _record(self, exchange: Exchange, response: HttpResponse) -> RecordedRequest:
+        request = exchange.request
+        return RecordedRequest(
+            method=request.method,
+            path=request.path,
+            query=request.query,
+            headers=request.headers,
+            body=parse_body_for_log(request.headers.get("content-type", ""), request.body)
+            if request.body
+            else None,
+            status=response.status,
+            timestamp=time.time(),
+            route=exchange.route,
         )
-        return response
 
-    def _serve(self, request: HttpRequest, route_key: list[str | None]) -> HttpResponse:
-        return serve_with_faults(self.faults, request, lambda: self._serve_unfaulted(request, route_key))
-
-    def _serve_unfaulted(self, request: HttpRequest, route_key: list[str | None]) -> HttpResponse:
+    def _serve(self, exchange: Exchange) -> HttpResponse:
+        request = exchange.request
         if request.path.startswith(CDN_PREFIXES):
             return self._serve_cdn(request)
         if request.path.startswith(API_PREFIX + "/"):
-            return self._serve_api(request, route_key)
+            return self._serve_api(exchange)
         return HttpResponse.json(404, {"message": "404: Not Found", "code": 0})
 
     def _serve_cdn(self, request: HttpRequest) -> HttpResponse:
@@ -150,13 +128,14 @@ class EmulatorApp:
             return HttpResponse(404, CDN_GONE_TEXT, {"Content-Type": "text/plain"})
         return HttpResponse(200, stored.data, {"Content-Type": stored.content_type})
 
-    def _serve_api(self, request: HttpRequest, route_key: list[str | None]) -> HttpResponse:
+    def _serve_api(self, exchange: Exchange) -> HttpResponse:
+        request = exchange.request
         try:
             route, params = find_route(request.method, request.path[len(API_PREFIX) :])
         except DiscordApiError as exc:
             # Discord's own answer, plus a hint for routes that exist on Discord but not here.
             return HttpResponse.json(exc.status, exc.body(), {"X-Emulator-Note": "route not emulated"})
-        route_key[0] = route.key
+        exchange.route = route.key
         authorization = request.headers.get("authorization", "")
         authorized = not route.bot_auth or authorization == f"Bot {self.bot_token()}"
         decision: RateLimitDecision = self.limiter.check(

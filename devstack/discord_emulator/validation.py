@@ -188,24 +188,16 @@ def validate_embeds(errors: FormErrors, embeds_value: Any) -> None:
             embed_field = _as_object(errors, field_path, raw_field)
             if embed_field is None:
                 continue
-            check_string(
-                errors,
-                (*field_path, "name"),
-                embed_field.get("name"),
-                max_length=256,
-                min_length=1,
-                required=True,
-                trimmed=True,
-            )
-            check_string(
-                errors,
-                (*field_path, "value"),
-                embed_field.get("value"),
-                max_length=1024,
-                min_length=1,
-                required=True,
-                trimmed=True,
-            )
+            for key, limit in (("name", 256), ("value", 1024)):
+                check_string(
+                    errors,
+                    (*field_path, key),
+                    embed_field.get(key),
+                    max_length=limit,
+                    min_length=1,
+                    required=True,
+                    trimmed=True,
+                )
             check_bool(errors, (*field_path, "inline"), embed_field.get("inline"))
             total += _trimmed_length(embed_field.get("name")) + _trimmed_length(embed_field.get("value"))
     if total > MAX_EMBED_TOTAL:
@@ -904,9 +896,14 @@ def validate_thread_create(errors: FormErrors, payload: dict[str, Any]) -> None:
     auto_archive_duration 60/1440/4320/10080, invitable, rate_limit_per_user 0-21600."""
     check_string(errors, ("name",), payload.get("name"), max_length=100, min_length=1, required=True)
     check_choice(errors, ("type",), payload.get("type"), THREAD_TYPE_CHOICES)
+    _check_thread_settings(errors, payload)
+    check_bool(errors, ("invitable",), payload.get("invitable"))
+
+
+def _check_thread_settings(errors: FormErrors, payload: dict[str, Any]) -> None:
+    """What every thread request may set: ``auto_archive_duration`` and ``rate_limit_per_user``."""
     duration = payload.get("auto_archive_duration")
     check_choice(errors, ("auto_archive_duration",), duration, AUTO_ARCHIVE_DURATIONS)
-    check_bool(errors, ("invitable",), payload.get("invitable"))
     check_int(
         errors,
         ("rate_limit_per_user",),
@@ -925,16 +922,7 @@ def check_snowflake(errors: FormErrors, path: Path, value: str) -> None:
 def validate_thread_from_message(errors: FormErrors, payload: dict[str, Any]) -> None:
     """``CreateTextThreadWithMessageRequest``: name 1-100, auto_archive_duration, rate limit."""
     check_string(errors, ("name",), payload.get("name"), max_length=100, min_length=1, required=True)
-    check_choice(
-        errors, ("auto_archive_duration",), payload.get("auto_archive_duration"), AUTO_ARCHIVE_DURATIONS
-    )
-    check_int(
-        errors,
-        ("rate_limit_per_user",),
-        payload.get("rate_limit_per_user"),
-        minimum=0,
-        maximum=MAX_RATE_LIMIT_PER_USER,
-    )
+    _check_thread_settings(errors, payload)
 
 
 def _check_tag_ids(errors: FormErrors, value: Any) -> None:
@@ -961,16 +949,7 @@ def validate_thread_edit(errors: FormErrors, payload: dict[str, Any]) -> None:
     check_string(errors, ("name",), payload.get("name"), max_length=100, min_length=1)
     for key in ("archived", "locked", "invitable"):
         check_bool(errors, (key,), payload.get(key))
-    check_choice(
-        errors, ("auto_archive_duration",), payload.get("auto_archive_duration"), AUTO_ARCHIVE_DURATIONS
-    )
-    check_int(
-        errors,
-        ("rate_limit_per_user",),
-        payload.get("rate_limit_per_user"),
-        minimum=0,
-        maximum=MAX_RATE_LIMIT_PER_USER,
-    )
+    _check_thread_settings(errors, payload)
     _check_tag_ids(errors, payload.get("applied_tags"))
 
 

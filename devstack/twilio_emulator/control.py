@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 # Shared with the other emulator's control client.
 from devstack.control_client import (
-    ControlClient,
+    EmulatorControlClient,
     EmulatorControlError,
     FileSpec,
     JsonObject,
@@ -23,28 +23,21 @@ def encode_file(spec: FileSpec | Mapping[str, str]) -> JsonObject:
     return _encode_file(spec, default_content_type="application/octet-stream")
 
 
-class EmulatorControl(ControlClient):
-    """The agent-side and inspection methods of :class:`TwilioEmulator`, returning plain dicts."""
-
-    def state(self) -> JsonObject:
-        result: JsonObject = self._call("GET", "state")
-        return result
+class EmulatorControl(EmulatorControlClient):
+    """The agent-side and inspection methods of :class:`TwilioEmulator`, returning plain dicts
+    (and, shared with the other emulator's client: ``state``, ``requests``, ``inject_fault``...)."""
 
     # -- the agent -----------------------------------------------------------------------------
 
     def tasks(self, *, include_closed: bool = False) -> list[JsonObject]:
-        result: list[JsonObject] = self._call(
-            "GET", "tasks", params={"include_closed": "true"} if include_closed else None
-        )
-        return result
+        return self._list("GET", "tasks", params={"include_closed": "true"} if include_closed else None)
 
     def accept(self, task_sid: str, agent: str = "alex", friendly_name: str = "Alex") -> JsonObject:
-        result: JsonObject = self._call(
+        return self._object(
             "POST",
             f"tasks/{quote(task_sid, safe='')}/accept",
             {"agent": agent, "friendly_name": friendly_name},
         )
-        return result
 
     def agent_say(
         self,
@@ -60,100 +53,55 @@ class EmulatorControl(ControlClient):
             "agent": agent,
             "media": [encode_file(spec) for spec in (media or [])],
         }
-        result: JsonObject = self._call("POST", "say", payload)
-        return result
+        return self._object("POST", "say", payload)
 
     def complete(self, task_sid: str) -> JsonObject:
-        result: JsonObject = self._call("POST", f"tasks/{quote(task_sid, safe='')}/complete")
-        return result
+        return self._object("POST", f"tasks/{quote(task_sid, safe='')}/complete")
+
+    def transfer(self, task_sid: str) -> JsonObject:
+        """Back to the queue: returns the new pending task."""
+        return self._object("POST", f"tasks/{quote(task_sid, safe='')}/transfer")
 
     # -- conversations -------------------------------------------------------------------------
 
     def conversations(self) -> list[JsonObject]:
-        result: list[JsonObject] = self._call("GET", "conversations")
-        return result
+        return self._list("GET", "conversations")
 
     def conversation(self, sid: str) -> JsonObject:
-        result: JsonObject = self._call("GET", f"conversations/{quote(sid, safe='')}")["conversation"]
-        return result
+        conversation: JsonObject = self._object("GET", f"conversations/{quote(sid, safe='')}")["conversation"]
+        return conversation
 
     def messages(self, conversation_sid: str) -> list[JsonObject]:
-        result: list[JsonObject] = self._call(
-            "GET", f"conversations/{quote(conversation_sid, safe='')}/messages"
-        )
-        return result
+        return self._list("GET", f"conversations/{quote(conversation_sid, safe='')}/messages")
 
     def participants(self, conversation_sid: str) -> list[JsonObject]:
-        result: list[JsonObject] = self._call(
-            "GET", f"conversations/{quote(conversation_sid, safe='')}/participants"
-        )
-        return result
+        return self._list("GET", f"conversations/{quote(conversation_sid, safe='')}/participants")
 
     # -- inspection and knobs ------------------------------------------------------------------
 
-    def requests(self) -> list[JsonObject]:
-        result: list[JsonObject] = self._call("GET", "requests")
-        return result
-
-    def clear_requests(self) -> None:
-        self._call("DELETE", "requests")
-
     def webhook_deliveries(self) -> list[JsonObject]:
-        result: list[JsonObject] = self._call("GET", "webhook-deliveries")
-        return result
+        return self._list("GET", "webhook-deliveries")
 
     def clear_webhook_deliveries(self) -> None:
         self._call("DELETE", "webhook-deliveries")
 
     def studio_triggers(self) -> list[JsonObject]:
-        result: list[JsonObject] = self._call("GET", "studio-triggers")
-        return result
+        return self._list("GET", "studio-triggers")
 
     def studio_executions(self) -> list[JsonObject]:
         """Each flow run: ``flow_sid``, ``conversation_sid``, ``message_sid``, ``steps``,
         ``status`` (``active``, ``ended`` or ``failed``) and ``error``."""
-        result: list[JsonObject] = self._call("GET", "studio-executions")
-        return result
+        return self._list("GET", "studio-executions")
 
     def studio_hook_errors(self) -> list[str]:
-        result: list[str] = self._call("GET", "studio-hook-errors")
-        return result
-
-    def inject_fault(  # noqa: PLR0917 - mirrors TwilioEmulator.inject_fault
-        self,
-        method: str,
-        path_pattern: str,
-        status: int,
-        body: Mapping[str, Any] | None = None,
-        times: int = 1,
-        delay: float = 0,
-        hold: bool = False,
-    ) -> None:
-        self._call(
-            "POST",
-            "faults",
-            {
-                "method": method,
-                "path_pattern": path_pattern,
-                "status": status,
-                "body": dict(body) if body is not None else None,
-                "times": times,
-                "delay": delay,
-                "hold": hold,
-            },
-        )
-
-    def clear_faults(self) -> None:
-        self._call("DELETE", "faults")
+        return self._list("GET", "studio-hook-errors")
 
     def settings(self) -> JsonObject:
-        result: JsonObject = self._call("GET", "settings")
-        return result
+        return self._object("GET", "settings")
 
     def update_settings(self, **settings: Any) -> JsonObject:
         """E.g. ``update_settings(duplicate_deliveries=True, webhook_retries=0)``."""
-        result: JsonObject = self._call("PUT", "settings", settings)
-        return result
+        return self._object("PUT", "settings", settings)
 
     def advance_clock(self, seconds: float) -> None:
         self._call("POST", "clock/advance", {"seconds": seconds})

@@ -4,20 +4,16 @@ are ``400 {"error": "..."}``. Not part of Twilio's API, and not authenticated (l
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from devstack.http_server import HttpRequest, HttpResponse
+from devstack.control_routes import EmulatorControlRoutes, JsonObject, json_object
+from devstack.http_server import HttpRequest
 
 from .errors import TwilioApiError
 from .flex import AgentActionError
 
 if TYPE_CHECKING:
     from .emulator import TwilioEmulator
-
-JsonObject = dict[str, Any]
-ControlHandler = Callable[[Any, HttpRequest, list[str]], Any]
 
 SETTINGS = (
     "duplicate_deliveries",
@@ -31,79 +27,46 @@ SETTINGS = (
 )
 
 
-def _object(value: Any, what: str) -> JsonObject:
-    if not isinstance(value, dict):
-        raise ValueError(f"{what} must be a JSON object")
-    return value
+class ControlApi(EmulatorControlRoutes["TwilioEmulator"]):
+    client_errors = (TwilioApiError, AgentActionError, ValueError, KeyError, TypeError)
 
-
-class ControlApi:
     def __init__(self, emulator: TwilioEmulator) -> None:
-        self.emulator = emulator
-        self._routes: list[tuple[str, tuple[str, ...], ControlHandler]] = [
-            ("GET", ("state",), self._state),
-            ("GET", ("tasks",), self._tasks),
-            ("POST", ("tasks", "*", "accept"), self._accept),
-            ("POST", ("tasks", "*", "complete"), self._complete),
-            ("POST", ("say",), self._say),
-            ("GET", ("conversations",), self._conversations),
-            ("GET", ("conversations", "*"), self._conversation),
-            ("GET", ("conversations", "*", "messages"), self._messages),
-            ("GET", ("conversations", "*", "participants"), self._participants),
-            ("GET", ("requests",), self._requests),
-            ("DELETE", ("requests",), self._clear_requests),
-            ("GET", ("webhook-deliveries",), self._deliveries),
-            ("DELETE", ("webhook-deliveries",), self._clear_deliveries),
-            ("GET", ("studio-triggers",), self._studio_triggers),
-            ("GET", ("studio-executions",), self._studio_executions),
-            ("GET", ("studio-hook-errors",), self._studio_hook_errors),
-            ("POST", ("faults",), self._inject_fault),
-            ("DELETE", ("faults",), self._clear_faults),
-            ("GET", ("settings",), self._settings),
-            ("PUT", ("settings",), self._update_settings),
-            ("POST", ("clock", "advance"), self._advance_clock),
-        ]
+        super().__init__(
+            emulator,
+            [
+                ("GET", ("tasks",), self._tasks),
+                ("POST", ("tasks", "*", "accept"), self._accept),
+                ("POST", ("tasks", "*", "complete"), self._complete),
+                ("POST", ("tasks", "*", "transfer"), self._transfer),
+                ("POST", ("say",), self._say),
+                ("GET", ("conversations",), self._conversations),
+                ("GET", ("conversations", "*"), self._conversation),
+                ("GET", ("conversations", "*", "messages"), self._messages),
+                ("GET", ("conversations", "*", "participants"), self._participants),
+                ("GET", ("webhook-deliveries",), self._deliveries),
+                ("DELETE", ("webhook-deliveries",), self._clear_deliveries),
+                ("GET", ("studio-triggers",), self._studio_triggers),
+                ("GET", ("studio-executions",), self._studio_executions),
+                ("GET", ("studio-hook-errors",), self._studio_hook_errors),
+                ("GET", ("settings",), self._settings),
+                ("PUT", ("settings",), self._update_settings),
+                ("POST", ("clock", "advance"), self._advance_clock),
+            ],
+        )
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        parts = request.path.strip("/").split("/")[1:]  # drop "_emulator"
-        try:
-            body: Any = json.loads(request.body) if request.body else {}
-        except json.JSONDecodeError:
-            return HttpResponse.json(400, {"error": "body is not JSON"})
-        found = self._route(request.method, parts)
-        if found is None:
-            return HttpResponse.json(404, {"error": f"no control route {request.method} {request.path}"})
-        handler, captured = found
-        try:
-            return HttpResponse.json(200, handler(body, request, captured))
-        except TwilioApiError as exc:
-            return HttpResponse.json(400, {"error": exc.message, "twilio_error": exc.body()})
-        except (AgentActionError, ValueError, KeyError, TypeError) as exc:
-            return HttpResponse.json(400, {"error": f"{type(exc).__name__}: {exc}"})
-
-    def _route(self, method: str, parts: list[str]) -> tuple[ControlHandler, list[str]] | None:
-        """``"*"`` in a route pattern captures one path segment."""
-        for route_method, pattern, handler in self._routes:
-            if route_method != method or len(pattern) != len(parts):
-                continue
-            if all(expected in ("*", actual) for expected, actual in zip(pattern, parts, strict=True)):
-                captured = [
-                    actual for expected, actual in zip(pattern, parts, strict=True) if expected == "*"
-                ]
-                return handler, captured
-        return None
+    def _refusal(self, exc: Exception) -> JsonObject:
+        if isinstance(exc, TwilioApiError):
+            return {"error": exc.message, "twilio_error": exc.body()}
+        return super()._refusal(exc)
 
     # -- handlers ------------------------------------------------------------------------------
-
-    def _state(self, body: Any, request: HttpRequest, captured: list[str]) -> JsonObject:
-        return self.emulator.state()
 
     def _tasks(self, body: Any, request: HttpRequest, captured: list[str]) -> list[JsonObject]:
         include_closed = request.query.get("include_closed", "").lower() in ("1", "true", "yes")
         return self.emulator.tasks(include_closed=include_closed)
 
     def _accept(self, body: Any, request: HttpRequest, captured: list[str]) -> JsonObject:
-        payload = _object(body, "body")
+        payload = json_object(body, "body")
         return self.emulator.accept(
             captured[0],
             agent=str(payload.get("agent") or "alex"),
@@ -113,8 +76,11 @@ class ControlApi:
     def _complete(self, body: Any, request: HttpRequest, captured: list[str]) -> JsonObject:
         return self.emulator.complete(captured[0])
 
+    def _transfer(self, body: Any, request: HttpRequest, captured: list[str]) -> JsonObject:
+        return self.emulator.transfer(captured[0])
+
     def _say(self, body: Any, request: HttpRequest, captured: list[str]) -> JsonObject:
-        payload = _object(body, "body")
+        payload = json_object(body, "body")
         media = payload.get("media") or []
         if not isinstance(media, list):
             raise ValueError("media must be a list of {filename, content_base64, content_type}")
@@ -123,7 +89,7 @@ class ControlApi:
             str(payload["target"]),
             payload.get("body"),
             agent=str(agent) if agent else None,
-            media=[_object(item, "a media item") for item in media],
+            media=[json_object(item, "a media item") for item in media],
         )
 
     def _conversations(self, body: Any, request: HttpRequest, captured: list[str]) -> list[JsonObject]:
@@ -143,13 +109,6 @@ class ControlApi:
     def _participants(self, body: Any, request: HttpRequest, captured: list[str]) -> list[JsonObject]:
         return self.emulator.participants(captured[0])
 
-    def _requests(self, body: Any, request: HttpRequest, captured: list[str]) -> list[JsonObject]:
-        return [entry.to_dict() for entry in self.emulator.requests]
-
-    def _clear_requests(self, body: Any, request: HttpRequest, captured: list[str]) -> JsonObject:
-        self.emulator.clear_requests()
-        return {"ok": True}
-
     def _deliveries(self, body: Any, request: HttpRequest, captured: list[str]) -> list[JsonObject]:
         return [attempt.to_dict() for attempt in self.emulator.webhook_deliveries]
 
@@ -166,28 +125,11 @@ class ControlApi:
     def _studio_hook_errors(self, body: Any, request: HttpRequest, captured: list[str]) -> list[str]:
         return self.emulator.studio_hook_errors
 
-    def _inject_fault(self, body: Any, request: HttpRequest, captured: list[str]) -> JsonObject:
-        payload = _object(body, "body")
-        self.emulator.inject_fault(
-            str(payload["method"]),
-            str(payload["path_pattern"]),
-            int(payload["status"]),
-            payload.get("body"),
-            times=int(payload.get("times", 1)),
-            delay=float(payload.get("delay", 0)),
-            hold=bool(payload.get("hold", False)),
-        )
-        return {"ok": True}
-
-    def _clear_faults(self, body: Any, request: HttpRequest, captured: list[str]) -> JsonObject:
-        self.emulator.clear_faults()
-        return {"ok": True}
-
     def _settings(self, body: Any, request: HttpRequest, captured: list[str]) -> JsonObject:
         return {name: getattr(self.emulator, name) for name in SETTINGS}
 
     def _update_settings(self, body: Any, request: HttpRequest, captured: list[str]) -> JsonObject:
-        payload = _object(body, "body")
+        payload = json_object(body, "body")
         unknown = set(payload) - set(SETTINGS)
         if unknown:
             raise ValueError(f"unknown settings {sorted(unknown)}; known: {', '.join(SETTINGS)}")
@@ -197,6 +139,6 @@ class ControlApi:
         return self._settings(body, request, captured)
 
     def _advance_clock(self, body: Any, request: HttpRequest, captured: list[str]) -> JsonObject:
-        payload = _object(body, "body")
+        payload = json_object(body, "body")
         self.emulator.advance_clock(float(payload["seconds"]))
         return {"ok": True}

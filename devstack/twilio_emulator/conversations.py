@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -42,10 +43,47 @@ class TimerChange:
         return self.inactive is not None or self.closed is not None
 
 
+@dataclass(frozen=True)
+class ConversationChange:
+    """What creating or updating a conversation sets (None leaves a field as it is)."""
+
+    friendly_name: str | None = None
+    unique_name: str | None = None
+    attributes: str | None = None
+    state: str | None = None
+    timers: TimerChange = TimerChange()
+    messaging_service_sid: str | None = None
+
+
+@dataclass(frozen=True)
+class WebhookConfiguration:
+    """The ``Configuration.*`` a conversation-scoped webhook is created or updated with (None
+    leaves a field as it is)."""
+
+    url: str | None = None
+    method: str | None = None
+    filters: list[str] | None = None
+    triggers: list[str] | None = None
+    flow_sid: str | None = None
+
+
 class ConversationService:
     def __init__(self, state: TwilioState, dispatcher: WebhookDispatcher) -> None:
         self.state = state
         self.dispatcher = dispatcher
+
+    @contextmanager
+    def _changing(self, conversation: Conversation) -> Iterator[None]:
+        """Hold the lock around a change, which a closed conversation refuses (Twilio's 50377)."""
+        with self.state.lock:
+            if conversation.state == "closed":
+                raise TwilioApiError.conversation_closed()
+            yield
+
+    def _now_and_created(self, date_created: float | None) -> tuple[float, float]:
+        """Now, and a new record's ``DateCreated`` (given, or now)."""
+        now = self.state.clock.now()
+        return now, date_created if date_created is not None else now
 
     # -- lookups -------------------------------------------------------------------------------
 
@@ -89,39 +127,30 @@ class ConversationService:
     # -- conversations -------------------------------------------------------------------------
 
     def create_conversation(
-        self,
-        *,
-        friendly_name: str | None = None,
-        unique_name: str | None = None,
-        attributes: str | None = None,
-        state: str | None = None,
-        timers: TimerChange = TimerChange(),
-        messaging_service_sid: str | None = None,
-        date_created: float | None = None,
+        self, change: ConversationChange = ConversationChange(), *, date_created: float | None = None
     ) -> Conversation:
         with self.state.lock:
-            if timers.any and state is None:
+            if change.timers.any and change.state is None:
                 raise TwilioApiError.timer_without_state()
-            if state == "closed":
+            if change.state == "closed":
                 raise TwilioApiError.initial_state_closed()
-            self._check_unique_name(unique_name, None)
-            now = self.state.clock.now()
-            created = date_created if date_created is not None else now
+            self._check_unique_name(change.unique_name, None)
+            now, created = self._now_and_created(date_created)
             conversation = Conversation(
                 sid=new_sid("CH"),
                 chat_service_sid=self.state.chat_service_sid,
-                friendly_name=friendly_name,
-                unique_name=unique_name,
-                attributes=attributes if attributes is not None else "{}",
-                state=state or "active",
+                friendly_name=change.friendly_name,
+                unique_name=change.unique_name,
+                attributes=change.attributes if change.attributes is not None else "{}",
+                state=change.state or "active",
                 date_created=created,
                 date_updated=created,
-                inactive_after=timers.inactive or None,
-                closed_after=timers.closed or None,
+                inactive_after=change.timers.inactive or None,
+                closed_after=change.timers.closed or None,
                 last_activity=now,
             )
-            if messaging_service_sid is not None:
-                conversation.messaging_service_sid = messaging_service_sid
+            if change.messaging_service_sid is not None:
+                conversation.messaging_service_sid = change.messaging_service_sid
             self.state.conversations[conversation.sid] = conversation
             return conversation
 
@@ -135,34 +164,19 @@ class ConversationService:
                 raise TwilioApiError.unique_name_taken()
 
     def update_conversation(
-        self,
-        conversation: Conversation,
-        *,
-        origin: EventOrigin,
-        friendly_name: str | None = None,
-        unique_name: str | None = None,
-        attributes: str | None = None,
-        state: str | None = None,
-        timers: TimerChange = TimerChange(),
-        messaging_service_sid: str | None = None,
+        self, conversation: Conversation, change: ConversationChange, *, origin: EventOrigin
     ) -> Conversation:
-        with self.state.lock:
-            if conversation.state == "closed":
-                raise TwilioApiError.conversation_closed()
-            if state == "initializing":
+        with self._changing(conversation):
+            if change.state == "initializing":
                 raise TwilioApiError.invalid_parameter(
                     "Invalid State: a conversation can't be set to initializing"
                 )
-            self._check_unique_name(unique_name, conversation.sid)
+            self._check_unique_name(change.unique_name, conversation.sid)
             now = self.state.clock.now()
-            if friendly_name is not None:
-                conversation.friendly_name = friendly_name
-            if unique_name is not None:
-                conversation.unique_name = unique_name
-            if attributes is not None:
-                conversation.attributes = attributes
-            if messaging_service_sid is not None:
-                conversation.messaging_service_sid = messaging_service_sid
+            for name in ("friendly_name", "unique_name", "attributes", "messaging_service_sid"):
+                if (value := getattr(change, name)) is not None:
+                    setattr(conversation, name, value)
+            timers = change.timers
             if timers.any:
                 # Setting a timer restarts its countdown from now.
                 if timers.inactive is not None:
@@ -171,8 +185,8 @@ class ConversationService:
                     conversation.closed_after = timers.closed or None
                 conversation.last_activity = now
             conversation.date_updated = now
-            if state is not None and state != conversation.state:
-                self._set_state(conversation, state, reason="API", origin=origin)
+            if change.state is not None and change.state != conversation.state:
+                self._set_state(conversation, change.state, reason="API", origin=origin)
             self._emit_conversation_updated(conversation, origin)
             return conversation
 
@@ -267,9 +281,7 @@ class ConversationService:
         role_sid: str | None = None,
         date_created: float | None = None,
     ) -> Participant:
-        with self.state.lock:
-            if conversation.state == "closed":
-                raise TwilioApiError.conversation_closed()
+        with self._changing(conversation):
             binding = self._binding(messaging_binding or {})
             if identity is None and (binding is None or "address" not in binding):
                 raise TwilioApiError.invalid_parameter(
@@ -280,8 +292,7 @@ class ConversationService:
                     raise TwilioApiError.invalid_parameter("Identity is limited to 256 characters")
                 if conversation.participant_by_identity(identity) is not None:
                     raise TwilioApiError.participant_exists()
-            now = self.state.clock.now()
-            created = date_created if date_created is not None else now
+            _, created = self._now_and_created(date_created)
             participant = Participant(
                 sid=new_sid("MB"),
                 conversation_sid=conversation.sid,
@@ -328,9 +339,7 @@ class ConversationService:
         last_read_message_index: int | None = None,
         last_read_timestamp: str | None = None,
     ) -> Participant:
-        with self.state.lock:
-            if conversation.state == "closed":
-                raise TwilioApiError.conversation_closed()
+        with self._changing(conversation):
             if identity is not None and identity != participant.identity:
                 if participant.identity is not None:
                     raise TwilioApiError(400, 50444, "Failed to add an identity to a participant.")
@@ -357,9 +366,7 @@ class ConversationService:
     def remove_participant(
         self, conversation: Conversation, participant: Participant, *, origin: EventOrigin
     ) -> None:
-        with self.state.lock:
-            if conversation.state == "closed":
-                raise TwilioApiError.conversation_closed()
+        with self._changing(conversation):
             del conversation.participants[participant.sid]
             now = self.state.clock.now()
             fields = {
@@ -404,9 +411,7 @@ class ConversationService:
         media_sids: list[str] | None = None,
         date_created: float | None = None,
     ) -> Message:
-        with self.state.lock:
-            if conversation.state == "closed":
-                raise TwilioApiError.conversation_closed()
+        with self._changing(conversation):
             media_sids = list(media_sids or [])
             if not body and not media_sids:
                 raise TwilioApiError.message_body_missing()
@@ -422,8 +427,7 @@ class ConversationService:
                     raise TwilioApiError.invalid_parameter(f"Invalid MediaSid: {sid} is already attached")
             author = author or "system"
             sender = conversation.participant_by_identity(author)
-            now = self.state.clock.now()
-            created = date_created if date_created is not None else now
+            now, created = self._now_and_created(date_created)
             message = Message(
                 sid=new_sid("IM"),
                 conversation_sid=conversation.sid,
@@ -458,9 +462,7 @@ class ConversationService:
         body: str | None = None,
         attributes: str | None = None,
     ) -> Message:
-        with self.state.lock:
-            if conversation.state == "closed":
-                raise TwilioApiError.conversation_closed()
+        with self._changing(conversation):
             if body is not None:
                 message.body = body
             if author is not None:
@@ -478,9 +480,7 @@ class ConversationService:
             return message
 
     def remove_message(self, conversation: Conversation, message: Message, *, origin: EventOrigin) -> None:
-        with self.state.lock:
-            if conversation.state == "closed":
-                raise TwilioApiError.conversation_closed()
+        with self._changing(conversation):
             fields = {
                 **self._message_fields(conversation, message),
                 "DateUpdated": iso_millis(message.date_updated),
@@ -520,13 +520,9 @@ class ConversationService:
     def add_webhook(
         self,
         conversation: Conversation,
+        configuration: WebhookConfiguration,
         *,
         target: str | None,
-        url: str | None = None,
-        method: str | None = None,
-        filters: list[str] | None = None,
-        triggers: list[str] | None = None,
-        flow_sid: str | None = None,
         replay_after: int | None = None,
     ) -> ScopedWebhook:
         with self.state.lock:
@@ -552,29 +548,17 @@ class ConversationService:
                 date_created=now,
                 date_updated=now,
             )
-            self._configure_webhook(
-                webhook, url=url, method=method, filters=filters, triggers=triggers, flow_sid=flow_sid
-            )
+            self._configure_webhook(webhook, configuration)
             conversation.webhooks[webhook.sid] = webhook
             if replay_after is not None:
                 self._replay(conversation, webhook, replay_after)
             return webhook
 
     def update_webhook(
-        self,
-        conversation: Conversation,
-        webhook: ScopedWebhook,
-        *,
-        url: str | None = None,
-        method: str | None = None,
-        filters: list[str] | None = None,
-        triggers: list[str] | None = None,
-        flow_sid: str | None = None,
+        self, conversation: Conversation, webhook: ScopedWebhook, configuration: WebhookConfiguration
     ) -> ScopedWebhook:
         with self.state.lock:
-            self._configure_webhook(
-                webhook, url=url, method=method, filters=filters, triggers=triggers, flow_sid=flow_sid
-            )
+            self._configure_webhook(webhook, configuration)
             webhook.date_updated = self.state.clock.now()
             return webhook
 
@@ -583,16 +567,9 @@ class ConversationService:
             del conversation.webhooks[webhook.sid]
 
     @staticmethod
-    def _configure_webhook(
-        webhook: ScopedWebhook,
-        *,
-        url: str | None,
-        method: str | None,
-        filters: list[str] | None,
-        triggers: list[str] | None,
-        flow_sid: str | None,
-    ) -> None:
+    def _configure_webhook(webhook: ScopedWebhook, configuration: WebhookConfiguration) -> None:
         """Apply configuration fields, then check the result is usable for its target."""
+        url, method, triggers = configuration.url, configuration.method, configuration.triggers
         if url is not None:
             if len(url) > MAX_WEBHOOK_URL_LENGTH:
                 raise TwilioApiError(400, 50372, "Conversation webhook URL is too long")
@@ -605,16 +582,16 @@ class ConversationService:
             if method.upper() not in ("GET", "POST"):
                 raise TwilioApiError.invalid_parameter("Invalid Configuration.Method: use GET or POST")
             webhook.method = method.upper()
-        if filters is not None:
-            webhook.filters = list(filters)
+        if configuration.filters is not None:
+            webhook.filters = list(configuration.filters)
         if triggers is not None:
             if len(triggers) > MAX_TRIGGER_KEYWORDS:
                 raise TwilioApiError(400, 50362, "Too many conversation webhook triggers")
             if any(not keyword or len(keyword) > MAX_TRIGGER_KEYWORD_LENGTH for keyword in triggers):
                 raise TwilioApiError(400, 50366, "Invalid conversation webhook trigger")
             webhook.triggers = list(triggers)
-        if flow_sid is not None:
-            webhook.flow_sid = flow_sid
+        if configuration.flow_sid is not None:
+            webhook.flow_sid = configuration.flow_sid
         if webhook.target in ("webhook", "trigger") and webhook.url is None:
             raise TwilioApiError.missing_parameter("Configuration.Url")
         if webhook.target == "studio" and webhook.flow_sid is None:

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from devstack.control_client import wait_for
-from devstack.http_server import EmulatorHttpServer, FaultInjector, HttpRequest, RequestLog
+from devstack.emulator_base import Emulator, Forwarded, Loop
 
 from .clock import Clock
 from .control_api import ControlApi
@@ -38,16 +36,16 @@ DEFAULT_AUTH_TOKEN = "emulator-auth-token"  # noqa: S105 - a fake token the emul
 DEFAULT_API_KEY_SECRET = "emulator-api-key-secret"  # noqa: S105 - likewise
 DEFAULT_WEBHOOK_RETRIES = 2  # Twilio publishes no number for Conversations; 3 attempts in all
 
-T = TypeVar("T")
 
-
-class TwilioEmulator:
+class TwilioEmulator(Emulator[TwilioFault, RecordedRequest]):
     """Twilio for tests and the local stack.
 
     The bot calls ``{base_url}/{product}/{path}`` (``conversations``, ``flex-api``, ``mcs``) with
     HTTP Basic credentials; the emulator POSTs signed webhooks to the conversations' webhook URLs;
     tests act as the Flex agent with :meth:`accept`, :meth:`agent_say` and :meth:`complete`.
     """
+
+    thread_name = "twilio-emulator"
 
     def __init__(
         self,
@@ -71,8 +69,7 @@ class TwilioEmulator:
         timer_interval: float = 0.5,
         studio_http_timeout: float = HTTP_TIMEOUT,
     ) -> None:
-        self.host = host
-        self._requested_port = port
+        super().__init__(host=host, port=port, fault_type=TwilioFault)
         self._auth_token = auth_token
         self._api_keys = (
             dict(api_keys) if api_keys is not None else {DEFAULT_API_KEY_SID: DEFAULT_API_KEY_SECRET}
@@ -111,8 +108,6 @@ class TwilioEmulator:
             http_timeout=studio_http_timeout,
         )
         self._dispatcher.on_studio_trigger = self._studio_runner
-        self._faults = FaultInjector(TwilioFault)
-        self._log: RequestLog[RecordedRequest] = RequestLog()
         self._app = EmulatorApp(
             rest=RestApi(
                 self._state,
@@ -128,92 +123,31 @@ class TwilioEmulator:
             log=self._log,
             control=ControlApi(self),
         )
-        self._server: EmulatorHttpServer | None = None
-        self._threads: list[threading.Thread] = []
-        self._stopping = threading.Event()
 
-    # -- lifecycle -----------------------------------------------------------------------------
+    # -- lifecycle (start, stop, ``with``, port: Emulator) ---------------------------------------
 
-    def start(self) -> TwilioEmulator:
-        if self._server is not None:
-            return self
-        self._stopping.clear()
+    def _started(self) -> None:
         self._dispatcher.reopen()
-        self._server = EmulatorHttpServer((self.host, self._requested_port), self._app)
         self._state.base_url = self.base_url
-        self._threads = [
-            threading.Thread(
-                target=self._server.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name="twilio-emulator",
-                daemon=True,
-            ),
-            threading.Thread(target=self._run_timers, name="twilio-emulator-timers", daemon=True),
-        ]
-        for thread in self._threads:
-            thread.start()
-        return self
 
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._stopping.set()
+    def _stopped(self) -> None:
         self._dispatcher.close()
-        self._server.shutdown()
-        self._server.server_close()
-        for thread in self._threads:
-            thread.join(timeout=5)
-        self._server = None
-        self._threads = []
 
-    def __enter__(self) -> TwilioEmulator:
-        return self.start()
+    def _loops(self) -> dict[str, Loop]:
+        return {"timers": self._run_timers}
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def _run_timers(self) -> None:
-        while not self._stopping.wait(self._timer_interval):
+    def _run_timers(self, stopping: threading.Event) -> None:
+        while not stopping.wait(self._timer_interval):
             self._conversations.run_timers()
 
-    # -- identity and addresses ----------------------------------------------------------------
+    # -- identity and addresses (base_url, what ``TWILIO_API_BASE_URL`` is set to: Emulator) ---
 
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the emulator is not started")
-        return int(self._server.server_address[1])
-
-    @property
-    def base_url(self) -> str:
-        """What ``TWILIO_API_BASE_URL`` is set to: requests go to ``{base_url}/{product}/...``."""
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def account_sid(self) -> str:
-        return self._state.account_sid
-
-    @property
-    def chat_service_sid(self) -> str:
-        return self._state.chat_service_sid
-
-    @property
-    def workspace_sid(self) -> str:
-        return self._state.workspace_sid
-
-    @property
-    def workflow_sid(self) -> str:
-        return self._state.workflow_sid
-
-    @property
-    def chat_task_channel_sid(self) -> str:
-        """The TaskRouter task channel ``chat`` (``TC...``), what Studio's Send to Flex names."""
-        return self._state.chat_task_channel_sid
+    account_sid = Forwarded[str]("_state", "account_sid", read_only=True)
+    chat_service_sid = Forwarded[str]("_state", "chat_service_sid", read_only=True)
+    workspace_sid = Forwarded[str]("_state", "workspace_sid", read_only=True)
+    workflow_sid = Forwarded[str]("_state", "workflow_sid", read_only=True)
+    #: The TaskRouter task channel ``chat`` (``TC...``), what Studio's Send to Flex names.
+    chat_task_channel_sid = Forwarded[str]("_state", "chat_task_channel_sid", read_only=True)
 
     @property
     def auth_token(self) -> str:
@@ -245,42 +179,14 @@ class TwilioEmulator:
 
     # -- knobs ---------------------------------------------------------------------------------
 
-    @property
-    def webhook_timeout(self) -> float:
-        """Seconds a webhook target has to answer (Conversations: 5 s)."""
-        return self._dispatcher.timeout
-
-    @webhook_timeout.setter
-    def webhook_timeout(self, seconds: float) -> None:
-        self._dispatcher.timeout = seconds
-
-    @property
-    def webhook_retries(self) -> int:
-        """Retries after a failed delivery (non-2xx, timeout, connection error)."""
-        return self._dispatcher.retries
-
-    @webhook_retries.setter
-    def webhook_retries(self, retries: int) -> None:
-        self._dispatcher.retries = retries
-
-    @property
-    def webhook_retry_backoff(self) -> float:
-        """First retry delay in seconds; each further retry waits twice as long."""
-        return self._dispatcher.backoff
-
-    @webhook_retry_backoff.setter
-    def webhook_retry_backoff(self, seconds: float) -> None:
-        self._dispatcher.backoff = seconds
-
-    @property
-    def duplicate_deliveries(self) -> bool:
-        """Deliver every webhook twice with the same idempotency token (tests of deduplication)."""
-        return self._dispatcher.duplicate_deliveries
-
-    @duplicate_deliveries.setter
-    def duplicate_deliveries(self, enabled: bool) -> None:
-        self._dispatcher.duplicate_deliveries = enabled
-
+    #: Seconds a webhook target has to answer (Conversations: 5 s).
+    webhook_timeout = Forwarded[float]("_dispatcher", "timeout")
+    #: Retries after a failed delivery (non-2xx, timeout, connection error).
+    webhook_retries = Forwarded[int]("_dispatcher", "retries")
+    #: First retry delay in seconds; each further retry waits twice as long.
+    webhook_retry_backoff = Forwarded[float]("_dispatcher", "backoff")
+    #: Deliver every webhook twice with the same idempotency token (tests of deduplication).
+    duplicate_deliveries = Forwarded[bool]("_dispatcher", "duplicate_deliveries")
     deliver_every_webhook_twice = duplicate_deliveries
 
     @property
@@ -295,72 +201,22 @@ class TwilioEmulator:
             raise ValueError("webhook_copies must be at least 1")
         self._dispatcher.copies = copies
 
-    @property
-    def webhook_copy_policy(self) -> Callable[[str, Mapping[str, str]], int] | None:
-        """Decides the copies of each delivery from its event type and parameters (seeded
-        chaos); ``None``: :attr:`webhook_copies` for every delivery."""
-        return self._dispatcher.copies_policy
-
-    @webhook_copy_policy.setter
-    def webhook_copy_policy(self, policy: Callable[[str, Mapping[str, str]], int] | None) -> None:
-        self._dispatcher.copies_policy = policy
-
-    @property
-    def studio_http_timeout(self) -> float:
-        """Seconds a flow's Make HTTP Request widget waits (Studio: 10 s, then ``failed``)."""
-        return self._studio_runner.http_timeout
-
-    @studio_http_timeout.setter
-    def studio_http_timeout(self, seconds: float) -> None:
-        self._studio_runner.http_timeout = seconds
+    #: Decides the copies of each delivery from its event type and parameters (seeded chaos);
+    #: ``None``: :attr:`webhook_copies` for every delivery.
+    webhook_copy_policy = Forwarded[Callable[[str, Mapping[str, str]], int] | None](
+        "_dispatcher", "copies_policy"
+    )
+    #: Seconds a flow's Make HTTP Request widget waits (Studio: 10 s, then ``failed``).
+    studio_http_timeout = Forwarded[float]("_studio_runner", "http_timeout")
 
     @property
     def studio_runner(self) -> FlowRunner:
         """The default ``on_studio_trigger``: call it from a hook of your own to still run flows."""
         return self._studio_runner
 
-    @property
-    def on_studio_trigger(self) -> Callable[[StudioTrigger], Any] | None:
-        """Called (on a delivery thread, in conversation order) for each Studio flow trigger;
-        :attr:`studio_runner` by default, which runs the flow the webhook names."""
-        return self._dispatcher.on_studio_trigger
-
-    @on_studio_trigger.setter
-    def on_studio_trigger(self, hook: Callable[[StudioTrigger], Any] | None) -> None:
-        self._dispatcher.on_studio_trigger = hook
-
-    def inject_fault(  # noqa: PLR0917 - the documented, positional signature
-        self,
-        method: str,
-        path_pattern: str,
-        status: int,
-        body: dict[str, Any] | None = None,
-        times: int = 1,
-        delay: float = 0,
-        hold: bool = False,
-    ) -> None:
-        """Fail the next ``times`` requests whose method matches (``"*"``: any) and whose full
-        path matches the regex ``path_pattern`` (searched in e.g.
-        ``/conversations/v1/Conversations/CH.../Messages``), after sleeping ``delay`` seconds.
-        ``status=0`` only delays and then answers normally. ``hold=True`` instead
-        serves the request and then holds the answer back ``delay`` seconds (a response lost to the
-        client's read timeout although the write happened)."""
-        self._faults.add(method, path_pattern, status, body, times=times, delay=delay, hold=hold)
-
-    def clear_faults(self) -> None:
-        """Forget the injected faults (a fault policy stays until ``set_fault_policy(None)``)."""
-        self._faults.clear()
-
-    def set_fault_policy(self, policy: Callable[[HttpRequest], TwilioFault | None] | None) -> None:
-        """Ask ``policy`` about every request no injected fault matches: it returns a fault made
-        with :meth:`make_fault` (seeded chaos), or ``None`` to let the request through."""
-        self._faults.set_policy(policy)
-
-    def make_fault(
-        self, status: int, body: dict[str, Any] | None = None, *, delay: float = 0.0, hold: bool = False
-    ) -> TwilioFault:
-        """A fault for a policy to return (same meaning as :meth:`inject_fault`'s arguments)."""
-        return self._faults.make(status, body, delay=delay, hold=hold)
+    #: Called (on a delivery thread, in conversation order) for each Studio flow trigger;
+    #: :attr:`studio_runner` by default, which runs the flow the webhook names.
+    on_studio_trigger = Forwarded[Callable[[StudioTrigger], Any] | None]("_dispatcher", "on_studio_trigger")
 
     def advance_clock(self, seconds: float) -> None:
         """Move time forward and apply the conversation timers that fall due."""
@@ -369,32 +225,17 @@ class TwilioEmulator:
 
     # -- what happened -------------------------------------------------------------------------
 
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        return self._log.snapshot()
+    # requests, clear_requests (and inject_fault, clear_faults, set_fault_policy, make_fault,
+    # wait_for): Emulator.
 
-    def clear_requests(self) -> None:
-        self._log.clear()
-
-    @property
-    def webhook_deliveries(self) -> list[DeliveryAttempt]:
-        """Every webhook request made (retries and duplicates included), oldest first."""
-        return self._dispatcher.attempts
-
-    @property
-    def studio_triggers(self) -> list[StudioTrigger]:
-        """``(flow_sid, conversation_sid, message, params)`` for each message a Studio webhook saw."""
-        return self._dispatcher.studio_triggers
-
-    @property
-    def studio_hook_errors(self) -> list[str]:
-        """Triggers that ran nothing (the webhook names no stored flow), and hook exceptions."""
-        return self._dispatcher.studio_hook_errors
-
-    @property
-    def studio_executions(self) -> list[StudioExecution]:
-        """Every flow execution, oldest first: steps, widget outcomes, ``ended``/``failed``."""
-        return self._studio_runner.executions
+    #: Every webhook request made (retries and duplicates included), oldest first.
+    webhook_deliveries = Forwarded[list[DeliveryAttempt]]("_dispatcher", "attempts", read_only=True)
+    #: ``(flow_sid, conversation_sid, message, params)`` for each message a Studio webhook saw.
+    studio_triggers = Forwarded[list[StudioTrigger]]("_dispatcher", "studio_triggers", read_only=True)
+    #: Triggers that ran nothing (the webhook names no stored flow), and hook exceptions.
+    studio_hook_errors = Forwarded[list[str]]("_dispatcher", "studio_hook_errors", read_only=True)
+    #: Every flow execution, oldest first: steps, widget outcomes, ``ended``/``failed``.
+    studio_executions = Forwarded[list[StudioExecution]]("_studio_runner", "executions", read_only=True)
 
     def studio_flows(self) -> list[JsonObject]:
         """The stored flows as ``GET /v2/Flows/{Sid}`` answers them."""
@@ -461,6 +302,11 @@ class TwilioEmulator:
         """The agent ends the chat and completes the task (Flex closes the conversation)."""
         return self._flex.complete(task_sid)
 
+    def transfer(self, task_sid: str) -> JsonObject:
+        """The agent transfers the chat back to the queue (a cold transfer): they leave the
+        conversation, which stays open, and a new pending task waits for the next agent."""
+        return self._flex.transfer(task_sid)
+
     def state(self) -> JsonObject:
         return {
             "base_url": self.base_url,
@@ -473,8 +319,3 @@ class TwilioEmulator:
             "conversations": self.conversations(),
             "tasks": self.tasks(include_closed=True),
         }
-
-    @staticmethod
-    def wait_for(predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.02) -> T:
-        """Poll ``predicate`` until it returns something truthy; raise TimeoutError otherwise."""
-        return wait_for(predicate, timeout, interval)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from devstack.emulator_base import CannedError
+
 
 class TwilioApiError(Exception):
     """An error answer of the REST API (raised by handlers, turned into a response by the server)."""
@@ -43,9 +45,7 @@ class TwilioApiError(Exception):
 
     # -- generic REST errors ------------------------------------------------------------------
 
-    @classmethod
-    def authenticate(cls) -> TwilioApiError:
-        return cls(401, 20003, "Authenticate")
+    authenticate = CannedError(401, 20003, "Authenticate")
 
     @classmethod
     def not_found(cls, resource_path: str) -> TwilioApiError:
@@ -65,65 +65,27 @@ class TwilioApiError(Exception):
 
     # -- Conversations (codes shared with Programmable Chat, on which Conversations is built) ---
 
-    @classmethod
-    def attributes_not_json(cls) -> TwilioApiError:
-        return cls(400, 50304, "Attributes not valid JSON")
-
-    @classmethod
-    def unique_name_taken(cls) -> TwilioApiError:
-        return cls(409, 50353, "Conversation with provided unique name already exists")
-
-    @classmethod
-    def unique_name_looks_like_sid(cls) -> TwilioApiError:
-        return cls(400, 50390, "Unique name should not match conversation sid pattern")
-
-    @classmethod
-    def too_many_webhooks(cls) -> TwilioApiError:
-        return cls(400, 50361, "Too many conversation webhooks")
-
-    @classmethod
-    def webhook_target_missing(cls) -> TwilioApiError:
-        return cls(400, 50368, "Conversation webhook type not provided")
-
-    @classmethod
-    def time_to_inactive_too_short(cls) -> TwilioApiError:
-        return cls(400, 50375, "TimeToInactive should be greater or equal to 1 minute")
-
-    @classmethod
-    def time_to_closed_too_short(cls) -> TwilioApiError:
-        return cls(400, 50376, "TimeToClosed should be greater or equal to 10 minutes")
-
-    @classmethod
-    def conversation_closed(cls) -> TwilioApiError:
-        return cls(400, 50377, "Can't update conversation as it's in final closed state")
-
-    @classmethod
-    def time_to_inactive_format(cls) -> TwilioApiError:
-        return cls(400, 50379, "TimeToInactive format is invalid")
-
-    @classmethod
-    def time_to_closed_format(cls) -> TwilioApiError:
-        return cls(400, 50380, "TimeToClosed format is invalid")
-
-    @classmethod
-    def timer_without_state(cls) -> TwilioApiError:
-        return cls(400, 50382, "Timer can't be set without state")
-
-    @classmethod
-    def initial_state_closed(cls) -> TwilioApiError:
-        return cls(400, 50384, "Initial state can't be 'closed'")
-
-    @classmethod
-    def participant_not_found(cls) -> TwilioApiError:
-        return cls(404, 50432, "Participant not found")
-
-    @classmethod
-    def participant_exists(cls) -> TwilioApiError:
-        return cls(409, 50433, "Participant already exists")
-
-    @classmethod
-    def message_body_missing(cls) -> TwilioApiError:
-        return cls(400, 50503, "Message body not provided")
+    attributes_not_json = CannedError(400, 50304, "Attributes not valid JSON")
+    unique_name_taken = CannedError(409, 50353, "Conversation with provided unique name already exists")
+    unique_name_looks_like_sid = CannedError(
+        400, 50390, "Unique name should not match conversation sid pattern"
+    )
+    too_many_webhooks = CannedError(400, 50361, "Too many conversation webhooks")
+    webhook_target_missing = CannedError(400, 50368, "Conversation webhook type not provided")
+    time_to_inactive_too_short = CannedError(
+        400, 50375, "TimeToInactive should be greater or equal to 1 minute"
+    )
+    time_to_closed_too_short = CannedError(
+        400, 50376, "TimeToClosed should be greater or equal to 10 minutes"
+    )
+    conversation_closed = CannedError(400, 50377, "Can't update conversation as it's in final closed state")
+    time_to_inactive_format = CannedError(400, 50379, "TimeToInactive format is invalid")
+    time_to_closed_format = CannedError(400, 50380, "TimeToClosed format is invalid")
+    timer_without_state = CannedError(400, 50382, "Timer can't be set without state")
+    initial_state_closed = CannedError(400, 50384, "Initial state can't be 'closed'")
+    participant_not_found = CannedError(404, 50432, "Participant not found")
+    participant_exists = CannedError(409, 50433, "Participant already exists")
+    message_body_missing = CannedError(400, 50503, "Message body not provided")
 
     # -- Studio -------------------------------------------------------------------------------
 
@@ -133,9 +95,9 @@ class TwilioApiError(Exception):
         ``{"message", "property_path"}`` (a JSON pointer such as ``#/states/1/properties/url``)."""
         return cls(400, 81022, "Flow definition validation failed", details={"errors": errors})
 
-    @classmethod
-    def invalid_flow_revision(cls) -> TwilioApiError:
-        return cls(400, 81021, "Flow revision must be an integer or enum(LatestPublished, LatestRevision)")
+    invalid_flow_revision = CannedError(
+        400, 81021, "Flow revision must be an integer or enum(LatestPublished, LatestRevision)"
+    )
 
     # -- Flex ---------------------------------------------------------------------------------
 

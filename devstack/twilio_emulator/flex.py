@@ -11,6 +11,8 @@ conversation, as Flex Conversations does when a chat task ends).
 from __future__ import annotations
 
 import base64
+import copy
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -350,6 +352,36 @@ class FlexService:
             ):
                 channel.status = "closed"
             return self.state.render_task(task)
+
+    def transfer(self, task_sid: str) -> JsonObject:
+        """A cold transfer back to the queue, as Flex does it for a chat: the agent leaves the
+        conversation (``onParticipantRemoved``) and their task completes, the conversation stays
+        open, and a new pending task for it, with the same attributes, waits for the next agent.
+        Returns the new task."""
+        with self.state.lock:
+            task = self.task(task_sid)
+            if task.assignment_status != "assigned":
+                raise AgentActionError(f"task {task_sid} is {task.assignment_status}; accept it first")
+            self._end_leg(task, "completed", close_conversation=False)
+            task.reason = "Task transferred to the queue"
+            now = self.state.clock.now()
+            queued = dataclasses.replace(
+                task,
+                sid=new_sid("WT"),
+                attributes=copy.deepcopy(task.attributes),
+                date_created=now,
+                date_updated=now,
+                assignment_status="pending",
+                reason=None,
+                agent=None,
+                agent_identity=None,
+                agent_participant_sid=None,
+                worker_sid=None,
+                reservation_sid=None,
+            )
+            self.state.tasks[queued.sid] = queued
+            self.state.interaction_channels[task.channel_sid].task_sids.append(queued.sid)
+            return self.state.render_task(queued)
 
 
 def _default_task_channel(channel_type: str) -> str:

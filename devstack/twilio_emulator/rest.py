@@ -11,19 +11,34 @@ Every route (Media excepted) exists with its method in the official OpenAPI docu
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
 from .configuration import conversations_configuration, flex_configuration
-from .conversations import ConversationService, TimerChange, parse_date
+from .conversations import (
+    ConversationChange,
+    ConversationService,
+    TimerChange,
+    WebhookConfiguration,
+    parse_date,
+)
 from .errors import TwilioApiError
 from .flex import CHANNEL_UPDATE_STATUSES, FlexService
 from .media import MediaStore, parse_upload
-from .state import CONVERSATION_STATES, JsonObject, TwilioState
+from .state import (
+    CONVERSATION_STATES,
+    Conversation,
+    InteractionChannel,
+    JsonObject,
+    MediaRecord,
+    Message,
+    TwilioState,
+)
 from .studio.definition import parse_definition
-from .studio.flows import FLOW_STATUSES, StudioFlows
+from .studio.flows import FLOW_STATUSES, Flow, StudioFlows
 from .validation import FormParams, timer_seconds, webhook_enabled
 from .webhooks import EventOrigin
 
@@ -126,55 +141,30 @@ F = "flex-api"
 S = "studio"
 M = "mcs"
 
+
+def _crud(
+    product: str, collection: str, name: str, create: frozenset[str], update: frozenset[str] | None = None
+) -> tuple[RouteSpec, ...]:
+    """A collection's five routes: create (``create`` parameters) and list ``collection``, fetch,
+    update (``update`` parameters, by default ``create``'s) and delete ``collection/{Sid}``;
+    served by ``create_<name>``, ``list_<name>s``, ``fetch_<name>``, ``update_<name>``..."""
+    item = collection + "/{Sid}"
+    return (
+        RouteSpec("POST", product, collection, f"create_{name}", create),
+        RouteSpec("GET", product, collection, f"list_{name}s"),
+        RouteSpec("GET", product, item, f"fetch_{name}"),
+        RouteSpec("POST", product, item, f"update_{name}", create if update is None else update),
+        RouteSpec("DELETE", product, item, f"delete_{name}"),
+    )
+
+
+_CH = "/v1/Conversations/{ConversationSid}"
+
 ROUTES: tuple[RouteSpec, ...] = (
-    RouteSpec("POST", C, "/v1/Conversations", "create_conversation", _CONVERSATION_PARAMS),
-    RouteSpec("GET", C, "/v1/Conversations", "list_conversations"),
-    RouteSpec("GET", C, "/v1/Conversations/{Sid}", "fetch_conversation"),
-    RouteSpec("POST", C, "/v1/Conversations/{Sid}", "update_conversation", _CONVERSATION_PARAMS),
-    RouteSpec("DELETE", C, "/v1/Conversations/{Sid}", "delete_conversation"),
-    RouteSpec(
-        "POST",
-        C,
-        "/v1/Conversations/{ConversationSid}/Participants",
-        "create_participant",
-        _PARTICIPANT_CREATE_PARAMS,
-    ),
-    RouteSpec("GET", C, "/v1/Conversations/{ConversationSid}/Participants", "list_participants"),
-    RouteSpec("GET", C, "/v1/Conversations/{ConversationSid}/Participants/{Sid}", "fetch_participant"),
-    RouteSpec(
-        "POST",
-        C,
-        "/v1/Conversations/{ConversationSid}/Participants/{Sid}",
-        "update_participant",
-        _PARTICIPANT_UPDATE_PARAMS,
-    ),
-    RouteSpec("DELETE", C, "/v1/Conversations/{ConversationSid}/Participants/{Sid}", "delete_participant"),
-    RouteSpec(
-        "POST", C, "/v1/Conversations/{ConversationSid}/Messages", "create_message", _MESSAGE_CREATE_PARAMS
-    ),
-    RouteSpec("GET", C, "/v1/Conversations/{ConversationSid}/Messages", "list_messages"),
-    RouteSpec("GET", C, "/v1/Conversations/{ConversationSid}/Messages/{Sid}", "fetch_message"),
-    RouteSpec(
-        "POST",
-        C,
-        "/v1/Conversations/{ConversationSid}/Messages/{Sid}",
-        "update_message",
-        _MESSAGE_UPDATE_PARAMS,
-    ),
-    RouteSpec("DELETE", C, "/v1/Conversations/{ConversationSid}/Messages/{Sid}", "delete_message"),
-    RouteSpec(
-        "POST", C, "/v1/Conversations/{ConversationSid}/Webhooks", "create_webhook", _WEBHOOK_CREATE_PARAMS
-    ),
-    RouteSpec("GET", C, "/v1/Conversations/{ConversationSid}/Webhooks", "list_webhooks"),
-    RouteSpec("GET", C, "/v1/Conversations/{ConversationSid}/Webhooks/{Sid}", "fetch_webhook"),
-    RouteSpec(
-        "POST",
-        C,
-        "/v1/Conversations/{ConversationSid}/Webhooks/{Sid}",
-        "update_webhook",
-        _WEBHOOK_UPDATE_PARAMS,
-    ),
-    RouteSpec("DELETE", C, "/v1/Conversations/{ConversationSid}/Webhooks/{Sid}", "delete_webhook"),
+    *_crud(C, "/v1/Conversations", "conversation", _CONVERSATION_PARAMS),
+    *_crud(C, _CH + "/Participants", "participant", _PARTICIPANT_CREATE_PARAMS, _PARTICIPANT_UPDATE_PARAMS),
+    *_crud(C, _CH + "/Messages", "message", _MESSAGE_CREATE_PARAMS, _MESSAGE_UPDATE_PARAMS),
+    *_crud(C, _CH + "/Webhooks", "webhook", _WEBHOOK_CREATE_PARAMS, _WEBHOOK_UPDATE_PARAMS),
     RouteSpec("GET", C, "/v1/Configuration", "fetch_conversations_configuration"),
     RouteSpec("GET", F, "/v1/Configuration", "fetch_flex_configuration"),
     RouteSpec(
@@ -196,11 +186,7 @@ ROUTES: tuple[RouteSpec, ...] = (
     ),
     # Validate first: "/v2/Flows/{Sid}" would otherwise take it for a flow named "Validate".
     RouteSpec("POST", S, "/v2/Flows/Validate", "validate_flow", _FLOW_PARAMS),
-    RouteSpec("POST", S, "/v2/Flows", "create_flow", _FLOW_PARAMS),
-    RouteSpec("GET", S, "/v2/Flows", "list_flows"),
-    RouteSpec("GET", S, "/v2/Flows/{Sid}", "fetch_flow"),
-    RouteSpec("POST", S, "/v2/Flows/{Sid}", "update_flow", _FLOW_PARAMS),
-    RouteSpec("DELETE", S, "/v2/Flows/{Sid}", "delete_flow"),
+    *_crud(S, "/v2/Flows", "flow", _FLOW_PARAMS),
     RouteSpec("GET", S, "/v2/Flows/{Sid}/Revisions", "list_flow_revisions"),
     RouteSpec("GET", S, "/v2/Flows/{Sid}/Revisions/{Revision}", "fetch_flow_revision"),
     RouteSpec("POST", M, "/v1/Services/{ChatServiceSid}/Media", "upload_media", in_spec=False),
@@ -258,6 +244,61 @@ class RestResponse:
 Handler = Callable[[RestRequest], RestResponse]
 
 
+@dataclass(frozen=True)
+class _Held[T]:
+    """A kind of record a conversation holds (``name``: ``participant``, at
+    ``/v1/Conversations/{ConversationSid}/Participants``, listed under ``participants``): how the
+    REST API lists, finds, renders and removes it."""
+
+    name: str
+    records: Callable[[Conversation, Mapping[str, str]], Iterable[T]]  # (conversation, query)
+    find: Callable[[ConversationService, Conversation, str], T]  # by SID (or Twilio's 404)
+    render: Callable[[TwilioState, T], JsonObject]
+    remove: Callable[[ConversationService, Conversation, T, EventOrigin], None]
+    page_sizes: Mapping[str, int] = field(default_factory=dict)  # _page's default_size, max_size
+
+    @property
+    def plural(self) -> str:
+        return self.name + "s"
+
+
+def _messages_in_order(conversation: Conversation, query: Mapping[str, str]) -> list[Message]:
+    order = query.get("Order", "asc")
+    if order not in ("asc", "desc"):
+        raise TwilioApiError.invalid_parameter("Invalid Order: use asc or desc")
+    return conversation.messages if order == "asc" else list(reversed(conversation.messages))
+
+
+PARTICIPANTS = _Held(
+    "participant",
+    lambda conversation, query: conversation.participants.values(),
+    ConversationService.participant,
+    TwilioState.render_participant,
+    lambda service, conversation, participant, origin: service.remove_participant(
+        conversation, participant, origin=origin
+    ),
+)
+MESSAGES = _Held(
+    "message",
+    _messages_in_order,
+    ConversationService.message,
+    TwilioState.render_message,
+    lambda service, conversation, message, origin: service.remove_message(
+        conversation, message, origin=origin
+    ),
+)
+# Deleting a webhook raises no event; Twilio lists at most 5 (the most a conversation has).
+WEBHOOKS = _Held(
+    "webhook",
+    lambda conversation, query: conversation.webhooks.values(),
+    ConversationService.webhook,
+    TwilioState.render_webhook,
+    lambda service, conversation, webhook, origin: service.delete_webhook(conversation, webhook),
+    {"default_size": 5, "max_size": 5},
+)
+HELD: tuple[_Held[Any], ...] = (PARTICIPANTS, MESSAGES, WEBHOOKS)
+
+
 class RestApi:
     def __init__(
         self,
@@ -277,6 +318,15 @@ class RestApi:
         self.studio = studio
         self._strict_params = strict_params
         self._rest_fires_webhooks = rest_fires_webhooks
+        # list_participants, fetch_participant, delete_participant and so on for messages and
+        # webhooks: one handler for each, whatever the conversation holds.
+        self._held_handlers: dict[str, Handler] = {}
+        for kind in HELD:
+            self._held_handlers |= {
+                f"list_{kind.plural}": partial(self._list_held, kind=kind),
+                f"fetch_{kind.name}": partial(self._fetch_held, kind=kind),
+                f"delete_{kind.name}": partial(self._delete_held, kind=kind),
+            }
 
     def _origin(self, request: RestRequest) -> EventOrigin:
         """REST actions fire webhooks only with ``X-Twilio-Webhook-Enabled: true`` (by default)."""
@@ -284,23 +334,29 @@ class RestApi:
 
     def handle(self, route: RouteSpec, request: RestRequest) -> RestResponse:
         request.form.check_known(route.params, strict=self._strict_params() and route.in_spec)
-        handler: Handler = getattr(self, route.handler)
+        handler: Handler = self._held_handlers.get(route.handler) or getattr(self, route.handler)
         with self.state.lock:
             return handler(request)
 
     # -- Conversations -------------------------------------------------------------------------
 
-    def create_conversation(self, request: RestRequest) -> RestResponse:
-        form = request.form
+    @staticmethod
+    def _conversation_change(form: FormParams) -> ConversationChange:
+        """What creating and updating a conversation both take from the form."""
         inactive, closed = timer_seconds(form)
-        conversation = self.conversations.create_conversation(
+        return ConversationChange(
             friendly_name=form.first("FriendlyName"),
             unique_name=form.first("UniqueName") or None,
             attributes=form.json_attributes(),
             state=form.enum("State", CONVERSATION_STATES),
             timers=TimerChange(inactive, closed),
             messaging_service_sid=form.sid("MessagingServiceSid", "MG"),
-            date_created=parse_date(form.first("DateCreated"), "DateCreated"),
+        )
+
+    def create_conversation(self, request: RestRequest) -> RestResponse:
+        conversation = self.conversations.create_conversation(
+            self._conversation_change(request.form),
+            date_created=parse_date(request.form.first("DateCreated"), "DateCreated"),
         )
         return RestResponse(201, self.state.render_conversation(conversation))
 
@@ -311,45 +367,60 @@ class RestApi:
             for c in self.state.conversations.values()
             if wanted_state is None or c.state == wanted_state
         ]
-        return RestResponse(200, self._page(request, items, "conversations", "/v1/Conversations"))
+        return self._page(request, items, "conversations", "/v1/Conversations")
 
     def fetch_conversation(self, request: RestRequest) -> RestResponse:
-        conversation = self.conversations.conversation(request.path_params["Sid"])
+        conversation = self._conversation(request, "Sid")
         return RestResponse(200, self.state.render_conversation(conversation))
 
     def update_conversation(self, request: RestRequest) -> RestResponse:
-        form = request.form
-        conversation = self.conversations.conversation(request.path_params["Sid"])
-        inactive, closed = timer_seconds(form)
+        conversation = self._conversation(request, "Sid")
         self.conversations.update_conversation(
-            conversation,
-            origin=self._origin(request),
-            friendly_name=form.first("FriendlyName"),
-            unique_name=form.first("UniqueName") or None,
-            attributes=form.json_attributes(),
-            state=form.enum("State", CONVERSATION_STATES),
-            timers=TimerChange(inactive, closed),
-            messaging_service_sid=form.sid("MessagingServiceSid", "MG"),
+            conversation, self._conversation_change(request.form), origin=self._origin(request)
         )
         return RestResponse(200, self.state.render_conversation(conversation))
 
     def delete_conversation(self, request: RestRequest) -> RestResponse:
-        conversation = self.conversations.conversation(request.path_params["Sid"])
+        conversation = self._conversation(request, "Sid")
         self.conversations.delete_conversation(conversation, origin=self._origin(request))
         return RestResponse(204)
 
-    # -- participants --------------------------------------------------------------------------
+    # -- what a conversation holds: participants, messages, webhooks ---------------------------
+    # Listed, fetched and deleted alike (_Held); created and updated each with its parameters.
+    # The (partial) handlers of lists, fetches and deletes are in _held_handlers.
+
+    def _conversation(self, request: RestRequest, key: str = "ConversationSid") -> Conversation:
+        return self.conversations.conversation(request.path_params[key])
+
+    def _held[T](self, request: RestRequest, kind: _Held[T]) -> tuple[Conversation, T]:
+        """The conversation and the record ``{Sid}`` of the path names (or Twilio's 404)."""
+        conversation = self._conversation(request)
+        return conversation, kind.find(self.conversations, conversation, request.path_params["Sid"])
+
+    def _list_held[T](self, request: RestRequest, kind: _Held[T]) -> RestResponse:
+        conversation = self._conversation(request)
+        items = [kind.render(self.state, record) for record in kind.records(conversation, request.query)]
+        path = f"/v1/Conversations/{conversation.sid}/{kind.plural.capitalize()}"
+        return self._page(request, items, kind.plural, path, **kind.page_sizes)
+
+    def _fetch_held[T](self, request: RestRequest, kind: _Held[T]) -> RestResponse:
+        _, record = self._held(request, kind)
+        return RestResponse(200, kind.render(self.state, record))
+
+    def _delete_held[T](self, request: RestRequest, kind: _Held[T]) -> RestResponse:
+        conversation, record = self._held(request, kind)
+        kind.remove(self.conversations, conversation, record, self._origin(request))
+        return RestResponse(204)
 
     def create_participant(self, request: RestRequest) -> RestResponse:
         form = request.form
-        conversation = self.conversations.conversation(request.path_params["ConversationSid"])
         binding = {
             key: value
             for key in ("Address", "ProxyAddress", "ProjectedAddress")
             if (value := form.first(f"MessagingBinding.{key}")) is not None
         }
         participant = self.conversations.add_participant(
-            conversation,
+            self._conversation(request),
             origin=self._origin(request),
             identity=form.first("Identity") or None,
             attributes=form.json_attributes(),
@@ -359,21 +430,9 @@ class RestApi:
         )
         return RestResponse(201, self.state.render_participant(participant))
 
-    def list_participants(self, request: RestRequest) -> RestResponse:
-        conversation = self.conversations.conversation(request.path_params["ConversationSid"])
-        items = [self.state.render_participant(p) for p in conversation.participants.values()]
-        path = f"/v1/Conversations/{conversation.sid}/Participants"
-        return RestResponse(200, self._page(request, items, "participants", path))
-
-    def fetch_participant(self, request: RestRequest) -> RestResponse:
-        conversation = self.conversations.conversation(request.path_params["ConversationSid"])
-        participant = self.conversations.participant(conversation, request.path_params["Sid"])
-        return RestResponse(200, self.state.render_participant(participant))
-
     def update_participant(self, request: RestRequest) -> RestResponse:
         form = request.form
-        conversation = self.conversations.conversation(request.path_params["ConversationSid"])
-        participant = self.conversations.participant(conversation, request.path_params["Sid"])
+        conversation, participant = self._held(request, PARTICIPANTS)
         self.conversations.update_participant(
             conversation,
             participant,
@@ -386,22 +445,13 @@ class RestApi:
         )
         return RestResponse(200, self.state.render_participant(participant))
 
-    def delete_participant(self, request: RestRequest) -> RestResponse:
-        conversation = self.conversations.conversation(request.path_params["ConversationSid"])
-        participant = self.conversations.participant(conversation, request.path_params["Sid"])
-        self.conversations.remove_participant(conversation, participant, origin=self._origin(request))
-        return RestResponse(204)
-
-    # -- messages ------------------------------------------------------------------------------
-
     def create_message(self, request: RestRequest) -> RestResponse:
         form = request.form
-        conversation = self.conversations.conversation(request.path_params["ConversationSid"])
         media_sids = form.all("MediaSid")
         for value in media_sids:
             FormParams({"MediaSid": [value]}).sid("MediaSid", "ME")
         message = self.conversations.add_message(
-            conversation,
+            self._conversation(request),
             origin=self._origin(request),
             author=form.first("Author") or None,
             body=form.first("Body"),
@@ -411,25 +461,9 @@ class RestApi:
         )
         return RestResponse(201, self.state.render_message(message))
 
-    def list_messages(self, request: RestRequest) -> RestResponse:
-        conversation = self.conversations.conversation(request.path_params["ConversationSid"])
-        order = request.query.get("Order", "asc")
-        if order not in ("asc", "desc"):
-            raise TwilioApiError.invalid_parameter("Invalid Order: use asc or desc")
-        messages = conversation.messages if order == "asc" else list(reversed(conversation.messages))
-        items = [self.state.render_message(m) for m in messages]
-        path = f"/v1/Conversations/{conversation.sid}/Messages"
-        return RestResponse(200, self._page(request, items, "messages", path))
-
-    def fetch_message(self, request: RestRequest) -> RestResponse:
-        conversation = self.conversations.conversation(request.path_params["ConversationSid"])
-        message = self.conversations.message(conversation, request.path_params["Sid"])
-        return RestResponse(200, self.state.render_message(message))
-
     def update_message(self, request: RestRequest) -> RestResponse:
         form = request.form
-        conversation = self.conversations.conversation(request.path_params["ConversationSid"])
-        message = self.conversations.message(conversation, request.path_params["Sid"])
+        conversation, message = self._held(request, MESSAGES)
         self.conversations.update_message(
             conversation,
             message,
@@ -440,60 +474,30 @@ class RestApi:
         )
         return RestResponse(200, self.state.render_message(message))
 
-    def delete_message(self, request: RestRequest) -> RestResponse:
-        conversation = self.conversations.conversation(request.path_params["ConversationSid"])
-        message = self.conversations.message(conversation, request.path_params["Sid"])
-        self.conversations.remove_message(conversation, message, origin=self._origin(request))
-        return RestResponse(204)
-
-    # -- conversation-scoped webhooks ----------------------------------------------------------
-
-    def create_webhook(self, request: RestRequest) -> RestResponse:
-        form = request.form
-        conversation = self.conversations.conversation(request.path_params["ConversationSid"])
-        webhook = self.conversations.add_webhook(
-            conversation,
-            target=form.first("Target"),
+    @staticmethod
+    def _webhook_configuration(form: FormParams) -> WebhookConfiguration:
+        return WebhookConfiguration(
             url=form.first("Configuration.Url"),
             method=form.first("Configuration.Method"),
             filters=form.all("Configuration.Filters") if form.has("Configuration.Filters") else None,
             triggers=form.all("Configuration.Triggers") if form.has("Configuration.Triggers") else None,
             flow_sid=form.sid("Configuration.FlowSid", "FW"),
+        )
+
+    def create_webhook(self, request: RestRequest) -> RestResponse:
+        form = request.form
+        webhook = self.conversations.add_webhook(
+            self._conversation(request),
+            self._webhook_configuration(form),
+            target=form.first("Target"),
             replay_after=form.integer("Configuration.ReplayAfter"),
         )
         return RestResponse(201, self.state.render_webhook(webhook))
 
-    def list_webhooks(self, request: RestRequest) -> RestResponse:
-        conversation = self.conversations.conversation(request.path_params["ConversationSid"])
-        items = [self.state.render_webhook(w) for w in conversation.webhooks.values()]
-        path = f"/v1/Conversations/{conversation.sid}/Webhooks"
-        return RestResponse(200, self._page(request, items, "webhooks", path, default_size=5, max_size=5))
-
-    def fetch_webhook(self, request: RestRequest) -> RestResponse:
-        conversation = self.conversations.conversation(request.path_params["ConversationSid"])
-        webhook = self.conversations.webhook(conversation, request.path_params["Sid"])
-        return RestResponse(200, self.state.render_webhook(webhook))
-
     def update_webhook(self, request: RestRequest) -> RestResponse:
-        form = request.form
-        conversation = self.conversations.conversation(request.path_params["ConversationSid"])
-        webhook = self.conversations.webhook(conversation, request.path_params["Sid"])
-        self.conversations.update_webhook(
-            conversation,
-            webhook,
-            url=form.first("Configuration.Url"),
-            method=form.first("Configuration.Method"),
-            filters=form.all("Configuration.Filters") if form.has("Configuration.Filters") else None,
-            triggers=form.all("Configuration.Triggers") if form.has("Configuration.Triggers") else None,
-            flow_sid=form.sid("Configuration.FlowSid", "FW"),
-        )
+        conversation, webhook = self._held(request, WEBHOOKS)
+        self.conversations.update_webhook(conversation, webhook, self._webhook_configuration(request.form))
         return RestResponse(200, self.state.render_webhook(webhook))
-
-    def delete_webhook(self, request: RestRequest) -> RestResponse:
-        conversation = self.conversations.conversation(request.path_params["ConversationSid"])
-        webhook = self.conversations.webhook(conversation, request.path_params["Sid"])
-        self.conversations.delete_webhook(conversation, webhook)
-        return RestResponse(204)
 
     # -- configuration reads -------------------------------------------------------------------
 
@@ -527,31 +531,27 @@ class RestApi:
         channel = self.state.interaction_channels[interaction.channel_sid]
         items = [self.state.render_interaction_channel(channel)]
         path = f"/v1/Interactions/{interaction.sid}/Channels"
-        return RestResponse(200, self._page(request, items, "channels", path, max_size=1000))
+        return self._page(request, items, "channels", path, max_size=1000)
+
+    def _interaction_channel(self, request: RestRequest) -> InteractionChannel:
+        interaction = self.flex.interaction(request.path_params["InteractionSid"])
+        return self.flex.interaction_channel(interaction, request.path_params["Sid"])
 
     def fetch_interaction_channel(self, request: RestRequest) -> RestResponse:
-        interaction = self.flex.interaction(request.path_params["InteractionSid"])
-        channel = self.flex.interaction_channel(interaction, request.path_params["Sid"])
+        channel = self._interaction_channel(request)
         return RestResponse(200, self.state.render_interaction_channel(channel))
 
     def update_interaction_channel(self, request: RestRequest) -> RestResponse:
         form = request.form
-        interaction = self.flex.interaction(request.path_params["InteractionSid"])
-        channel = self.flex.interaction_channel(interaction, request.path_params["Sid"])
-        form.require("Status")
-        status = form.enum("Status", CHANNEL_UPDATE_STATUSES)
-        assert status is not None
+        channel = self._interaction_channel(request)
+        status = form.required_enum("Status", CHANNEL_UPDATE_STATUSES)
         self.flex.update_channel(channel, status, form.json_object("Routing"))
         return RestResponse(200, self.state.render_interaction_channel(channel))
 
     # -- Studio Flows --------------------------------------------------------------------------
 
-    @staticmethod
-    def _flow_status(form: FormParams) -> str:
-        form.require("Status")
-        status = form.enum("Status", FLOW_STATUSES)
-        assert status is not None
-        return status
+    def _flow(self, request: RestRequest) -> Flow:
+        return self.studio.get(request.path_params["Sid"])
 
     @staticmethod
     def _flow_definition(form: FormParams, *, required: bool) -> JsonObject | None:
@@ -569,14 +569,14 @@ class RestApi:
     def validate_flow(self, request: RestRequest) -> RestResponse:
         form = request.form
         form.require("FriendlyName")
-        self._flow_status(form)
+        form.required_enum("Status", FLOW_STATUSES)
         self._flow_definition(form, required=True)
         return RestResponse(200, {"valid": True})
 
     def create_flow(self, request: RestRequest) -> RestResponse:
         form = request.form
         friendly_name = form.require("FriendlyName")
-        status = self._flow_status(form)
+        status = form.required_enum("Status", FLOW_STATUSES)
         definition = self._flow_definition(form, required=True)
         assert definition is not None
         flow = self.studio.create(
@@ -589,15 +589,15 @@ class RestApi:
 
     def list_flows(self, request: RestRequest) -> RestResponse:
         items = [self.studio.render(flow, with_definition=False) for flow in self.studio.flows.values()]
-        return RestResponse(200, self._page(request, items, "flows", "/v2/Flows", max_size=1000))
+        return self._page(request, items, "flows", "/v2/Flows", max_size=1000)
 
     def fetch_flow(self, request: RestRequest) -> RestResponse:
-        return RestResponse(200, self.studio.render(self.studio.get(request.path_params["Sid"])))
+        return RestResponse(200, self.studio.render(self._flow(request)))
 
     def update_flow(self, request: RestRequest) -> RestResponse:
         form = request.form
-        flow = self.studio.get(request.path_params["Sid"])
-        status = self._flow_status(form)
+        flow = self._flow(request)
+        status = form.required_enum("Status", FLOW_STATUSES)
         self.studio.update(
             flow,
             status=status,
@@ -608,20 +608,20 @@ class RestApi:
         return RestResponse(200, self.studio.render(flow))
 
     def delete_flow(self, request: RestRequest) -> RestResponse:
-        self.studio.delete(self.studio.get(request.path_params["Sid"]))
+        self.studio.delete(self._flow(request))
         return RestResponse(204)
 
     def list_flow_revisions(self, request: RestRequest) -> RestResponse:
-        flow = self.studio.get(request.path_params["Sid"])
+        flow = self._flow(request)
         items = [
             self.studio.render_revision(flow, revision, with_definition=False)
             for revision in reversed(flow.revisions)  # newest first
         ]
         path = f"/v2/Flows/{flow.sid}/Revisions"
-        return RestResponse(200, self._page(request, items, "revisions", path, max_size=1000))
+        return self._page(request, items, "revisions", path, max_size=1000)
 
     def fetch_flow_revision(self, request: RestRequest) -> RestResponse:
-        flow = self.studio.get(request.path_params["Sid"])
+        flow = self._flow(request)
         revision = self.studio.revision(flow, request.path_params["Revision"])
         return RestResponse(200, self.studio.render_revision(flow, revision))
 
@@ -635,15 +635,19 @@ class RestApi:
             request.headers.get("content-disposition"),
             request.query.get("Filename") or request.query.get("FileName"),
         )
-        record = self.media.add(data, content_type, filename)
-        return RestResponse(201, self.state.render_media(record, self.media.temporary_url(record)))
+        return self._media_object(201, self.media.add(data, content_type, filename))
+
+    def _media(self, request: RestRequest) -> MediaRecord:
+        return self.media.get(request.path_params["ChatServiceSid"], request.path_params["Sid"])
+
+    def _media_object(self, status: int, record: MediaRecord) -> RestResponse:
+        return RestResponse(status, self.state.render_media(record, self.media.temporary_url(record)))
 
     def fetch_media(self, request: RestRequest) -> RestResponse:
-        record = self.media.get(request.path_params["ChatServiceSid"], request.path_params["Sid"])
-        return RestResponse(200, self.state.render_media(record, self.media.temporary_url(record)))
+        return self._media_object(200, self._media(request))
 
     def media_content(self, request: RestRequest) -> RestResponse:
-        record = self.media.get(request.path_params["ChatServiceSid"], request.path_params["Sid"])
+        record = self._media(request)
         return RestResponse(200, raw=record.data, content_type=record.content_type)
 
     def temporary_media_content(self, request: RestRequest) -> RestResponse:
@@ -666,7 +670,7 @@ class RestApi:
         *,
         default_size: int = 50,
         max_size: int = 100,
-    ) -> JsonObject:
+    ) -> RestResponse:
         """Twilio's list envelope: the items under ``key`` plus ``meta`` with page URLs."""
         query = request.query
         try:
@@ -688,7 +692,7 @@ class RestApi:
                 params = {**params, "PageToken": f"PT{number * page_size}"}
             return f"{base}?{urlencode(params)}"
 
-        return {
+        envelope = {
             key: list(items[start : start + page_size]),
             "meta": {
                 "page": page,
@@ -700,3 +704,4 @@ class RestApi:
                 "key": key,
             },
         }
+        return RestResponse(200, envelope)

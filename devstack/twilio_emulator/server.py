@@ -6,29 +6,20 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import sys
 import time
-import traceback
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from http import HTTPStatus
 from typing import Any
 
-from devstack.http_server import (
-    Fault,
-    FaultInjector,
-    HttpRequest,
-    HttpResponse,
-    RequestLog,
-    serve_with_faults,
-)
+from devstack.emulator_base import App, Exchange, Transport
+from devstack.http_server import Fault, FaultInjector, HttpRequest, HttpResponse, RequestLog
 
 from .errors import TwilioApiError
 from .rest import UNAUTHENTICATED_PRODUCTS, RestApi, RestRequest, RestResponse, find_route
 from .validation import FormParams
 
-CONTROL_PREFIX = "/_emulator/"
 # The real hosts behind each product prefix, echoed in X-API-Domain as Twilio does.
 API_DOMAINS = {
     "conversations": "conversations.twilio.com",
@@ -61,12 +52,8 @@ class RecordedRequest:
 
 class TwilioFault(Fault):
     def response(self) -> HttpResponse:
-        try:
-            reason = HTTPStatus(self.status).phrase
-        except ValueError:
-            reason = "Error"
         # Twilio numbers its generic HTTP errors 20000 + status (20429, 20500, 20503...).
-        body = self.body or TwilioApiError(self.status, 20000 + self.status, reason).body()
+        body = self.body or TwilioApiError(self.status, 20000 + self.status, self.reason).body()
         headers = {"Retry-After": "1"} if self.status == HTTPStatus.TOO_MANY_REQUESTS else {}
         return HttpResponse.json(self.status, body, headers)
 
@@ -92,10 +79,14 @@ class Credentials:
         return expected is not None and hmac.compare_digest(password, expected)
 
 
-ControlHandler = Callable[[HttpRequest], HttpResponse]
+@dataclass
+class TwilioExchange(Exchange):
+    product: str = ""  # the host the path's first segment stands for
+    product_path: str = "/"  # the path within the product
+    form: FormParams = field(default_factory=FormParams)
 
 
-class EmulatorApp:
+class EmulatorApp(Transport[TwilioFault, RecordedRequest, TwilioExchange]):
     """Routes one HTTP request to the REST API or the control API."""
 
     def __init__(
@@ -105,86 +96,61 @@ class EmulatorApp:
         credentials: Credentials,
         faults: FaultInjector[TwilioFault],
         log: RequestLog[RecordedRequest],
-        control: ControlHandler,
+        control: App,
     ) -> None:
+        super().__init__(faults=faults, log=log, control=control)
         self.rest = rest
         self.credentials = credentials
-        self.faults = faults
-        self.log = log
-        self.control = control
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith(CONTROL_PREFIX):
-            return self.control(request)
+    def _exchange(self, request: HttpRequest) -> TwilioExchange:
         product, _, rest_of_path = request.path.lstrip("/").partition("/")
-        product_path = "/" + rest_of_path
         form = FormParams.parse(request.body, request.headers.get("content-type", ""))
-        route_key: list[str | None] = [None]
-        try:
-            response = self._serve(request, product, product_path, form, route_key)
-        except Exception:  # an emulator bug must surface as a 500, not a hung client
-            traceback.print_exc(file=sys.stderr)
-            response = HttpResponse.json(500, TwilioApiError(500, 20500, "Internal Server Error").body())
+        return TwilioExchange(request, product=product, product_path="/" + rest_of_path, form=form)
+
+    def _internal_error(self) -> HttpResponse:
+        return HttpResponse.json(500, TwilioApiError(500, 20500, "Internal Server Error").body())
+
+    def _finish(self, exchange: TwilioExchange, response: HttpResponse) -> None:
         response.headers.setdefault("Twilio-Request-Id", "RQ" + uuid.uuid4().hex)
         response.headers.setdefault("X-Home-Region", "us1")
-        if product in API_DOMAINS:
-            response.headers.setdefault("X-API-Domain", API_DOMAINS[product])
-        self.log.append(
-            RecordedRequest(
-                method=request.method,
-                path=request.path,
-                product=product,
-                product_path=product_path,
-                query=request.query,
-                form=form.for_log(),
-                headers=request.headers,
-                status=response.status,
-                timestamp=time.time(),
-                route=route_key[0],
-                body_size=len(request.body),
-            )
-        )
-        return response
+        if exchange.product in API_DOMAINS:
+            response.headers.setdefault("X-API-Domain", API_DOMAINS[exchange.product])
 
-    def _serve(
-        self,
-        request: HttpRequest,
-        product: str,
-        product_path: str,
-        form: FormParams,
-        route_key: list[str | None],
-    ) -> HttpResponse:
-        return serve_with_faults(
-            self.faults,
-            request,
-            lambda: self._serve_unfaulted(request, product, product_path, form, route_key),
+    def _record(self, exchange: TwilioExchange, response: HttpResponse) -> RecordedRequest:
+        request = exchange.request
+        return RecordedRequest(
+            method=request.method,
+            path=request.path,
+            product=exchange.product,
+            product_path=exchange.product_path,
+            query=request.query,
+            form=exchange.form.for_log(),
+            headers=request.headers,
+            status=response.status,
+            timestamp=time.time(),
+            route=exchange.route,
+            body_size=len(request.body),
         )
 
-    def _serve_unfaulted(
-        self,
-        request: HttpRequest,
-        product: str,
-        product_path: str,
-        form: FormParams,
-        route_key: list[str | None],
-    ) -> HttpResponse:
+    def _serve(self, exchange: TwilioExchange) -> HttpResponse:
+        request, product = exchange.request, exchange.product
         try:
             # Twilio checks credentials before anything else, even for unknown resources.
             authorization = request.headers.get("authorization")
             if product not in UNAUTHENTICATED_PRODUCTS and not self.credentials.accepts(authorization):
                 raise TwilioApiError.authenticate()
-            route, path_params = find_route(request.method, product, product_path)
-            route_key[0] = route.key
+            route, path_params = find_route(request.method, product, exchange.product_path)
+            exchange.route = route.key
             result = self.rest.handle(
                 route,
                 RestRequest(
                     method=request.method,
                     product=product,
-                    path=product_path,
+                    path=exchange.product_path,
                     path_params=path_params,
                     query=request.query,
                     headers=request.headers,
-                    form=form,
+                    form=exchange.form,
                     body=request.body,
                 ),
             )

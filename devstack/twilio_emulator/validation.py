@@ -80,6 +80,12 @@ class FormParams:
             )
         return candidate
 
+    def required_enum(self, name: str, allowed: Iterable[str]) -> str:
+        self.require(name)
+        value = self.enum(name, allowed)
+        assert value is not None
+        return value
+
     def json_attributes(self, name: str = "Attributes") -> str | None:
         """A JSON-text parameter, checked and kept as sent (Twilio stores the string)."""
         value = self.first(name)

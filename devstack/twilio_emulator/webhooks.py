@@ -26,6 +26,8 @@ from urllib.parse import urlencode
 import requests
 from twilio.request_validator import RequestValidator
 
+from devstack.http_server import RequestLog
+
 USER_AGENT = "TwilioProxy/1.1"  # what Twilio's webhook requests announce themselves as
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
@@ -159,9 +161,9 @@ class WebhookDispatcher:
         self._draining: set[str] = set()
         self._unfinished = 0
         self._closing = threading.Event()
-        self._attempts: list[DeliveryAttempt] = []
-        self._studio_triggers: list[StudioTrigger] = []
-        self._hook_errors: list[str] = []
+        self._attempts: RequestLog[DeliveryAttempt] = RequestLog()
+        self._studio_triggers: RequestLog[StudioTrigger] = RequestLog()
+        self._hook_errors: RequestLog[str] = RequestLog()
 
     @property
     def duplicate_deliveries(self) -> bool:
@@ -184,8 +186,7 @@ class WebhookDispatcher:
 
     def trigger_studio(self, trigger: StudioTrigger) -> None:
         """Record the trigger now; call ``on_studio_trigger`` later, in the conversation's order."""
-        with self._lock:
-            self._studio_triggers.append(trigger)
+        self._studio_triggers.append(trigger)
         self._enqueue(_StudioCall(trigger), trigger.conversation_sid)
 
     def _enqueue(self, job: _Job, conversation_sid: str) -> None:
@@ -298,8 +299,7 @@ class WebhookDispatcher:
             started_at=started,
             duration=time.time() - started,
         )
-        with self._lock:
-            self._attempts.append(attempt)
+        self._attempts.append(attempt)
         return attempt
 
     def _call_studio_hook(self, trigger: StudioTrigger) -> None:
@@ -314,31 +314,25 @@ class WebhookDispatcher:
 
     def record_studio_hook_error(self, error: str) -> None:
         """What a Studio hook could not do (e.g. the flow SID names no flow)."""
-        with self._lock:
-            self._hook_errors.append(error)
+        self._hook_errors.append(error)
 
     # -- inspection ----------------------------------------------------------------------------
 
     @property
     def attempts(self) -> list[DeliveryAttempt]:
-        with self._lock:
-            return list(self._attempts)
+        return self._attempts.snapshot()
 
     @property
     def studio_triggers(self) -> list[StudioTrigger]:
-        with self._lock:
-            return list(self._studio_triggers)
+        return self._studio_triggers.snapshot()
 
     @property
     def studio_hook_errors(self) -> list[str]:
-        with self._lock:
-            return list(self._hook_errors)
+        return self._hook_errors.snapshot()
 
     def clear(self) -> None:
-        with self._lock:
-            self._attempts.clear()
-            self._studio_triggers.clear()
-            self._hook_errors.clear()
+        for log in (self._attempts, self._studio_triggers, self._hook_errors):
+            log.clear()
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait until every queued delivery (retries included) has finished."""

@@ -425,6 +425,7 @@ async function loadTranscript(status) {
   const state = answer.status || status;
   $("#accept").disabled = state !== "pending";
   $("#complete").disabled = !["assigned", "wrapping"].includes(state);
+  $("#transfer").disabled = state !== "assigned";
   $("#reply").querySelector("button").disabled = state !== "assigned";
 }
 
@@ -438,6 +439,12 @@ $("#tasks").addEventListener("click", async (event) => {
 
 $("#accept").addEventListener("click", async () => {
   await guarded(() => api(`/api/tasks/${encodeURIComponent(view.task)}/accept`, { name: $("#agent-name").value }));
+  await loadTasks();
+});
+
+$("#transfer").addEventListener("click", async () => {
+  const queued = await guarded(() => api(`/api/tasks/${encodeURIComponent(view.task)}/transfer`, {}));
+  if (queued) view.task = queued.sid;  // the same chat, waiting for the next agent
   await loadTasks();
 });
 

@@ -127,25 +127,16 @@ class StudioFlows:
         return f"{self.state.product_url('studio')}/v2/Flows/{sid}"
 
     def render(self, flow: Flow, *, with_definition: bool = True) -> JsonObject:
-        """A flow as fetch/create/update answer it; lists leave out the definition and its
-        validation (``null``), as Twilio's list examples show."""
+        """A flow as fetch/create/update answer it (its latest revision, with the flow's own
+        dates and links); lists leave out the definition and its validation (``null``), as
+        Twilio's list examples show."""
         url = self.flow_url(flow.sid)
         latest = flow.latest
         account = self.state.account_sid
         return {
-            "sid": flow.sid,
-            "account_sid": self.state.account_sid,
-            "author_sid": None,  # made with account credentials, not by a Console user
-            "friendly_name": latest.friendly_name,
-            "definition": copy.deepcopy(latest.definition) if with_definition else None,
-            "status": latest.status,
-            "revision": latest.revision,
-            "commit_message": latest.commit_message,
-            "valid": True if with_definition else None,
-            "errors": [] if with_definition else None,
+            **self.render_revision(flow, latest, with_definition=with_definition),
             "warnings": [] if with_definition else None,
             "date_created": iso_seconds(flow.date_created),
-            "date_updated": iso_seconds(latest.date_created),
             # Where Twilio takes incoming requests for the flow (not served by the emulator).
             "webhook_url": f"{self.state.base_url}/webhooks/v1/Accounts/{account}/Flows/{flow.sid}",
             "url": url,
@@ -162,7 +153,7 @@ class StudioFlows:
         return {
             "sid": flow.sid,
             "account_sid": self.state.account_sid,
-            "author_sid": None,
+            "author_sid": None,  # made with account credentials, not by a Console user
             "friendly_name": revision.friendly_name,
             "definition": copy.deepcopy(revision.definition) if with_definition else None,
             "status": revision.status,

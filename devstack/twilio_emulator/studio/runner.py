@@ -97,9 +97,33 @@ class WidgetError(RuntimeError):
 
 @dataclass
 class _Result:
-    event: str
+    event: str | None  # None: the widget failed to run
     outcome: JsonObject
     transition: Mapping[str, Any] | None = None  # a split's chosen ``match`` transition
+
+
+@dataclass(frozen=True)
+class _Widget:
+    """One widget run: the widget as the flow defines it, the Liquid context, the execution."""
+
+    definition: Mapping[str, Any]
+    context: JsonObject
+    execution: StudioExecution
+
+    @property
+    def name(self) -> str:
+        return str(self.definition["name"])
+
+    @property
+    def properties(self) -> Mapping[str, Any]:
+        return self.definition.get("properties") or {}
+
+    def text(self, key: str, default: str = "") -> str:
+        """A property rendered with Liquid (``default`` when it is unset or empty)."""
+        return self.render(self.properties.get(key) or default)
+
+    def render(self, template: Any) -> str:
+        return render(str(template), self.context)
 
 
 class FlowRunner:
@@ -193,7 +217,7 @@ class FlowRunner:
         runs: Counter[str] = Counter()
         current: str | None = definition["initial_state"]
         while current is not None:
-            widget = states[current]
+            widget = _Widget(states[current], context, execution)
             runs[current] += 1
             if runs[current] > MAX_WIDGET_RUNS:
                 self._finish(
@@ -202,49 +226,33 @@ class FlowRunner:
                 return
             started = time.time()
             try:
-                result = self._run_widget(widget, context, execution)
+                result = self._run_widget(widget)
             except (WidgetError, LiquidError) as exc:
-                self._record(
-                    execution,
-                    StudioStep(
-                        current,
-                        widget["type"],
-                        None,
-                        None,
-                        {"error": str(exc)},
-                        started,
-                        time.time() - started,
-                    ),
-                )
+                self._record(widget, _Result(None, {"error": str(exc)}), None, started)
                 self._finish(execution, f"widget {current!r}: {exc}")
                 return
             transition = result.transition or next(
-                (t for t in widget.get("transitions", []) if t.get("event") == result.event), None
+                (t for t in widget.definition.get("transitions", []) if t.get("event") == result.event),
+                None,
             )
             following = (transition or {}).get("next") or None
-            self._record(
-                execution,
-                StudioStep(
-                    current,
-                    widget["type"],
-                    result.event,
-                    following,
-                    result.outcome,
-                    started,
-                    time.time() - started,
-                ),
-            )
+            self._record(widget, result, following, started)
             current = following
         self._finish(execution, None)
 
-    def _record(self, execution: StudioExecution, step: StudioStep) -> None:
+    def _record(self, widget: _Widget, result: _Result, following: str | None, started: float) -> None:
+        """The step of a widget run since ``started``: the event it raised and where it led."""
+        kind = widget.definition["type"]
+        step = StudioStep(
+            widget.name, kind, result.event, following, result.outcome, started, time.time() - started
+        )
         with self._lock:
-            execution.steps.append(step)
+            widget.execution.steps.append(step)
 
-    def _set_widget(self, execution: StudioExecution, name: str, variables: JsonObject) -> None:
+    def _set_widget(self, widget: _Widget, variables: JsonObject) -> None:
         """``{{widgets.NAME.*}}`` (under the lock: the control API reads executions meanwhile)."""
         with self._lock:
-            execution.widgets[name] = variables
+            widget.execution.widgets[widget.name] = variables
 
     def _finish(self, execution: StudioExecution, error: str | None) -> None:
         with self._lock:
@@ -252,11 +260,8 @@ class FlowRunner:
             execution.error = error
             execution.ended_at = time.time()
 
-    def _run_widget(
-        self, widget: Mapping[str, Any], context: JsonObject, execution: StudioExecution
-    ) -> _Result:
-        widget_type = widget["type"]
-        properties: Mapping[str, Any] = widget.get("properties") or {}
+    def _run_widget(self, widget: _Widget) -> _Result:
+        widget_type = widget.definition["type"]
         if widget_type == TRIGGER:
             return _Result(CONVERSATION_EVENT, {})
         handler = {
@@ -268,28 +273,22 @@ class FlowRunner:
         }.get(widget_type)
         if handler is None:
             raise WidgetError(f"the widget type {widget_type!r} is not emulated")
-        return handler(widget, properties, context, execution)
+        return handler(widget)
 
     # -- widgets -------------------------------------------------------------------------------
 
-    def _http_request(
-        self,
-        widget: Mapping[str, Any],
-        properties: Mapping[str, Any],
-        context: JsonObject,
-        execution: StudioExecution,
-    ) -> _Result:
-        method = str(properties.get("method") or "GET").upper()
-        content_type = str(properties.get("content_type") or "application/x-www-form-urlencoded")
-        url = render(str(properties.get("url") or ""), context)
+    def _http_request(self, widget: _Widget) -> _Result:
+        method = str(widget.properties.get("method") or "GET").upper()
+        content_type = str(widget.properties.get("content_type") or "application/x-www-form-urlencoded")
+        url = widget.text("url")
         parameters = [
-            (render(str(item["key"]), context), render(str(item.get("value", "")), context))
-            for item in properties.get("parameters") or []
+            (widget.render(item["key"]), widget.render(item.get("value", "")))
+            for item in widget.properties.get("parameters") or []
         ]
-        body = render(str(properties.get("body") or ""), context) if method == "POST" else ""
+        body = widget.text("body") if method == "POST" else ""
         request: JsonObject = {"method": method, "url": url, "content_type": content_type, "body": body}
         if not re.match(r"https?://", url):
-            self._set_widget(execution, widget["name"], {})
+            self._set_widget(widget, {})
             return _Result("failed", {"request": request, "error": f"not an http(s) URL: {url!r}"})
 
         validator = RequestValidator(self._auth_token())
@@ -319,7 +318,7 @@ class FlowRunner:
         request.update({"url": url, "headers": headers})
 
         widget_variables, outcome = self._send(method, url, data, headers)
-        self._set_widget(execution, widget["name"], widget_variables)
+        self._set_widget(widget, widget_variables)
         outcome["request"] = request
         return _Result("failed" if "error" in outcome else "success", outcome)
 
@@ -364,40 +363,28 @@ class FlowRunner:
             outcome["error"] = f"HTTP {response.status_code}"
         return variables, outcome
 
-    def _split(
-        self,
-        widget: Mapping[str, Any],
-        properties: Mapping[str, Any],
-        context: JsonObject,
-        execution: StudioExecution,
-    ) -> _Result:
-        value = render(str(properties.get("input") or ""), context)
-        for transition in widget.get("transitions", []):
+    def _split(self, widget: _Widget) -> _Result:
+        value = widget.text("input")
+        for transition in widget.definition.get("transitions", []):
             if transition.get("event") != "match":
                 continue
             conditions = transition.get("conditions") or []
-            if all(self._condition(condition, value, context) for condition in conditions):
+            if all(self._condition(condition, value, widget) for condition in conditions):
                 names = [str(c.get("friendly_name") or c.get("type")) for c in conditions]
                 return _Result("match", {"input": value, "matched": names}, transition)
         return _Result("noMatch", {"input": value})
 
     @staticmethod
-    def _condition(condition: Mapping[str, Any], value: str, context: JsonObject) -> bool:
+    def _condition(condition: Mapping[str, Any], value: str, widget: _Widget) -> bool:
         arguments = condition.get("arguments") or []
-        subject = render(str(arguments[0]), context) if arguments else value
-        expected = render(str(condition.get("value") or ""), context)
+        subject = widget.render(arguments[0]) if arguments else value
+        expected = widget.render(condition.get("value") or "")
         return compare(str(condition.get("type")), subject, expected)
 
-    def _send_to_flex(
-        self,
-        widget: Mapping[str, Any],
-        properties: Mapping[str, Any],
-        context: JsonObject,
-        execution: StudioExecution,
-    ) -> _Result:
-        workflow = render(str(properties.get("workflow") or ""), context)
-        channel = render(str(properties.get("channel") or ""), context)
-        attributes_text = render(str(properties.get("attributes") or "{}"), context)
+    def _send_to_flex(self, widget: _Widget) -> _Result:
+        workflow = widget.text("workflow")
+        channel = widget.text("channel")
+        attributes_text = widget.text("attributes", "{}")
         outcome: JsonObject = {"workflow": workflow, "channel": channel, "attributes": attributes_text}
         try:
             attributes = json.loads(attributes_text)
@@ -412,7 +399,7 @@ class FlowRunner:
             "attributes": attributes,
         }
         for key in ("priority", "timeout"):
-            rendered = render(str(properties.get(key) or ""), context).strip()
+            rendered = widget.text(key).strip()
             if rendered.isdigit():
                 routing[key] = int(rendered)
         try:
@@ -421,7 +408,7 @@ class FlowRunner:
                     {
                         "type": "chat",
                         "initiated_by": "customer",
-                        "properties": {"media_channel_sid": execution.conversation_sid},
+                        "properties": {"media_channel_sid": widget.execution.conversation_sid},
                     },
                     {"properties": routing},
                 )
@@ -434,23 +421,17 @@ class FlowRunner:
             "channel_sid": interaction.channel_sid,
             "task_sid": task_sid,
         }
-        self._set_widget(execution, widget["name"], {"sid": task_sid, **enqueued})
+        self._set_widget(widget, {"sid": task_sid, **enqueued})
         return _Result("callComplete", {**outcome, **enqueued})
 
-    def _send_message(
-        self,
-        widget: Mapping[str, Any],
-        properties: Mapping[str, Any],
-        context: JsonObject,
-        execution: StudioExecution,
-    ) -> _Result:
-        body = render(str(properties.get("body") or ""), context)
-        attributes = render(str(properties.get("attributes") or ""), context) or None
+    def _send_message(self, widget: _Widget) -> _Result:
+        body = widget.text("body")
+        attributes = widget.text("attributes") or None
         try:
             if attributes is not None:
                 json.loads(attributes)
             with self.state.lock:
-                conversation = self.conversations.conversation(execution.conversation_sid)
+                conversation = self.conversations.conversation(widget.execution.conversation_sid)
                 message = self.conversations.add_message(
                     conversation,
                     origin=EventOrigin.studio(),
@@ -462,22 +443,16 @@ class FlowRunner:
             return _Result("failed", {"body": body, "error": f"attributes are not JSON: {exc.msg}"})
         except TwilioApiError as exc:
             return _Result("failed", {"body": body, "error": exc.body()})
-        self._set_widget(execution, widget["name"], {"outbound": {"Sid": message.sid, "Body": body}})
+        self._set_widget(widget, {"outbound": {"Sid": message.sid, "Body": body}})
         return _Result("sent", {"body": body, "message_sid": message.sid})
 
-    def _set_variables(
-        self,
-        widget: Mapping[str, Any],
-        properties: Mapping[str, Any],
-        context: JsonObject,
-        execution: StudioExecution,
-    ) -> _Result:
+    def _set_variables(self, widget: _Widget) -> _Result:
         assigned = {
-            str(item["key"]): render(str(item.get("value", "")), context)
-            for item in properties.get("variables") or []
+            str(item["key"]): widget.render(item.get("value", ""))
+            for item in widget.properties.get("variables") or []
         }
         with self._lock:
-            execution.variables.update(assigned)
+            widget.execution.variables.update(assigned)
         return _Result("next", {"variables": assigned})
 
 
