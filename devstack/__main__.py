@@ -287,7 +287,9 @@ def _serve_stack(arguments: argparse.Namespace, ports: Any) -> int:
         function_env = {name: os.environ[name] for name in stack.function_environment_names()}
         (STATE_DIR / "env.json").write_text(json.dumps({"Parameters": function_env}, indent=2) + "\n")
         print(_banner(description, stack.support_chat_path(), STATE_DIR / "logs", arguments.verbose))
-        print("\nTry it in another terminal:")
+        print(f"\nTry it in a browser: {description['console']}  (be alice, type /helpme)")
+        print("Or in another terminal:")
+        print("  make demo                                   # a member's whole journey, played and printed")
         print("  .venv/bin/python -m devstack member alice bug")
         print("  .venv/bin/python -m devstack channel bug-report")
         print("  .venv/bin/python -m devstack member alice mycases")
@@ -873,11 +875,12 @@ def render_message(
     user: str | None = None,
     token: str | None = None,
     color: bool = False,
+    hints: bool = True,
 ) -> str:
     """A message as the Discord client shows it, in text: the markup of its content and embeds
     rendered (``@Alice``, ``#bug-report``, local times), its files, and its buttons and menus,
-    each with the command that presses it as ``user`` (by the reply's ``token`` when there is
-    one, else by the message's id)."""
+    each (with ``hints``) with the command that presses it as ``user`` (by the reply's ``token``
+    when there is one, else by the message's id)."""
     from devstack.discord_markup import to_terminal
 
     def shown(text: Any, prefix: str) -> list[str]:
@@ -912,12 +915,17 @@ def render_message(
             lines += shown(embed["footer"]["text"], bar)
     for attachment in message.get("attachments") or []:
         lines.append(f"  📎 {attachment.get('filename')} {attachment.get('url')}")
-    lines += _component_lines(message, user, token, shown)
+    lines += _component_lines(message, user, token, shown, hints=hints)
     return "\n".join(lines)
 
 
 def _component_lines(
-    message: dict[str, Any], user: str | None, token: str | None, shown: Callable[[Any, str], list[str]]
+    message: dict[str, Any],
+    user: str | None,
+    token: str | None,
+    shown: Callable[[Any, str], list[str]],
+    *,
+    hints: bool = True,
 ) -> list[str]:
     """Each row of buttons and menus on one line, then how to use each enabled one."""
     import shlex
@@ -929,7 +937,7 @@ def _component_lines(
         if isinstance(row, str):  # a text display (components v2)
             lines += shown(row, "  ")
             continue
-        labels, hints = [], []
+        labels, presses = [], []
         for component in row:
             kind, custom_id = component.get("type"), component.get("custom_id")
             emoji = (component.get("emoji") or {}).get("name")
@@ -940,7 +948,7 @@ def _component_lines(
             elif kind == BUTTON and custom_id:
                 labels.append(f"[{label}] ({custom_id}{', disabled' if disabled else ''})")
                 if not disabled:
-                    hints.append(f"press: python -m devstack click {who} {on} {shlex.quote(custom_id)}")
+                    presses.append(f"press: python -m devstack click {who} {on} {shlex.quote(custom_id)}")
             elif kind in SELECTS:
                 placeholder = component.get("placeholder") or "choose"
                 labels.append(f"[▾ {placeholder}] ({custom_id}{', disabled' if disabled else ''})")
@@ -948,14 +956,14 @@ def _component_lines(
                 several = "..." if int(component.get("max_values") or 1) > 1 else ""
                 what = f"one of: {', '.join(values)}" if values else f"{SELECTS[kind]}'s name or id"
                 if not disabled:
-                    hints.append(
+                    presses.append(
                         f"choose: python -m devstack select {who} {on} {shlex.quote(str(custom_id))} "
                         f"VALUE{several}  ({what})"
                     )
             else:
                 labels.append(f"[{label or '?'}]" + (" (disabled)" if disabled else ""))
         lines.append("  " + "  ".join(labels))
-        lines += [f"    {hint}" for hint in hints]
+        lines += [f"    {press}" for press in presses] if hints else []
     return lines
 
 

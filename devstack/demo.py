@@ -385,7 +385,7 @@ class Demo:
     def show(self, where: str, message: dict[str, Any], *, edited: bool = False) -> None:
         self.seen.news([message])
         self.say(f"  · {where}{' (edited)' if edited else ''}")
-        self.say(render_message(message, self._names(message), user=self.member))
+        self.say(render_message(message, self._names(message), hints=False))
 
     def _names(self, message: dict[str, Any]) -> Directory:
         """Who and what the ids in a message are, as the member's client knows them."""
@@ -399,7 +399,7 @@ class Demo:
         ):
             for message, edited in self.seen.news(messages):
                 self.say(f"  · {where}{' (edited)' if edited else ''}")
-                self.say(render_message(message, self._names(message), user=self.member))
+                self.say(render_message(message, self._names(message), hints=False))
 
     def say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
