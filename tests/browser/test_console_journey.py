@@ -104,6 +104,7 @@ def test_a_member_gets_articles_reaches_an_agent_and_rates_the_chat(page: Page) 
     # The support case has no post; the board looks it up as staff: its history and her rating.
     number = re.findall(r"Case #(\d+) opened", page.text_of("#messages"))[-1]
     page.find('[data-tab="cases"]').click()
+    page.shows("#case-details", "As Mod sees it")  # opening the board asks for the open cases (/cases)
     page.until(lambda: page.find("#board form.lookup input"), "the case lookup")
     page.find("#board form.lookup input").send_keys(number)
     page.find("#board form.lookup button").click()

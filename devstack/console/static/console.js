@@ -476,7 +476,7 @@ async function loadCases() {
   for (const server of board.querySelectorAll("[data-guild]")) {
     const all = document.createElement("button");
     all.className = "button secondary";
-    all.textContent = "All cases (/cases as staff)";
+    all.textContent = "Open cases (/cases as staff)";
     all.dataset.details = "";
     // Support cases (opened by "Talk to a human") have no post: look one up by number.
     const lookup = document.createElement("form");
@@ -512,11 +512,23 @@ async function showDetails(button, number) {
   const staff = view.world.members.find((member) => member.staff && member.guild_ids.includes(guildId));
   if (!staff) { toast("No staff member in that server to ask."); return; }
   button.disabled = true;
+  const asked = (showDetails.asked = (showDetails.asked || 0) + 1);
   const answer = await guarded(() => api("/api/cases/details", {
     user: staff.username, guild_id: guildId, number: number ? Number(number) : null,
   }));
   button.disabled = false;
-  if (answer) $("#case-details").innerHTML = `<h3>As ${staff.display_name} sees it</h3>${answer.html}`;
+  // The newest question's answer stays on screen, whichever answer arrives last.
+  if (answer && asked === showDetails.asked) {
+    $("#case-details").innerHTML = `<h3>As ${staff.display_name} sees it</h3>${answer.html}`;
+  }
+}
+
+// Opening the board also asks the bot for the open cases (/cases as staff): support cases, which
+// have no post, are listed there. Only on opening, so the live redraws send no interactions.
+async function openBoard() {
+  await loadCases();
+  const all = $("#board [data-guild] [data-details='']");
+  if (all) await showDetails(all, "");
 }
 
 // -- tabs and live updates ------------------------------------------------------------------
@@ -527,7 +539,7 @@ for (const tab of document.querySelectorAll("[data-tab]")) {
     for (const other of document.querySelectorAll("[data-tab]")) other.setAttribute("aria-selected", String(other === tab));
     $("#chat").hidden = view.tab !== "chat";
     $("#cases").hidden = view.tab !== "cases";
-    if (view.tab === "cases") loadCases();
+    if (view.tab === "cases") openBoard();
   });
 }
 
