@@ -95,7 +95,7 @@ events: $(VENV)/.installed
 register-commands: $(VENV)/.installed
 	$(BIN)/python scripts/register_commands.py
 
-$(VENV)/.installed: requirements-dev.txt layers/flexcord/requirements.txt
+$(VENV)/.installed: requirements-dev.txt layers/flexcord/requirements.txt layers/twilio/requirements.txt
 	@test -n "$(PYTHON)" || { echo "Python $(PYTHON_VERSION) not found: install it (e.g. pyenv install $(PYTHON_VERSION)) or pass PYTHON=/path/to/python$(PYTHON_VERSION)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt

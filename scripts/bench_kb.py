@@ -440,7 +440,11 @@ def layer_sizes() -> None:
     print("\n5. Layers, built for arm64 as sam build builds them (unzipped, MB = 10^6 bytes)")
     with tempfile.TemporaryDirectory(prefix="flexcord-layers-") as scratch:
         sizes = {}
-        for layer, folder in (("FlexcordLayer", "flexcord"), ("KnowledgeLayer", "knowledge")):
+        for layer, folder in (
+            ("FlexcordLayer", "flexcord"),
+            ("TwilioLayer", "twilio"),
+            ("KnowledgeLayer", "knowledge"),
+        ):
             target = Path(scratch) / layer
             subprocess.run(
                 [
@@ -460,11 +464,12 @@ def layer_sizes() -> None:
         model = Path(scratch) / "KnowledgeLayer" / "python" / "flexcord_embedding_model"
         print(f"  {'  of which the embedding model':<40}{_tree_size(model) / 1e6:>8.1f} MB")
     handlers = max(_tree_size(path) for path in (ROOT / "functions").iterdir() if path.is_dir())
-    total = sizes["FlexcordLayer"] + sizes["KnowledgeLayer"] + handlers
+    total = sum(sizes.values()) + handlers
     print(
-        f"  worker or chatbot function with both layers: {total / 1e6:.1f} MB of "
+        f"  worker or chatbot function with its three layers: {total / 1e6:.1f} MB of "
         f"{UNZIPPED_LIMIT / 1e6:.0f} MB ({'within' if total < UNZIPPED_LIMIT else 'OVER'} the limit); "
-        "the others carry FlexcordLayer only"
+        "the conversation events function carries FlexcordLayer and TwilioLayer, the others "
+        "FlexcordLayer only"
     )
 
 

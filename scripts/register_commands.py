@@ -15,9 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "layers" / "flexcord"))
 
+from flexcord.adapters.discord.bot import discord_client
 from flexcord.config import ConfigurationError, discord_settings
 from flexcord.registration import register_commands
-from flexcord.wiring import discord_client
 
 
 def main() -> int:

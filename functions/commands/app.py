@@ -6,10 +6,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from flexcord.adapters.discord import DiscordClient
+from flexcord.adapters.discord.bot import discord_client
 from flexcord.config import discord_settings
 from flexcord.custom_resource import handle_event
 from flexcord.observability import logger
-from flexcord.wiring import discord_client
 
 
 def client_for(application_id: str) -> DiscordClient:

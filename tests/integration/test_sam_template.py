@@ -11,6 +11,9 @@ these tests prepended to PATH, so run them from the project's Python 3.13 venv.
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
+import json
 import os
 import re
 import shutil
@@ -23,6 +26,8 @@ from typing import Any
 import pytest
 from cfnlint.api import ManualArgs, lint
 from cfnlint.decode import decode_str
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -38,6 +43,26 @@ FUNCTIONS = {
 }
 PYC_TAG = "cpython-313"
 EM_AARCH64 = 183  # ELF e_machine of arm64
+
+#: The functions whose code imports twilio, and so carry TwilioLayer; no other function does.
+TWILIO_FUNCTIONS = {"WorkerFunction", "ConversationEventsFunction", "ChatbotFunction"}
+#: What TwilioLayer ships (import names: the SDK and its aiohttp tree) and FlexcordLayer must not.
+TWILIO_TREE = (
+    "twilio", "jwt", "aiohttp", "aiohttp_retry", "aiohappyeyeballs", "aiosignal", "attr", "attrs",
+    "frozenlist", "multidict", "propcache", "yarl",
+)  # fmt: skip
+#: Where Lambda's python3.13 on arm64 runs, for the layers' requirement markers.
+LAMBDA_MARKERS = {
+    "python_version": "3.13",
+    "python_full_version": "3.13.0",
+    "implementation_name": "cpython",
+    "platform_python_implementation": "CPython",
+    "sys_platform": "linux",
+    "platform_system": "Linux",
+    "platform_machine": "aarch64",
+    "os_name": "posix",
+    "extra": "",
+}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -172,6 +197,25 @@ def _resources_by_service(statements: list[dict[str, Any]]) -> dict[str, set[str
     return result
 
 
+def _function_layers(template: dict[str, Any]) -> dict[str, list[str]]:
+    """Each function's layers, in order: SAM prepends the Globals' list to the function's own
+    (lists in Globals are additive; test_sam_translates_each_function_with_these_layers checks
+    this against SAM's own translator)."""
+    shared = template.get("Globals", {}).get("Function", {}).get("Layers", [])
+    return {
+        logical_id: [layer["Ref"] for layer in [*shared, *resource["Properties"].get("Layers", [])]]
+        for logical_id, resource in _resources(template).items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+
+
+def _distributions(folder: Path) -> dict[str, importlib.metadata.Distribution]:
+    return {
+        canonicalize_name(dist.metadata["Name"]): dist
+        for dist in importlib.metadata.distributions(path=[str(folder)])
+    }
+
+
 def _elf_machine(path: Path) -> int:
     header = path.read_bytes()[:20]
     assert header[:4] == b"\x7fELF", path
@@ -264,6 +308,85 @@ def test_sam_build_ships_the_knowledge_layer_with_the_model_and_no_downloaders(b
 
 
 @pytest.mark.slow
+def test_sam_build_ships_twilio_in_a_layer_of_its_own(build_dir: Path) -> None:
+    flexcord = build_dir / "FlexcordLayer" / "python"
+    python = build_dir / "TwilioLayer" / "python"
+    for package in TWILIO_TREE:
+        assert (python / package).is_dir(), f"TwilioLayer has no {package}"
+        assert not (flexcord / package).exists(), f"FlexcordLayer still ships {package}"
+    assert (python / "twilio" / "rest" / "__init__.py").is_file()
+    assert (python / "twilio" / "request_validator.py").is_file()
+    # Installed without dependencies: requests, and idna that yarl needs too, come from
+    # FlexcordLayer; boto3 from the runtime.
+    for absent in ("requests", "urllib3", "idna", "certifi", "charset_normalizer", "boto3", "bin"):
+        assert not (python / absent).exists(), absent
+    _assert_compiled(python)
+    libraries = list(python.rglob("*.so"))
+    assert libraries  # aiohttp, multidict, yarl... are compiled extensions
+    for library in libraries:
+        assert _elf_machine(library) == EM_AARCH64, f"{library} is not an aarch64 binary"
+
+    # No package twice, and the two layers together (what a carrier's /opt/python holds) meet
+    # every requirement of the twilio layer's packages at the versions they need.
+    shipped, shared = _distributions(python), _distributions(flexcord)
+    assert "twilio" in shipped
+    assert not shipped.keys() & shared.keys()
+    available = {**shared, **shipped}
+    for name, distribution in shipped.items():
+        for line in distribution.requires or []:
+            requirement = Requirement(line)
+            if requirement.marker and not requirement.marker.evaluate(LAMBDA_MARKERS):
+                continue
+            found = available.get(canonicalize_name(requirement.name))
+            assert found, f"{name} needs {requirement}, in neither layer"
+            assert requirement.specifier.contains(found.version, prereleases=True), (
+                f"{name} needs {requirement}; the layers have {found.version}"
+            )
+
+
+@pytest.mark.slow
+def test_the_built_template_gives_the_twilio_layer_only_to_the_functions_that_import_twilio(
+    build_dir: Path,
+) -> None:
+    built, matches = decode_str((build_dir / "template.yaml").read_text())
+    assert not matches, [str(m) for m in matches]
+    assert built["Resources"]["TwilioLayer"]["Properties"]["ContentUri"] == "TwilioLayer"
+    layers = _function_layers(dict(built))
+    assert "TwilioLayer" not in layers["InteractionsFunction"]
+    assert {logical_id for logical_id, names in layers.items() if "TwilioLayer" in names} == TWILIO_FUNCTIONS
+    assert all(names[0] == "FlexcordLayer" for names in layers.values())
+
+
+@pytest.mark.slow
+def test_sam_translates_each_function_with_these_layers(sam_cli: str, template: dict[str, Any]) -> None:
+    """SAM's own translator (the SAM CLI's samtranslator, offline) gives every Lambda function
+    the layers _function_layers reads from the template, in the same order."""
+    first_line = Path(sam_cli).read_bytes().split(b"\n", 1)[0]
+    if not first_line.startswith(b"#!"):
+        pytest.skip(f"{sam_cli} is not a Python script: its translator cannot be run from here")
+    translate = r"""
+import json, re, sys
+from samtranslator.translator.transform import transform
+from samtranslator.yaml_helper import yaml_parse
+# The translator wants deployed code locations; the layers are what is looked at.
+text = re.sub(r"(CodeUri|ContentUri): \S+", r"\1: s3://bucket/key", open(sys.argv[1]).read())
+class NoManagedPolicies:
+    def load(self): return {}
+resources = transform(yaml_parse(text), {}, NoManagedPolicies())["Resources"]
+print(json.dumps({name: [layer["Ref"] for layer in resource["Properties"].get("Layers", [])]
+                  for name, resource in resources.items() if resource["Type"] == "AWS::Lambda::Function"}))
+"""
+    result = _run([first_line[2:].decode().strip(), "-c", translate, str(TEMPLATE)], timeout=120)
+    assert result.returncode == 0, _report(result)
+    translated = json.loads(result.stdout.strip().splitlines()[-1])
+    # A translated layer's logical id carries a hash of its content: FlexcordLayer1a2b3c4d5e.
+    names = {
+        name: [re.sub(r"[0-9a-f]{10}$", "", layer) for layer in layers] for name, layers in translated.items()
+    }
+    assert names == _function_layers(template)
+
+
+@pytest.mark.slow
 def test_the_knowledge_layer_can_carry_a_deployers_onnx_model_instead(tmp_path: Path) -> None:
     from tests.support.onnx_models import write_tiny_model
 
@@ -297,15 +420,15 @@ def test_every_function_with_its_layers_fits_lambdas_unzipped_limit(
     def size(folder: Path) -> int:
         return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
 
-    layer_sizes = {name: size(build_dir / name) for name in ("FlexcordLayer", "KnowledgeLayer")}
-    functions = [
-        name for name, resource in resources.items() if resource["Type"] == "AWS::Serverless::Function"
-    ]
-    assert len(functions) >= 7
-    for logical_id in functions:
-        layers = ["FlexcordLayer"] + [
-            layer["Ref"] for layer in resources[logical_id]["Properties"].get("Layers", [])
-        ]
+    layer_sizes = {
+        name: size(build_dir / name)
+        for name, resource in resources.items()
+        if resource["Type"] == "AWS::Serverless::LayerVersion"
+    }
+    assert set(layer_sizes) == {"FlexcordLayer", "KnowledgeLayer", "TwilioLayer"}
+    function_layers = _function_layers(template)
+    assert len(function_layers) >= 7
+    for logical_id, layers in function_layers.items():
         total = size(build_dir / logical_id) + sum(layer_sizes[name] for name in layers)
         assert total < 250_000_000, f"{logical_id}: {total / 1e6:.1f} MB with {layers}"
 
@@ -332,6 +455,7 @@ def test_logical_ids_and_types(template: dict[str, Any]) -> None:
         "HttpApi": "AWS::Serverless::HttpApi",
         "FlexcordLayer": "AWS::Serverless::LayerVersion",
         "KnowledgeLayer": "AWS::Serverless::LayerVersion",
+        "TwilioLayer": "AWS::Serverless::LayerVersion",
         "InteractionsFunction": "AWS::Serverless::Function",
         "WorkerFunction": "AWS::Serverless::Function",
         "CommandsFunction": "AWS::Serverless::Function",
@@ -409,7 +533,11 @@ def test_functions_use_makefile_builds_and_the_layer(template: dict[str, Any]) -
         )
         assert dry_run.returncode == 0, dry_run.stderr
         assert "compileall" in dry_run.stdout
-    for layer_id, folder in (("FlexcordLayer", "flexcord"), ("KnowledgeLayer", "knowledge")):
+    for layer_id, folder in (
+        ("FlexcordLayer", "flexcord"),
+        ("KnowledgeLayer", "knowledge"),
+        ("TwilioLayer", "twilio"),
+    ):
         assert resources[layer_id]["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
         assert f"build-{layer_id}:" in (ROOT / "layers" / folder / "Makefile").read_text()
 
@@ -423,6 +551,72 @@ def test_only_the_functions_that_answer_from_the_help_centre_carry_the_knowledge
         if {"Ref": "KnowledgeLayer"} in resource.get("Properties", {}).get("Layers", [])
     }
     assert carriers == {"WorkerFunction", "ChatbotFunction"}
+
+
+def _imported_modules(source: Path) -> set[str]:
+    """The modules a file may import at run time: at its top or inside a function, not under
+    ``if TYPE_CHECKING:``. ``from a.b import c`` counts as a.b and a.b.c (c may be a module)."""
+    tree = ast.parse(source.read_text(), filename=str(source))
+    type_only = {
+        id(node)
+        for block in ast.walk(tree)
+        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+        for statement in block.body
+        for node in ast.walk(statement)
+    }
+    modules: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in type_only:
+            continue
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, f"{source}: a relative import this walk does not follow"
+            assert node.module
+            modules.add(node.module)
+            modules.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return modules
+
+
+def _packages_a_handler_can_import(handler: Path) -> set[str]:
+    """The top-level packages other than flexcord that a handler can import, itself or through
+    any flexcord module it can reach (and each package's __init__ on the way)."""
+    packages: set[str] = set()
+    seen: set[Path] = set()
+    todo = [handler]
+    while todo:
+        for module in _imported_modules(todo.pop()):
+            parts = module.split(".")
+            if parts[0] != "flexcord":
+                packages.add(parts[0])
+                continue
+            for end in range(1, len(parts) + 1):
+                path = LAYER_SOURCE.parent.joinpath(*parts[:end])
+                for source in (path / "__init__.py", path.with_suffix(".py")):
+                    if source.is_file() and source not in seen:
+                        seen.add(source)
+                        todo.append(source)
+    return packages
+
+
+def test_only_the_functions_that_can_import_twilio_carry_the_twilio_layer(template: dict[str, Any]) -> None:
+    """Read from the code: a function carries TwilioLayer exactly when its handler can import
+    twilio at run time (lazy imports inside functions included). The interactions endpoint,
+    which must answer within 3 s, neither imports it nor ships it."""
+    layers = _function_layers(template)
+    importers = {
+        logical_id
+        for logical_id in layers
+        if "twilio"
+        in _packages_a_handler_can_import(
+            ROOT / _resources(template)[logical_id]["Properties"]["CodeUri"] / "app.py"
+        )
+    }
+    assert importers == TWILIO_FUNCTIONS
+    assert {logical_id for logical_id, names in layers.items() if "TwilioLayer" in names} == TWILIO_FUNCTIONS
+    assert "InteractionsFunction" not in TWILIO_FUNCTIONS
+    # The walk sees through flexcord: the interactions handler's own app.py imports no PyNaCl.
+    assert "nacl" in _packages_a_handler_can_import(ROOT / "functions" / "interactions" / "app.py")
 
 
 def test_interactions_function_can_only_enqueue_and_count_rate_limits(template: dict[str, Any]) -> None:

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from flexcord.adapters.discord import DiscordClient
-from flexcord.adapters.discord.ratelimit import GLOBAL_REQUESTS_PER_SECOND, RateLimiter
+from flexcord.adapters.discord.bot import discord_client
+from flexcord.adapters.discord.ratelimit import GLOBAL_REQUESTS_PER_SECOND
 from flexcord.adapters.queue.job_queue import job_queue
 from flexcord.adapters.storage.announcements import (
     DynamoAnnouncementDrafts,
@@ -31,7 +32,6 @@ from flexcord.cases import CaseService
 from flexcord.cases.model import NO_SERVER
 from flexcord.config import (
     ConfigurationError,
-    DiscordSettings,
     TwilioSettings,
     aws_settings,
     discord_settings,
@@ -53,27 +53,6 @@ from flexcord.jobs.worker import Executor, JobWorker
 from flexcord.secrets import get_secret
 from flexcord.servers.channel_check import ChannelChecker
 from flexcord.servers.settings import ServerDirectory, ServerSettings
-
-
-def discord_client(
-    settings: DiscordSettings,
-    *,
-    max_attempts: int = 3,
-    read_timeout: float = 6.0,
-    global_limit: int = GLOBAL_REQUESTS_PER_SECOND,
-) -> DiscordClient:
-    """The bot's Discord client. The defaults bound one request to about 30 s of retries inside
-    the worker's 60 s; the token is read when the first request needs it (and cached by
-    Powertools parameters), so building the client costs no Secrets Manager call.
-    ``global_limit``: this process's share of Discord's per-bot limit of requests a second."""
-    return DiscordClient(
-        base_url=settings.api_base_url,
-        application_id=settings.application_id,
-        bot_token=lambda: get_secret("DISCORD_BOT_TOKEN"),
-        max_attempts=max_attempts,
-        timeout=(3.05, read_timeout),
-        rate_limiter=RateLimiter(global_limit=global_limit),
-    )
 
 
 def worker_share_of_global_limit() -> int:
