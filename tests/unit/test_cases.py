@@ -111,6 +111,7 @@ def test_recording_the_post_keeps_it_and_adds_history(service: CaseService) -> N
     posted = service.record_post(case, PostedMessage("chan", "msg"), case.attachments)
     assert posted.post == PostedMessage("chan", "msg")
     assert [e.action for e in posted.history] == ["opened", "posted"]
+    assert posted.history[-1].note == "<#chan>"  # a mention: staff read the channel's name
     assert service.find("g", case.number).post == PostedMessage("chan", "msg")  # type: ignore[union-attr]
 
 

@@ -215,7 +215,8 @@ class Case:
         )
 
     def with_post(self, post: PostedMessage, attachments: tuple[Attachment, ...], now: str) -> Case:
-        event = CaseEvent(at=now, actor_id="flexcord", action="posted", note=f"channel {post.channel_id}")
+        # A channel mention: Discord shows it as the channel's name ("posted: #bug-report").
+        event = CaseEvent(at=now, actor_id="flexcord", action="posted", note=f"<#{post.channel_id}>")
         return replace(
             self, post=post, attachments=attachments, updated_at=now, history=(*self.history, event)
         )
