@@ -16,6 +16,10 @@ Handler = Callable[[dict[str, Any], Any], Any]
 #: The function whose handler is running (its context's function_name), for devstack.aws_calls.
 current_function: ContextVar[str | None] = ContextVar("current_function", default=None)
 
+#: Called with the function's name as each invocation of a handler from :func:`load_handler`
+#: begins (e.g. a benchmark counting invocations); add a listener around what it counts.
+invocation_listeners: list[Callable[[str], None]] = []
+
 
 @dataclass
 class LocalLambdaContext:
@@ -53,7 +57,10 @@ def load_handler(handler_file: Path, handler_name: str, module_name: str) -> Han
     handler: Handler = getattr(module, handler_name)
 
     def invoke(event: dict[str, Any], context: Any) -> Any:
-        running = current_function.set(getattr(context, "function_name", None))
+        function_name = getattr(context, "function_name", None)
+        running = current_function.set(function_name)
+        for listener in tuple(invocation_listeners):
+            listener(str(function_name))
         try:
             return handler(event, context)
         finally:
