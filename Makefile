@@ -71,9 +71,12 @@ validate: $(SAM_VENV)/.installed
 build: $(VENV)/.installed $(SAM_VENV)/.installed
 	$(SAM_CLI) build
 
-## bench: cold-start figures for the interactions endpoint
-bench: $(VENV)/.installed
-	$(BIN)/python scripts/bench_cold_start.py
+## bench: every performance figure next to its budget, measured in one run (about 5 minutes): each
+## function's cold start against the local stack, the interactions endpoint's warm p50/p99, each
+## function's package (after sam build) and handler import, then the relay through the local stack
+## both ways and the work per message (bench_relay.py); writes .bench/report.json (bench.py)
+bench: $(VENV)/.installed $(SAM_VENV)/.installed
+	$(BIN)/python scripts/bench.py $(ARGS)
 
 ## bench-kb: the knowledge base: quality on the shipped tuning and holdout questions, the
 ## assistant's cold start, query latency at 1,000 articles and the layers' sizes (bench_kb.py), then

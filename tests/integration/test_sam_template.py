@@ -910,3 +910,20 @@ def test_the_scheduler_runs_every_minute_without_retries_and_only_queries_and_en
     )
     assert actions == ["dynamodb:Query", "sqs:SendMessage"]
     assert function["Timeout"] <= 30
+
+
+def test_the_benchmark_sizes_each_function_with_the_layers_it_carries(build_dir: Path) -> None:
+    """``make bench``'s package figures, on this module's build: every function, zipped and
+    unzipped, the worker heavier than the interactions function by the layers only it carries."""
+    from scripts.bench import FUNCTIONS, measure_packages
+
+    figures = {figure.name: figure for figure in measure_packages(None, build_dir)}
+    for folder in FUNCTIONS.values():
+        zipped, unzipped = figures[f"package.{folder}.zipped"], figures[f"package.{folder}.unzipped"]
+        assert 0 < zipped.value < unzipped.value
+        assert unzipped.budget == "<= 250"
+        assert unzipped.met is True
+    carried = "InteractionsFunction + FlexcordLayer"
+    assert figures["package.interactions.unzipped"].note.startswith(carried)
+    assert "TwilioLayer" in figures["package.worker.unzipped"].note
+    assert figures["package.worker.unzipped"].value > figures["package.interactions.unzipped"].value + 50
