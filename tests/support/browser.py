@@ -134,13 +134,37 @@ class Page:
 
     def become(self, member: str) -> None:
         """Choose who you are in the member picker, and wait for the page to follow."""
-        from selenium.webdriver.support.ui import Select
 
-        Select(self.find("#member")).select_by_value(member)
+        self.choose("#member", member)
         self.until(
             lambda: self.driver.execute_script("return document.body.dataset.member") == member,
             f"being {member}",
         )
+
+    def choose(self, css: str, value: str) -> None:
+        """Pick ``value`` in the (newest) select matching ``css`` (again, if a redraw replaced it)."""
+        from selenium.webdriver.support.ui import Select
+
+        def chosen() -> bool:
+            found = self.driver.find_elements(By.CSS_SELECTOR, css)
+            if not found:
+                return False
+            Select(found[-1]).select_by_value(value)
+            return True
+
+        self.until(chosen, f"choosing {value!r} in {css}")
+
+    def click(self, css: str) -> None:
+        """Click the first element matching ``css`` (again, if a redraw replaced it)."""
+
+        def clicked() -> bool:
+            found = self.driver.find_elements(By.CSS_SELECTOR, css)
+            if not found:
+                return False
+            found[0].click()
+            return True
+
+        self.until(clicked, f"clicking {css}")
 
     def channel(self, name: str) -> None:
         def choose() -> bool:

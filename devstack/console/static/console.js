@@ -60,6 +60,10 @@ async function loadWorld() {
 }
 
 function drawMembers() {
+  // Redrawn only when something changed: an open menu is not closed under the person's pointer.
+  const key = JSON.stringify([view.me, view.world.members]);
+  if (key === drawMembers.key) return;
+  drawMembers.key = key;
   const select = $("#member");
   select.replaceChildren(...view.world.members.map((member) => new Option(
     `${member.display_name}${member.staff ? " (staff)" : ""}`, member.username, false, member.username === view.me)));
@@ -67,6 +71,9 @@ function drawMembers() {
 }
 
 function drawChannels() {
+  const key = JSON.stringify([view.me, view.channel, view.world.guilds]);
+  if (key === drawChannels.key) return;
+  drawChannels.key = key;
   const nav = $("#channels");
   const items = [];
   const dm = channelButton("dm", "💬 Flexcord (DM)", false);
