@@ -47,14 +47,21 @@ def encode_file(spec: FileSpec | Mapping[str, str], *, default_content_type: str
     }
 
 
-def wait_for[T](predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.05) -> T:
+def wait_for[T](
+    predicate: Callable[[], T | None],
+    timeout: float = 10.0,
+    interval: float = 0.05,
+    *,
+    what: str = "condition",
+) -> T:
+    """The predicate's first truthy value; ``TimeoutError`` naming ``what`` after ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() >= deadline:
-            raise TimeoutError(f"condition not met within {timeout} s")
+            raise TimeoutError(f"{what} not met within {timeout:g} s")
         time.sleep(interval)
 
 

@@ -34,7 +34,7 @@ from typing import Any, TextIO
 import requests
 
 from devstack.__main__ import STATE_FILE, render_message
-from devstack.control_client import EmulatorControlError
+from devstack.control_client import EmulatorControlError, wait_for
 from devstack.discord_emulator.control import EmulatorControl as DiscordControl
 from devstack.discord_markup import Directory
 from devstack.discord_names import directory_for
@@ -326,14 +326,10 @@ class Demo:
 
     def wait[T](self, condition: Callable[[], T | None], failure: str) -> T:
         """The condition's first truthy value, asked every 0.2 s for at most ``timeout`` seconds."""
-        deadline = time.monotonic() + self.timeout
-        while True:
-            value = condition()
-            if value:
-                return value
-            if time.monotonic() >= deadline:
-                raise StepFailed(f"{failure} within {self.timeout:g} s")
-            time.sleep(0.2)
+        try:
+            return wait_for(condition, self.timeout, 0.2)
+        except TimeoutError:
+            raise StepFailed(f"{failure} within {self.timeout:g} s") from None
 
     def final_reply(self, result: dict[str, Any], failure: str) -> dict[str, Any]:
         """An interaction's reply once the worker has written it (no longer "thinking…")."""

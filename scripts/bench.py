@@ -50,6 +50,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from devstack.control_client import wait_for  # noqa: E402
 from scripts.bench_report import REPORT, Figure, summary, write_report  # noqa: E402
 
 BUILD_DIR = ROOT / ".aws-sam" / "build"
@@ -217,8 +218,8 @@ def local_stack() -> Iterator[tuple[Any, StackWorld]]:
         assert gateway is not None
         alice = discord.user_id("alice")
         discord.run_command("alice", "helpme", {"question": "my pokéstop is missing"})
-        session = _wait_for(lambda: _session(stack, alice))
-        _wait_for(lambda: _queue_is_empty(resources.job_queue_url))
+        session = wait_for(lambda: _session(stack, alice), 30.0, 0.1, what="alice's support session")
+        wait_for(lambda: _queue_is_empty(resources.job_queue_url), 30.0, 0.1, what="the job queue to empty")
         sqs = boto3.client("sqs")
         bench_queue = sqs.create_queue(
             QueueName=f"bench-{uuid.uuid4().hex[:8]}.fifo", Attributes={"FifoQueue": "true"}
@@ -238,16 +239,6 @@ def local_stack() -> Iterator[tuple[Any, StackWorld]]:
                 relayed=lambda: discord.messages(discord.dm_channel_id("alice")),
             ),
         )
-
-
-def _wait_for(predicate: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = predicate()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise RuntimeError("the local stack did not get there in time")
 
 
 def _session(stack: Any, user_id: str) -> dict[str, str] | None:

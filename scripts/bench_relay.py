@@ -46,6 +46,7 @@ for _path in (str(ROOT / "layers" / "flexcord"), str(ROOT)):
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
+from devstack.control_client import wait_for  # noqa: E402
 from devstack.discord_emulator import DiscordEmulator  # noqa: E402
 from devstack.lambda_runtime import current_function, invocation_listeners  # noqa: E402
 from devstack.stack import LocalStack  # noqa: E402
@@ -264,16 +265,6 @@ class Chat:
     task_sid: str
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str, pause: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(pause)
-    raise TimeoutError(f"timed out waiting for {what}")
-
-
 def lift_discord_rate_limits(discord: DiscordEmulator) -> None:
     """Discord lets a bot create 5 messages per 5 s in a channel, and every relayed message (the
     agent's, and the echo of the member's) is one in the member's DM: sent back to back they would
@@ -295,16 +286,16 @@ def open_chat(stack: LocalStack) -> Chat:
     welcome = wait_for(
         lambda: next((m for m in discord.messages(dm) if m.get("components")), None),
         SETUP_TIMEOUT_SECONDS,
-        "the welcome message",
+        what="the welcome message",
     )
     discord.click(MEMBER, welcome, "chat:human")
-    task = wait_for(lambda: next(iter(twilio.tasks()), None), SETUP_TIMEOUT_SECONDS, "the agent's task")
+    task = wait_for(lambda: next(iter(twilio.tasks()), None), SETUP_TIMEOUT_SECONDS, what="the agent's task")
     conversation_sid = str(task.get("conversation_sid") or task["attributes"]["conversation_sid"])
     twilio.accept(str(task["sid"]), agent=AGENT, friendly_name=AGENT_NAME)
     wait_for(
         lambda: any(f"**{AGENT_NAME}** joined" in str(m.get("content")) for m in discord.messages(dm)),
         SETUP_TIMEOUT_SECONDS,
-        "the agent joining",
+        what="the agent joining",
     )
     return Chat(discord, twilio, dm, conversation_sid, str(task["sid"]))
 
@@ -368,7 +359,7 @@ def _settled(stack: LocalStack, sqs: Any) -> None:
         counts = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)
         return all(value == "0" for value in counts["Attributes"].values())
 
-    wait_for(empty, MESSAGE_TIMEOUT_SECONDS, "the job queue to empty", pause=0.005)
+    wait_for(empty, MESSAGE_TIMEOUT_SECONDS, 0.005, what="the job queue to empty")
 
 
 def _member_says(chat: Chat, text: str) -> None:

@@ -133,7 +133,7 @@ class ConsoleApp:
         user = state["users"].get(viewer)
         guilds = []
         for guild_id, guild in state["guilds"].items():
-            channel_objects = [self._channel(channel_id) for channel_id in guild["channels"].values()]
+            channel_objects = self._channels_of(guild_id)
             threads = [
                 {
                     "id": t["id"],
@@ -150,7 +150,7 @@ class ConsoleApp:
                     "name": guild.get("name", ""),
                     "member": bool(user) and guild_id in user.get("guild_ids", []),
                     "channels": sorted(
-                        (c for c in channel_objects if c and self._can_see(c["id"], viewer)),
+                        (c for c in channel_objects if self._can_see(c["id"], viewer)),
                         key=lambda c: (c.get("position") or 0, c.get("name", "")),
                     ),
                     "threads": threads,
@@ -166,21 +166,23 @@ class ConsoleApp:
             },
         )
 
-    def _channel(self, channel_id: str) -> JsonObject | None:
+    def _channels_of(self, guild_id: str) -> list[JsonObject]:
+        """The server's channels as Discord lists them to the bot (one request per server)."""
         found = self._http.get(
-            f"{self._discord_url}/api/v10/channels/{channel_id}",
+            f"{self._discord_url}/api/v10/guilds/{guild_id}/channels",
             headers={"Authorization": f"Bot {self._bot_token}"},
             timeout=10,
         )
-        if found.status_code != 200:
-            return None
-        channel: JsonObject = found.json()
-        return {
-            "id": channel["id"],
-            "name": channel.get("name", ""),
-            "type": channel.get("type"),
-            "position": channel.get("position"),
-        }
+        found.raise_for_status()
+        return [
+            {
+                "id": channel["id"],
+                "name": channel.get("name", ""),
+                "type": channel.get("type"),
+                "position": channel.get("position"),
+            }
+            for channel in found.json()
+        ]
 
     def _can_see(self, channel_id: str, viewer: str) -> bool:
         if not viewer:
