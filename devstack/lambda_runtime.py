@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -19,6 +20,8 @@ current_function: ContextVar[str | None] = ContextVar("current_function", defaul
 #: Called with the function's name as each invocation of a handler from :func:`load_handler`
 #: begins (e.g. a benchmark counting invocations); add a listener around what it counts.
 invocation_listeners: list[Callable[[str], None]] = []
+#: Called with the function's name and the invocation's duration in seconds as each one ends.
+invocation_end_listeners: list[Callable[[str, float], None]] = []
 
 
 @dataclass
@@ -54,6 +57,8 @@ def load_handler(handler_file: Path, handler_name: str, module_name: str) -> Han
         raise ImportError(f"cannot load {handler_file}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    # Reachable by name, as Lambda's runtime reaches its handler module (e.g. to warm it up).
+    sys.modules[module_name] = module
     handler: Handler = getattr(module, handler_name)
 
     def invoke(event: dict[str, Any], context: Any) -> Any:
@@ -61,9 +66,12 @@ def load_handler(handler_file: Path, handler_name: str, module_name: str) -> Han
         running = current_function.set(function_name)
         for listener in tuple(invocation_listeners):
             listener(str(function_name))
+        began = time.perf_counter()
         try:
             return handler(event, context)
         finally:
             current_function.reset(running)
+            for end_listener in tuple(invocation_end_listeners):
+                end_listener(str(function_name), time.perf_counter() - began)
 
     return invoke

@@ -4,8 +4,13 @@ boto3's standard AWS_ENDPOINT_URL."""
 from __future__ import annotations
 
 import logging
+import signal
 import socket
+import subprocess
+import sys
 import threading
+import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -19,6 +24,7 @@ HOST = "127.0.0.1"
 class MotoOnLoopback:
     def __init__(self, port: int = 0) -> None:
         patch_sqs_fifo()
+        patch_sqs_for_bursts()
         patch_dynamodb_atomic_writes()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request log
         self._port = port
@@ -67,6 +73,51 @@ class MotoOnLoopback:
         server.server_close()
         if thread is not None:
             thread.join(timeout=5)
+
+
+class MotoProcess:
+    """The same server in a process of its own (``python -m devstack.moto_server``): a benchmark
+    that loads the stack with several worker processes keeps moto off the stack process's GIL,
+    as AWS is off the functions' machine."""
+
+    def __init__(self, port: int = 0) -> None:
+        self._port = port
+        self._process: subprocess.Popen[bytes] | None = None
+        self.endpoint_url = ""
+
+    def start(self) -> str:
+        port = self._port or _free_port()
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "devstack.moto_server", str(port)],
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+        self.endpoint_url = f"http://{HOST}:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=1).raise_for_status()
+                return self.endpoint_url
+            except requests.RequestException:
+                if self._process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"moto did not start on port {port}") from None
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
 
 
 _RECEIVE_LOCK = threading.Lock()
@@ -142,6 +193,58 @@ def patch_sqs_fifo() -> None:
     models.SQSBackend._devstack_fifo_patched = True  # type: ignore[attr-defined]
 
 
+def patch_sqs_for_bursts() -> None:
+    """Keep moto's SQS linear in a burst of thousands of messages (benchmarks queue 2,000 at once).
+
+    - Every send reads the queue's attributes for ContentBasedDeduplication, and moto computes
+      the approximate message counts with them, a pass over every message each time: queueing
+      n messages costs n² message checks. The counts are not computed while a send reads them.
+    - moto's clock builds two datetimes per reading, and each receive reads it for every message
+      in the queue; the same instant from ``time.time()`` costs a tenth of that.
+    - The attribute names are converted from CamelCase on every read: remembered once converted.
+    """
+    import functools
+    import time
+
+    from moto.sqs import models
+
+    if getattr(models.SQSBackend, "_devstack_burst_patched", False):
+        return
+    sending = threading.local()
+    original_clock = getattr(models, "unix_time_millis")  # noqa: B009 - not exported, per mypy
+
+    def unix_time_millis(dt: Any = None) -> float:
+        return time.time() * 1000.0 if dt is None else original_clock(dt)
+
+    def while_sending(send: Any) -> Any:
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            sending.active = True
+            try:
+                return send(*args, **kwargs)
+            finally:
+                sending.active = False
+
+        return wrapped
+
+    def uncounted_while_sending(count: Any) -> property:
+        def read(queue: Any) -> int:
+            return 0 if getattr(sending, "active", False) else int(count.fget(queue))
+
+        return property(read)
+
+    setattr(models, "unix_time_millis", unix_time_millis)  # noqa: B010
+    setattr(models, "camelcase_to_underscores", functools.cache(getattr(models, "camelcase_to_underscores")))  # noqa: B009, B010
+    for name in ("send_message", "send_message_batch"):
+        setattr(models.SQSBackend, name, while_sending(getattr(models.SQSBackend, name)))
+    for name in (
+        "approximate_number_of_messages",
+        "approximate_number_of_messages_delayed",
+        "approximate_number_of_messages_not_visible",
+    ):
+        setattr(models.Queue, name, uncounted_while_sending(getattr(models.Queue, name)))
+    models.SQSBackend._devstack_burst_patched = True  # type: ignore[attr-defined]
+
+
 def _first_in_five_minutes(queue: Any, message: Any) -> bool:
     from moto.sqs.models import DEDUPLICATION_TIME_IN_SECONDS
 
@@ -213,3 +316,18 @@ def _take_fifo(queue: Any, count: int, visibility_timeout: int, names: list[str]
         queue._messages.remove(message)
         queue.dead_letter_queue.add_message(message)
     return result
+
+
+def main() -> int:
+    """Serve moto on the port given (MotoProcess's child) until terminated."""
+    server = MotoOnLoopback(int(sys.argv[1]))
+    server.start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop.wait()
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

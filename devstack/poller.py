@@ -80,7 +80,7 @@ class SqsPoller:
         handler: Handler,
         function_name: str,
         timeout_seconds: int,
-        retry_delay_seconds: int = 1,
+        retry_delay_seconds: int | None = 1,
         batch_size: int = 10,
         concurrency: int = 1,
         retry_delay: Callable[[Message], int] | None = None,
@@ -88,8 +88,9 @@ class SqsPoller:
         crash_visibility_seconds: int | None = None,
     ) -> None:
         """``retry_delay`` decides when each failed message comes back (default: after
-        ``retry_delay_seconds``); a crashed batch comes back after ``crash_visibility_seconds``
-        (default: the same). ``concurrency`` threads poll side by side."""
+        ``retry_delay_seconds``; None leaves it as the function set it, as Lambda does); a
+        crashed batch comes back after ``crash_visibility_seconds`` (default: the same).
+        ``concurrency`` threads poll side by side."""
         self._queue_url = queue_url
         self._queue_arn = queue_arn
         self._handler = handler
@@ -214,7 +215,9 @@ class SqsPoller:
                 in_flight=message["MessageId"] not in expired,
             )
 
-    def _set_visibility(self, message: Message, seconds: int, *, in_flight: bool = True) -> None:
+    def _set_visibility(self, message: Message, seconds: int | None, *, in_flight: bool = True) -> None:
+        if seconds is None:
+            return  # left to the queue's visibility timeout, or to what the function set
         if not in_flight:
             # moto would change it, and keep it out of its FIFO group's in-flight set, so a later
             # job of the member could overtake it; SQS refuses (MessageNotInflight).

@@ -21,7 +21,7 @@ from devstack.console import ConsoleServer
 from devstack.discord_emulator import DiscordEmulator
 from devstack.gateway import LocalGateway, Route
 from devstack.lambda_runtime import LocalLambdaContext, load_handler
-from devstack.moto_server import MotoOnLoopback
+from devstack.moto_server import MotoOnLoopback, MotoProcess
 from devstack.poller import SqsPoller
 from devstack.sample_feeds import SampleFeeds
 from devstack.scheduler_clock import LocalScheduler
@@ -95,13 +95,15 @@ class LocalStack:
         studio: bool = False,
         poller_options: dict[str, Any] | None = None,
         extra_guilds: Sequence[str] = (),
+        moto_in_own_process: bool = False,
     ) -> None:
         """``use_published_test_key`` makes the Discord emulator sign with the key in events/, so
         the sample events (re-signed) and the emulator are both accepted by the one endpoint;
         tests leave it off and the emulator signs with a fresh key of its own. ``parameters``
         overrides template parameter defaults (e.g. ``{"JobMaxReceiveCount": 2}``).
         ``extra_guilds``: more emulated servers, by name, that the one deployment serves besides
-        the first (their ids are ``discord.guild_ids[1:]``)."""
+        the first (their ids are ``discord.guild_ids[1:]``). ``moto_in_own_process``: moto serves
+        from a child process instead of a thread of this one (benchmarks under load)."""
         self._parameters = parameters or {}
         #: Twilio delivers every webhook twice (tests of deduplication).
         self._duplicate_webhooks = duplicate_webhooks
@@ -118,7 +120,8 @@ class LocalStack:
         self._extra_guilds = tuple(extra_guilds)
         self._extra_guild_ids: list[str] = []
         self._template = load_template()
-        self._moto: MotoOnLoopback | None = None
+        self._moto: MotoOnLoopback | MotoProcess | None = None
+        self._moto_in_own_process = moto_in_own_process
         self.discord: DiscordEmulator | None = None
         self.twilio: TwilioEmulator | None = None
         self.sample_feeds: SampleFeeds | None = None
@@ -137,7 +140,7 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         """Starts every part; a port asked for that is taken raises ``PortInUse``."""
-        self._moto = MotoOnLoopback(self._ports.moto)
+        self._moto = (MotoProcess if self._moto_in_own_process else MotoOnLoopback)(self._ports.moto)
         with _listening("moto", self._ports.moto):
             endpoint_url = self._moto.start()
         self._set_environment({**LOCAL_AWS_ENVIRONMENT, "AWS_ENDPOINT_URL": endpoint_url})

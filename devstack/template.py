@@ -51,6 +51,7 @@ class FunctionSpec:
     handler_file: Path
     handler_name: str
     timeout_seconds: int
+    memory_mb: int = 128
 
 
 def function_spec(template: dict[str, Any], logical_id: str) -> FunctionSpec:
@@ -58,11 +59,13 @@ def function_spec(template: dict[str, Any], logical_id: str) -> FunctionSpec:
     globals_ = template.get("Globals", {}).get("Function", {})
     module, _, name = str(properties.get("Handler") or globals_.get("Handler")).rpartition(".")
     timeout = properties.get("Timeout", globals_.get("Timeout", 3))
+    memory = properties.get("MemorySize", globals_.get("MemorySize", 128))
     return FunctionSpec(
         logical_id=logical_id,
         handler_file=ROOT / str(properties["CodeUri"]) / f"{module.replace('.', '/')}.py",
         handler_name=name,
         timeout_seconds=int(timeout) if isinstance(timeout, int | str) else 3,
+        memory_mb=int(memory) if isinstance(memory, int | str) else 128,
     )
 
 

@@ -1,6 +1,6 @@
 """Flexcord's benchmark: every figure next to its budget, all measured in one run on this machine.
 
-    make bench                      (about 5 minutes; or: .venv/bin/python scripts/bench.py)
+    make bench                      (about 6 minutes; or: .venv/bin/python scripts/bench.py)
     .venv/bin/python scripts/bench.py --quick       (a smoke run: 2 runs, 200 requests, no build)
 
 Writes ``.bench/report.json`` (scripts/bench_report.py: name, value, unit, budget, note) and prints
@@ -20,7 +20,10 @@ the summary. The sections:
    unzipped (Lambda's limit: 250 MB unzipped, function and layers together); and the import time
    of each function's handler in fresh processes.
 
-Then, when ``scripts/bench_relay.py`` exists, its ``measure()`` figures.
+4. **Relay** (scripts/bench_relay.py): latency each way through the local stack, and the work
+   per relayed message; then what that work costs on AWS (scripts/bench_cost.py).
+5. **Burst drain** (scripts/bench_burst.py): 2,000 agent messages to 200 members, drained by
+   five worker processes through the emulated Discord's real limits.
 
 The handlers are loaded from the source tree with the development venv (the built layers' native
 code is arm64), with bytecode written by a first, unmeasured run of each probe.
@@ -29,7 +32,6 @@ code is arm64), with bytecode written by a first, unmeasured run of each probe.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import statistics
@@ -670,19 +672,22 @@ def measure_imports(environment: dict[str, str], runs: int) -> list[Figure]:
     ]
 
 
-# -- the relay section (scripts/bench_relay.py, written separately) ---------------------------------
+# -- the relay and burst sections (their own scripts) ---------------------------------------------
 
 
 def measure_relay() -> list[Figure]:
-    try:
-        relay = importlib.import_module("scripts.bench_relay")
-    except ImportError as missing:
-        if missing.name not in ("scripts.bench_relay", "bench_relay"):
-            raise
-        print("note: scripts/bench_relay.py is not there yet: relay figures skipped", flush=True)
-        return []
-    figures: list[Figure] = relay.measure()
-    return figures
+    """The relay's figures, and what the work it counted costs on AWS (scripts/bench_cost.py)."""
+    from scripts.bench_cost import cost_figures
+    from scripts.bench_relay import TO_MEMBER, TO_TWILIO, measure
+
+    figures = measure()
+    return figures + cost_figures(figures, (TO_TWILIO, TO_MEMBER))
+
+
+def measure_burst() -> list[Figure]:
+    from scripts.bench_burst import measure
+
+    return measure()
 
 
 # -- main ------------------------------------------------------------------------------------------
@@ -696,6 +701,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=5000, help="warm requests per kind")
     parser.add_argument("--skip-build", action="store_true", help="size the existing .aws-sam/build")
     parser.add_argument("--skip-relay", action="store_true", help="leave out scripts/bench_relay.py")
+    parser.add_argument("--skip-burst", action="store_true", help="leave out scripts/bench_burst.py")
     parser.add_argument(
         "--skip-packages", action="store_true", help="leave out the package sizes (no build needed)"
     )
@@ -724,7 +730,11 @@ def main(argv: list[str] | None = None) -> int:
         print("package sizes ...", flush=True)
         figures += measure_packages(build_seconds)
     if not arguments.skip_relay:
+        print("relay: latency and work per message, each way ...", flush=True)
         figures += measure_relay()
+    if not arguments.skip_burst:
+        print("burst drain: 2,000 agent messages to 200 members, 5 worker processes ...", flush=True)
+        figures += measure_burst()
 
     write_report(figures, arguments.report)
     print()

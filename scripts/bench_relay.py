@@ -31,6 +31,7 @@ import argparse
 import contextlib
 import functools
 import logging
+import math
 import statistics
 import sys
 import threading
@@ -48,7 +49,11 @@ for _path in (str(ROOT / "layers" / "flexcord"), str(ROOT)):
 
 from devstack.control_client import wait_for  # noqa: E402
 from devstack.discord_emulator import DiscordEmulator  # noqa: E402
-from devstack.lambda_runtime import current_function, invocation_listeners  # noqa: E402
+from devstack.lambda_runtime import (  # noqa: E402
+    current_function,
+    invocation_end_listeners,
+    invocation_listeners,
+)
 from devstack.stack import LocalStack  # noqa: E402
 from devstack.twilio_emulator import TwilioEmulator  # noqa: E402
 from scripts.bench_report import Figure, summary  # noqa: E402
@@ -93,6 +98,8 @@ class Work:
 
     calls: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
     invocations: Counter[str] = field(default_factory=Counter)
+    #: Seconds each function's invocations ran, summed.
+    durations: dict[str, float] = field(default_factory=dict)
     traces: list[Trace] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -126,6 +133,16 @@ class Work:
                     trace.taken = trace.taken or now
             else:
                 trace.entry = trace.entry or now
+
+    def ended(self, function: str, seconds: float) -> None:
+        with self._lock:
+            # Lambda bills each invocation's duration rounded up to the millisecond.
+            billed = math.ceil(seconds * 1000) / 1000
+            self.durations[function] = self.durations.get(function, 0.0) + billed
+
+    def gigabyte_seconds(self) -> float:
+        """What Lambda bills for the counted invocations: duration x configured memory."""
+        return sum(seconds * memory_mb(function) / 1024 for function, seconds in self.durations.items())
 
     def functions_calls(self, service: str, operations: frozenset[str] | None = None) -> int:
         return sum(
@@ -185,11 +202,21 @@ def counting() -> Iterator[Work]:
     work = Work()
     _COUNTING.append(work)
     invocation_listeners.append(work.invoked)
+    invocation_end_listeners.append(work.ended)
     try:
         yield work
     finally:
+        invocation_end_listeners.remove(work.ended)
         invocation_listeners.remove(work.invoked)
         _COUNTING.remove(work)
+
+
+@functools.cache
+def memory_mb(function: str) -> int:
+    """The function's MemorySize in template.yaml."""
+    from devstack.template import function_spec, load_template
+
+    return function_spec(load_template(), function).memory_mb
 
 
 def describe(service: str, operation: str, params: dict[str, Any]) -> str:
@@ -464,6 +491,17 @@ def figures_for(direction: str, latencies: list[float], work: Work, messages: in
             ", ".join(f"{name} {count / per:g}" for name, count in sorted(work.invocations.items()))
             or "none",
         ),
+        Figure(
+            f"relay {direction} Lambda GB-seconds/message",
+            work.gigabyte_seconds() / per,
+            "GB-s",
+            None,
+            "each invocation's duration here (rounded up to 1 ms, as billed) x its MemorySize: "
+            + ", ".join(
+                f"{name} {seconds / per * 1000:.1f} ms at {memory_mb(name)} MB"
+                for name, seconds in sorted(work.durations.items())
+            ),
+        ),
     ]
 
 
@@ -485,7 +523,7 @@ def breakdown(work: Work, messages: int) -> list[str]:
 
 
 @contextlib.contextmanager
-def _logs_to(stream: IO[str]) -> Iterator[None]:
+def logs_to(stream: IO[str]) -> Iterator[None]:
     """The functions log JSON (and EMF metrics) to stdout: keep them out of the figures."""
     moved: list[tuple[logging.StreamHandler[Any], Any]] = []
     for name in ("flexcord", "devstack"):
@@ -517,7 +555,7 @@ def run(messages: int = 200, warmup: int = 10, log_path: Path = LOG) -> Run:
     # The per-member limit stays on (its UpdateItem is part of each /reply's cost), set high
     # enough never to refuse; the poller keeps its defaults (see the module's docstring).
     stack_under_test = LocalStack(parameters={"MemberRateLimitPerMinute": UNLIMITED})
-    with log_path.open("w", encoding="utf-8") as log_file, _logs_to(log_file), stack_under_test as stack:
+    with log_path.open("w", encoding="utf-8") as log_file, logs_to(log_file), stack_under_test as stack:
         assert stack.discord is not None
         lift_discord_rate_limits(stack.discord)
         chat = open_chat(stack)

@@ -12,7 +12,7 @@ import hashlib
 import math
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,6 +77,8 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._windows: dict[tuple[str, str, tuple[str, ...]], _Window] = {}
         self._global_hits: dict[str, deque[float]] = {}
+        #: 429s answered so far, by kind ("global", "route"): what a benchmark checks.
+        self.refusals: Counter[str] = Counter()
 
     def set_limits(self, requests_per_window: int) -> None:
         """Every route's bucket and the global limit allow this many requests per window from
@@ -109,6 +111,7 @@ class RateLimiter:
                     global_hits.popleft()
                 if len(global_hits) >= self._global_limit:
                     retry_after = max(global_hits[0] + GLOBAL_WINDOW_SECONDS - now, 0.001)
+                    self.refusals["global"] += 1
                     return RateLimitDecision(
                         allowed=False,
                         retry_after=retry_after,
@@ -135,6 +138,7 @@ class RateLimiter:
             }
             if window.used >= window.limit:
                 retry_after = max(reset_after, 0.001)
+                self.refusals["route"] += 1
                 headers.update(
                     {
                         "X-RateLimit-Remaining": "0",

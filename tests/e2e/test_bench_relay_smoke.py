@@ -20,6 +20,7 @@ STEPS = (
     "SQS calls/message",
     "event source SQS calls/message",
     "Lambda invocations/message",
+    "Lambda GB-seconds/message",
 )
 COUNTED = (
     "DynamoDB reads/message",

@@ -271,3 +271,41 @@ def test_twilio_learns_nothing_that_identifies_the_member(
     assert discord.user_id("quinn") not in shown
     assert "quinn" not in shown.lower()
     assert json.loads(conversation["attributes"]) == {"source": "discord", "locale": "en-US"}
+
+
+def test_an_agent_message_redelivered_after_every_window_is_not_posted_twice(
+    stack: LocalStack, discord: DiscordEmulator, twilio: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The agent's relay keeps no idempotency record (issue 12: one write per message): a
+    delivery that comes back after SQS's five-minute deduplication and Discord's nonce window
+    must still find the message relayed, from the session's mark."""
+    from devstack.discord_emulator import state as discord_state
+    from flexcord.adapters.queue.job_queue import SqsJobQueue
+    from flexcord.jobs.model import Job, JobKind
+
+    session, task = with_agent(discord, twilio, stack, "rex")
+    twilio.agent_say(task["sid"], "Have you tried turning it off and on?")
+    wait_until(lambda: "**Alex:** Have you tried turning it off and on?" in dm_texts(discord, "rex"))
+    [said] = [m for m in twilio.messages(session["conversation_sid"]) if m["body"].startswith("Have you")]
+    monkeypatch.setattr(discord_state, "NONCE_WINDOW_SECONDS", -1)  # every nonce forgotten
+    assert stack.resources is not None
+    SqsJobQueue(stack.resources.job_queue_url).enqueue(
+        Job(
+            kind=JobKind.CONVERSATION_EVENT,
+            key=f"message:{said['sid']}:much-later",  # past FIFO deduplication, as after 5 minutes
+            group=session["conversation_sid"],
+            payload={
+                "EventType": "onMessageAdded",
+                "Source": "SDK",
+                "ConversationSid": session["conversation_sid"],
+                "MessageSid": said["sid"],
+                "Index": str(said["index"]),
+                "Body": said["body"],
+                "Author": said["author"],
+            },
+        )
+    )
+    # The conversation's jobs run in order: once the next message is in, the redelivery was run.
+    twilio.agent_say(task["sid"], "Let me know.")
+    wait_until(lambda: "**Alex:** Let me know." in dm_texts(discord, "rex"))
+    assert dm_texts(discord, "rex").count("**Alex:** Have you tried turning it off and on?") == 1

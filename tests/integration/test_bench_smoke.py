@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-QUICK = ["--quick", "--skip-relay", "--skip-packages"]
+QUICK = ["--quick", "--skip-relay", "--skip-burst", "--skip-packages"]
 FUNCTIONS = [
     "interactions",
     "worker",

@@ -149,6 +149,52 @@ def test_jobs_are_grouped_by_member_and_deduplicated_by_interaction(aws: LocalRe
     assert by_id["i-2"]["MessageGroupId"] == "222"
 
 
+def test_a_burst_is_queued_ten_to_a_request_in_order_and_deduplicated(aws: LocalResources) -> None:
+    queue = SqsJobQueue(aws.job_queue_url)
+    jobs = [job("111", f"i-{index:02d}") for index in range(23)]
+    queue.enqueue_many([*jobs, jobs[0]])  # the first again: dropped by its key
+    sqs = boto3.client("sqs")
+    received: list[str] = []
+    while batch := sqs.receive_message(QueueUrl=aws.job_queue_url, MaxNumberOfMessages=10).get("Messages"):
+        received += [json.loads(m["Body"])["context"]["interaction_id"] for m in batch]
+        for message in batch:
+            sqs.delete_message(QueueUrl=aws.job_queue_url, ReceiptHandle=message["ReceiptHandle"])
+    assert received == [f"i-{index:02d}" for index in range(23)]
+
+
+def test_a_burst_the_queue_refuses_raises_queue_unavailable(aws: LocalResources) -> None:
+    with pytest.raises(QueueUnavailable):
+        SqsJobQueue(aws.job_queue_url + "-missing").enqueue_many([job("1", "x")])
+
+
+def test_the_relayed_mark_only_moves_forward_and_ends_with_the_session(aws: LocalResources) -> None:
+    from flexcord.adapters.storage.session_repository import DynamoSessionRepository
+    from flexcord.sessions.model import ChatPlace, SessionMode, SupportSession
+
+    sessions = DynamoSessionRepository(dynamodb_client(), aws.table_name)
+    session = SupportSession(
+        user_id="111",
+        display_name="Alice",
+        locale="en-US",
+        guild_id="900",
+        channel_id="dm-1",
+        place=ChatPlace.DM,
+        conversation_sid="CH" + "1" * 32,
+        member_identity="member-x",
+        mode=SessionMode.AGENT,
+        opened_at=NOW,
+    )
+    sessions.open(session)
+    assert sessions.for_conversation(session.conversation_sid).relayed_through == -1  # type: ignore[union-attr]
+    sessions.record_relayed(session.conversation_sid, 0)  # Twilio's first message is index 0
+    sessions.record_relayed(session.conversation_sid, 7)
+    sessions.record_relayed(session.conversation_sid, 3)  # a late, older mark: ignored
+    assert sessions.for_conversation(session.conversation_sid).relayed_through == 7  # type: ignore[union-attr]
+    sessions.end(session)
+    sessions.record_relayed(session.conversation_sid, 9)  # the chat is over: nothing comes back
+    assert sessions.for_conversation(session.conversation_sid) is None
+
+
 def test_an_unreachable_queue_raises_queue_unavailable(aws: LocalResources) -> None:
     with pytest.raises(QueueUnavailable):
         SqsJobQueue(aws.job_queue_url + "-missing").enqueue(job("1", "x"))

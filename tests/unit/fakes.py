@@ -96,6 +96,13 @@ class InMemorySessionRepository:
     def save(self, session) -> None:  # type: ignore[no-untyped-def]
         self.by_member[session.user_id] = session
 
+    def record_relayed(self, conversation_sid: str, index: int) -> None:
+        from dataclasses import replace
+
+        session = self.for_conversation(conversation_sid)
+        if session is not None and session.relayed_through < index:
+            self.by_member[session.user_id] = replace(session, relayed_through=index)
+
     def end(self, session) -> None:  # type: ignore[no-untyped-def]
         self.by_member.pop(session.user_id, None)
 

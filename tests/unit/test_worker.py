@@ -3,9 +3,10 @@ that the member hears about every job that will not be done (issue 7's defects 7
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from flexcord.jobs.worker import (
     NOT_STARTED_RETRY_SECONDS,
     RETRY_BASE_SECONDS,
     JobWorker,
+    SelfDeduplicating,
     retry_delay,
 )
 
@@ -64,10 +66,19 @@ class RecordingQueue:
 
 
 class RecordingDiscord:
-    """Only what ``tell_member`` uses: editing the deferred reply."""
+    """Only what ``tell_member`` uses: editing the deferred reply; and the route-wait cap."""
 
     def __init__(self) -> None:
         self.told: list[tuple[str, str]] = []
+        self.route_wait_cap: float | None = None
+
+    @contextlib.contextmanager
+    def route_waits_capped(self, seconds: float) -> Iterator[None]:
+        self.route_wait_cap = seconds
+        try:
+            yield
+        finally:
+            self.route_wait_cap = None
 
     def edit_original_response(self, token: str, *, content: str | None = None, **_: Any) -> dict[str, Any]:
         self.told.append((token, content or ""))
@@ -127,15 +138,20 @@ def make_worker(
     executor: Callable[[Job], dict[str, Any]],
     *,
     report_undelivered: Callable[[Job], bool] | None = None,
+    max_receive_count: int = MAX_RECEIVES,
+    self_deduplicating: SelfDeduplicating | None = None,
+    persistence: InMemoryPersistence | None = None,
+    discord: RecordingDiscord | None = None,
 ) -> tuple[JobWorker, RecordingQueue, RecordingDiscord]:
-    queue, discord = RecordingQueue(), RecordingDiscord()
+    queue, discord = RecordingQueue(), discord or RecordingDiscord()
     worker = JobWorker(
         executors={JobKind.SHOW_CASE: executor, JobKind.CONVERSATION_EVENT: executor},
         discord=discord,  # type: ignore[arg-type]
-        persistence=InMemoryPersistence(),
-        max_receive_count=MAX_RECEIVES,
+        persistence=persistence or InMemoryPersistence(),
+        max_receive_count=max_receive_count,
         queue=queue,  # type: ignore[arg-type]
         report_undelivered=report_undelivered,
+        self_deduplicating=self_deduplicating,
     )
     return worker, queue, discord
 
@@ -183,7 +199,9 @@ def test_the_retry_schedule_grows_and_honours_discords_retry_after() -> None:
     wrapped = RuntimeError("job failed")
     wrapped.__cause__ = limited
     assert retry_delay(2, wrapped) == 901
-    assert retry_delay(4, RateLimited(retry_after=3, is_global=False)) == 240
+    # A bucket that resets in 3 s brings the job back in 3 s, not after the attempt's backoff.
+    assert retry_delay(4, RateLimited(retry_after=3, is_global=False)) == 3
+    assert retry_delay(1, RateLimited(retry_after=0.2, is_global=False)) == 1
 
 
 def test_a_rate_limited_job_and_its_group_wait_out_retry_after() -> None:
@@ -285,3 +303,95 @@ def test_a_job_locked_by_another_delivery_comes_back_when_the_lock_expires() -> 
     assert ran == []
     assert 35 <= queue.delays[f"receipt-{job.key}"] <= 41
     assert discord.told == []
+
+
+def route_limited(discord: RecordingDiscord) -> tuple[Callable[[Job], dict[str, Any]], list[float | None]]:
+    """An executor that a channel's bucket (4.2 s to its reset) stops when the worker capped the
+    client's route waits; it records the cap each run saw."""
+    caps: list[float | None] = []
+
+    def execute(job: Job) -> dict[str, Any]:
+        caps.append(discord.route_wait_cap)
+        # Ann's DM channel is the one whose bucket is spent.
+        if discord.route_wait_cap is not None and job.context is not None and job.context.user_id == "ann":
+            raise RateLimited(retry_after=4.2, is_global=False)
+        return {"ran": True}  # the client would have waited the 4.2 s out
+
+    return execute, caps
+
+
+EVERY_JOB_RELAYS = SelfDeduplicating(covers=lambda job: True, done=lambda job: False)
+
+
+def test_a_relay_a_channel_limit_holds_up_goes_back_until_the_reset_on_its_first_delivery() -> None:
+    """A worker that slept 5 s on one member's DM bucket served nobody else meanwhile."""
+    discord = RecordingDiscord()
+    execute, caps = route_limited(discord)
+    worker, queue, _ = make_worker(execute, self_deduplicating=EVERY_JOB_RELAYS, discord=discord)
+    first, second, other = member_job("ann", 1), member_job("ann", 2), member_job("bob", 3)
+    failed = run(worker, [record(first, 1), record(second, 1), record(other, 1)])
+    # Ann's jobs come back when her channel's bucket resets (not after the 30 s backoff).
+    assert failed == {first.key, second.key}  # Bob's ran: the worker did not sleep on Ann's bucket
+    assert queue.delays == {f"receipt-{first.key}": 5, f"receipt-{second.key}": 5}
+    assert caps == [1.0, 1.0]  # Ann's first (her second was skipped behind it) and Bob's
+
+
+@pytest.mark.parametrize(("relays", "attempt", "receives"), [(True, 2, 3), (False, 1, 3), (True, 1, 2)])
+def test_other_jobs_later_deliveries_and_short_queues_wait_the_limit_out_in_the_client(
+    relays: bool, attempt: int, receives: int
+) -> None:
+    """A job of several steps is not handed back half-done, a relay once at most, and never when
+    the queue has only two deliveries to give (one would be gone for a rate limit)."""
+    discord = RecordingDiscord()
+    execute, caps = route_limited(discord)
+    worker, queue, _ = make_worker(
+        execute,
+        self_deduplicating=EVERY_JOB_RELAYS if relays else None,
+        max_receive_count=receives,
+        discord=discord,
+    )
+    assert run(worker, [record(member_job("ann", 1), attempt)]) == set()
+    assert caps == [None]
+    assert queue.delays == {}
+
+
+def agent_message(sid: str = "IM1") -> Job:
+    return Job(
+        kind=JobKind.CONVERSATION_EVENT,
+        key=f"message:{sid}",
+        group="CH1",
+        payload={"EventType": "onMessageAdded", "MessageSid": sid, "Index": "4", "ConversationSid": "CH1"},
+    )
+
+
+def test_a_self_deduplicating_job_runs_without_an_idempotency_record() -> None:
+    persistence = InMemoryPersistence()
+    relayed: list[str] = []
+    worker, _, _ = make_worker(
+        lambda job: relayed.append(job.key) or {"acted": True},
+        persistence=persistence,
+        self_deduplicating=SelfDeduplicating(
+            covers=lambda job: job.key.startswith("message:"), done=lambda _: False
+        ),
+    )
+    message, other = agent_message(), member_job("ann", 1)
+    assert run(worker, [record(message, 1), record(other, 1)]) == set()
+    assert relayed == [message.key, other.key]
+    # Only the job that does not deduplicate itself left a record.
+    assert len(persistence.records) == 1
+
+
+@pytest.mark.parametrize(("done", "told"), [(True, False), (False, True)])
+def test_on_its_last_delivery_a_self_deduplicating_job_asks_itself_whether_it_was_done(
+    done: bool, told: bool
+) -> None:
+    reported: list[str] = []
+    worker, _, _ = make_worker(
+        lambda job: {"acted": True},
+        report_undelivered=lambda job: reported.append(job.key) or True,
+        self_deduplicating=SelfDeduplicating(covers=lambda job: True, done=lambda job: done),
+    )
+    message = agent_message()
+    failed = run(worker, [record(message, MAX_RECEIVES)])
+    assert (failed == set()) is done
+    assert bool(reported) is told

@@ -49,7 +49,7 @@ from flexcord.jobs.feed_jobs import FeedJobs
 from flexcord.jobs.model import Job, JobKind
 from flexcord.jobs.setup_jobs import SetupJobs
 from flexcord.jobs.support_jobs import SupportChat
-from flexcord.jobs.worker import Executor, JobWorker
+from flexcord.jobs.worker import Executor, JobWorker, SelfDeduplicating
 from flexcord.secrets import get_secret
 from flexcord.servers.channel_check import ChannelChecker
 from flexcord.servers.settings import ServerDirectory, ServerSettings
@@ -252,6 +252,11 @@ def build_worker() -> JobWorker:
             allowed_guild_ids=settings.allowed_guild_ids,
             discord=discord,
             cache=DynamoMembershipCache(dynamodb_client(), table_name),
+        ),
+        self_deduplicating=(
+            SelfDeduplicating(covers=chat.is_agent_message_relay, done=chat.agent_message_relayed)
+            if chat
+            else None
         ),
     )
 

@@ -30,7 +30,7 @@ from flexcord.interactions.custom_ids import (
     TALK_TO_HUMAN_BUTTON,
 )
 from flexcord.jobs.chat_followup import AGENT_FALLBACK_NAME, closing_components, member_identity
-from flexcord.jobs.model import InteractionContext, Job
+from flexcord.jobs.model import InteractionContext, Job, JobKind
 from flexcord.jobs.notify import tell_member
 from flexcord.jobs.presentation import truncate
 from flexcord.observability import logger, metrics
@@ -396,10 +396,29 @@ class SupportChat:
             return {"acted": False}
         return handler(session, event)
 
+    @staticmethod
+    def is_agent_message_relay(job: Job) -> bool:
+        """A message added to a conversation: relayed without an idempotency record (one
+        write less per message) because the relay deduplicates itself. SQS FIFO drops a repeated
+        webhook delivery for five minutes, Discord's enforced nonce drops a repeated post for a
+        few minutes (atomically, so two deliveries at once post once), and the session's
+        ``relayed_through`` mark skips a message redelivered later still."""
+        return job.kind is JobKind.CONVERSATION_EVENT and job.payload.get("EventType") == "onMessageAdded"
+
+    def agent_message_relayed(self, job: Job) -> bool:
+        """Whether the message of this onMessageAdded job is in the member's chat already (as far
+        as the session's mark tells: a message relayed but not yet marked reads as not relayed)."""
+        index = _message_index(job.payload)
+        session = self._sessions.for_conversation(str(job.payload.get("ConversationSid", "")))
+        return index is not None and session is not None and index <= session.relayed_through
+
     def _message_added(self, session: SupportSession, event: dict[str, Any]) -> dict[str, Any]:
         author = str(event.get("Author", ""))
         if author in (session.member_identity, FLEXCORD_AUTHOR):
             return {"acted": False}  # our own messages echoing back
+        index = _message_index(event)
+        if index is not None and index <= session.relayed_through:
+            return {"acted": False, "relayed_earlier": True}
         name = session.agent_name or self._agent_name(author, event)
         body = str(event.get("Body") or "")
         files, missing = self._agent_media(event)
@@ -415,6 +434,9 @@ class SupportChat:
             logger.warning("agent files refused by Discord; sent without them", extra={"code": refusal.code})
             missing += [f"{f.filename} (Discord refused it)" for f in files]
             self._post(session.channel_id, _with_notes(content, missing), nonce=_nonce("msgf", nonce))
+        if index is not None:
+            # After the post, never before it: a mark without the message would lose it.
+            self._sessions.record_relayed(session.conversation_sid, index)
         if missing:
             metrics.add_metric(name="AgentMediaNotCopied", unit="Count", value=len(missing))
         metrics.add_metric(name="AgentMessagesRelayed", unit="Count", value=1)
@@ -816,3 +838,11 @@ def _nonce(prefix: str, seed: str) -> str:
     """A Discord nonce (≤25 characters) that is the same for a retried job: a redelivered job
     whose post went out before it failed does not post twice within Discord's nonce window."""
     return f"{prefix}-{hashlib.sha256(seed.encode()).hexdigest()[:20]}"
+
+
+def _message_index(event: dict[str, Any]) -> int | None:
+    """A message's ``Index`` in its conversation (Twilio numbers them from 0, in order)."""
+    try:
+        return int(str(event.get("Index")))
+    except ValueError:
+        return None

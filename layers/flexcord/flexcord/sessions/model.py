@@ -45,6 +45,9 @@ class SupportSession:
     #: told). A QUEUED session without it is a hand-off still to do: a retried job, or the
     #: member's next "Talk to a human", finishes it instead of answering "already on it".
     handed_to_flex: bool = False
+    #: The Twilio ``Index`` (from 0) of the last agent message relayed to the member, -1 before
+    #: the first: a redelivered message at or below it was delivered already.
+    relayed_through: int = -1
 
     def queued(self, case_number: int) -> SupportSession:
         return replace(self, mode=SessionMode.QUEUED, case_number=case_number)

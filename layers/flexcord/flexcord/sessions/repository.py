@@ -19,6 +19,11 @@ class SessionRepository(Protocol):
 
     def save(self, session: SupportSession) -> None: ...
 
+    def record_relayed(self, conversation_sid: str, index: int) -> None:
+        """The conversation's agent messages up to ``index`` are in the member's chat. One write,
+        which never moves the mark back; nothing happens once the session has ended."""
+        ...
+
     def end(self, session: SupportSession) -> None:
         """The chat is over: the member has no open session any more."""
         ...

@@ -239,6 +239,24 @@ def test_an_exhausted_bucket_makes_the_next_call_wait_until_reset(client, stub, 
     assert len(stub.requests) == 3
 
 
+def test_inside_route_waits_capped_a_long_bucket_wait_raises_instead_of_sleeping(client, stub, fake_time):
+    spent = {
+        "X-RateLimit-Bucket": "abcd1234",
+        "X-RateLimit-Limit": "5",
+        "X-RateLimit-Remaining": "0",
+        "X-RateLimit-Reset-After": "4.5",
+    }
+    stub.respond(200, {"id": "1"}, headers=spent)
+    client.create_message(CHANNEL, content="one")
+    with client.route_waits_capped(1.0), pytest.raises(RateLimited) as raised:
+        client.create_message(CHANNEL, content="two")
+    assert (raised.value.retry_after, raised.value.is_global) == (pytest.approx(4.5), False)
+    assert fake_time.sleeps == []
+    assert len(stub.requests) == 1  # refused before sending: no 429 spent
+    client.create_message(CHANNEL, content="two, outside the block")  # waits as before
+    assert fake_time.sleeps == [pytest.approx(4.5)]
+
+
 def test_a_429_sleeps_retry_after_once_then_succeeds(client, stub, fake_time):
     stub.respond(429, rate_limit_body(0.75), headers={"Retry-After": "1"})
     stub.respond(200, {"id": "42"})

@@ -90,6 +90,47 @@ def test_global_limit_allows_fifty_per_second(limiter, fake_time):
     assert fake_time.sleeps == [pytest.approx(1.0)]
 
 
+def test_a_request_holds_its_place_in_the_global_window_until_a_second_after_its_answer(limiter, fake_time):
+    """Discord counts a request when it arrives, between the send and the answer: a window
+    counted from the send would let a slow request and the next second's first one meet."""
+    limiter.acquire(channel_post("0"), max_wait=10)
+    fake_time.now += 0.3  # the answer takes 0.3 s
+    limiter.request_finished()
+    for channel in range(1, 50):
+        limiter.acquire(channel_post(str(channel)), max_wait=10)
+        limiter.request_finished()
+    fake_time.now += 0.7  # one second after the first send, 0.7 s after its answer
+    limiter.acquire(channel_post("51"), max_wait=10)
+    assert fake_time.sleeps == [pytest.approx(0.3)]
+
+
+def test_request_finished_without_a_counted_request_changes_nothing(limiter, fake_time):
+    limiter.request_finished()
+    limiter.acquire(followup(), max_wait=10)  # not counted globally: nothing in flight
+    limiter.request_finished()
+    for channel in range(50):
+        limiter.acquire(channel_post(str(channel)), max_wait=10)
+    assert fake_time.sleeps == []
+
+
+def test_a_long_route_wait_raises_at_once_when_capped_but_a_global_wait_is_slept(limiter, fake_time):
+    route = channel_post()
+    limiter.record_response(route, bucket_headers("b", remaining=0, reset_after=4.0))
+    with pytest.raises(RateLimited) as raised:
+        limiter.acquire(route, max_wait=10, max_route_wait=1.0)
+    assert (raised.value.retry_after, raised.value.is_global) == (pytest.approx(4.0), False)
+    assert fake_time.sleeps == []
+    # A short route wait is slept as before.
+    other = channel_post("2")
+    limiter.record_response(other, bucket_headers("b", remaining=0, reset_after=0.5))
+    limiter.acquire(other, max_wait=10, max_route_wait=1.0)
+    assert fake_time.sleeps == [pytest.approx(0.5)]
+    # The global window is this process's own share: waiting for it is never handed back.
+    for channel in range(3, 53):
+        limiter.acquire(channel_post(str(channel)), max_wait=10, max_route_wait=0.01)
+    assert sum(fake_time.sleeps) > 0.5
+
+
 def test_interaction_webhooks_are_exempt_from_the_global_limit(limiter, fake_time):
     for index in range(50):
         limiter.acquire(channel_post(str(index)), max_wait=10)

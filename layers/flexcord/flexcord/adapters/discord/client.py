@@ -8,7 +8,8 @@ What it guarantees on every request:
 - ``allowed_mentions`` on every write. A bot message otherwise pings every mention it contains,
   and member- or agent-written text must never ping ``@everyone`` or a role.
 - Content over 2,000 characters is split into several messages (:func:`split_message`).
-- Rate limits are honoured before sending; a wait longer than ``max_wait_seconds`` raises
+- Rate limits are honoured before sending; a wait longer than ``max_wait_seconds`` (or, inside
+  :meth:`DiscordClient.route_waits_capped`, a longer wait for one route's bucket) raises
   :class:`RateLimited` instead of holding the Lambda open, so the job goes back to the queue.
 - 5xx, timeouts and connection errors are retried with exponential backoff and jitter, up to
   ``max_attempts`` in all; other 4xx raise the typed error at once.
@@ -17,6 +18,7 @@ What it guarantees on every request:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -24,7 +26,8 @@ import random
 import re
 import secrets
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -66,6 +69,8 @@ _CHANNEL_PATH: Final = "/channels/{channel_id}"
 MAX_APPLIED_TAGS: Final = 5
 MAX_THREAD_NAME: Final = 100
 _MENTION_TYPES: Final = frozenset({"roles", "users", "everyone"})
+# Set by DiscordClient.route_waits_capped for the requests made inside it.
+_ROUTE_WAIT_CAP: ContextVar[float | None] = ContextVar("route_wait_cap", default=None)
 # Webhook and interaction paths carry a token as their second segment.
 _TOKEN_IN_PATH: Final = re.compile(r"(/(?:webhooks|interactions)/[^/\s?#\"]+/)[^/\s?#\"]+")
 
@@ -153,6 +158,19 @@ class DiscordClient:
         self._rate_limiter = rate_limiter or RateLimiter(clock=clock, sleep=sleep)
         self._jitter = random.Random()  # noqa: S311 - backoff jitter, not cryptography
         _install_urllib3_redaction()
+
+    @staticmethod
+    @contextlib.contextmanager
+    def route_waits_capped(seconds: float) -> Iterator[None]:
+        """Within this block (this thread or task), a request that one route's bucket would
+        hold for longer than ``seconds`` raises :class:`RateLimited` at once, with the wait as
+        its ``retry_after``, instead of sleeping it out. For work that is better handed back to
+        the queue than held: a relay, while the worker has other members' messages to send."""
+        token = _ROUTE_WAIT_CAP.set(seconds)
+        try:
+            yield
+        finally:
+            _ROUTE_WAIT_CAP.reset(token)
 
     # -- bot endpoints ---------------------------------------------------------------------
 
@@ -516,7 +534,7 @@ class DiscordClient:
         failure = "no attempt made"
         last_status: int | None = None
         for attempt in range(1, self._max_attempts + 1):
-            budget -= self._rate_limiter.acquire(route, max_wait=budget)
+            budget -= self._rate_limiter.acquire(route, max_wait=budget, max_route_wait=_ROUTE_WAIT_CAP.get())
             try:
                 response = self._session.request(
                     route.method,
@@ -528,10 +546,15 @@ class DiscordClient:
                     **request_arguments,
                 )
             except _RETRYABLE_EXCEPTIONS as error:
+                self._rate_limiter.request_finished()
                 failure, last_status = f"{type(error).__name__}: {self._redact(str(error))}", None
                 if not retry_unsafe and not isinstance(error, requests.ConnectTimeout):
                     break
+            except BaseException:
+                self._rate_limiter.request_finished()
+                raise
             else:
+                self._rate_limiter.request_finished()
                 self._rate_limiter.record_response(route, response.headers)
                 status = response.status_code
                 if status == 429:

@@ -13,9 +13,17 @@ Discord's model (https://discord.com/developers/docs/topics/rate-limits):
   the headers; ``"global": true`` (or ``X-RateLimit-Global``) means every route of the bot is
   blocked for that long, not just this bucket.
 
-This limiter is per process: a Lambda container keeps one for its lifetime, which stops one
-container from bursting, while 429 handling covers what several containers do together.
-Waits are computed under a lock and slept outside it, with an injectable clock and sleep.
+This limiter is per process: a Lambda container keeps one for its lifetime. Several containers
+stay under the global limit together by each keeping to a share of it (the worker's event
+source allows at most ``WORKER_MAX_CONCURRENCY`` at once; see flexcord.wiring). A request holds
+its place in the global window from when it is sent until one second after its answer came
+back: Discord counts it when it arrives, somewhere in between, so a window counted from the send
+alone lets a slow request and the next second's first one land in the same second.
+
+A wait for a route's bucket can be capped separately (``max_route_wait``): a worker serving many
+members would rather hand one member's job back to the queue until the bucket resets than sit
+idle while others wait. Waits are computed under a lock and slept outside it, with an
+injectable clock and sleep.
 """
 
 from __future__ import annotations
@@ -45,6 +53,9 @@ _SECRET_PARAMETERS: Final = frozenset({"webhook_token", "interaction_token"})
 _MAJOR_PARAMETERS: Final = ("channel_id", "guild_id", "webhook_id", "webhook_token", "interaction_token")
 # Forget exhausted buckets past this many: every interaction token makes a new one.
 _MAX_TRACKED_BUCKETS: Final = 1024
+# The least a full global window makes a request wait: its oldest request may still be on its
+# way (its answer moves it), so the window is looked at again shortly.
+_MIN_WAIT_SECONDS: Final = 0.001
 
 
 class Route:
@@ -131,6 +142,13 @@ def parse_rate_limit_hit(headers: Mapping[str, str], body: object) -> RateLimitH
 
 
 @dataclass
+class _Send:
+    """One request counted in the global window: when it was sent, then when it was answered."""
+
+    at: float
+
+
+@dataclass
 class _Bucket:
     limit: int | None = None
     #: None until a response has told us; an unknown bucket never makes a request wait.
@@ -156,14 +174,17 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._bucket_hash_by_route: dict[str, str] = {}
         self._buckets: dict[str, _Bucket] = {}
-        # Send times of the last `global_limit` requests that count toward the global limit.
-        self._recent_global_sends: deque[float] = deque()
+        # The last `global_limit` requests that count toward the global limit, oldest first.
+        self._recent_global_sends: deque[_Send] = deque()
+        # Each thread's request on its way, whose place in the window moves to its answer.
+        self._in_flight = threading.local()
         self._global_blocked_until = 0.0
 
-    def acquire(self, route: Route, *, max_wait: float) -> float:
+    def acquire(self, route: Route, *, max_wait: float, max_route_wait: float | None = None) -> float:
         """Wait until ``route`` may be sent, then count it. Returns the seconds slept.
 
-        Raises :class:`RateLimited` without sleeping when the wait would exceed ``max_wait``.
+        Raises :class:`RateLimited` without sleeping when the wait would exceed ``max_wait``, or
+        when the route's own bucket would make it wait longer than ``max_route_wait``.
         """
         waited = 0.0
         while True:
@@ -173,7 +194,8 @@ class RateLimiter:
                 if wait <= 0:
                     self._count_send(route, now)
                     return waited
-                if waited + wait > max_wait:
+                too_long_for_route = not is_global and max_route_wait is not None and wait > max_route_wait
+                if too_long_for_route or waited + wait > max_wait:
                     raise RateLimited(retry_after=wait, is_global=is_global)
             logger.debug(
                 "waiting %.3f s for the %s rate limit before %s %s",
@@ -184,6 +206,16 @@ class RateLimiter:
             )
             self._sleep(wait)
             waited += wait
+
+    def request_finished(self) -> None:
+        """The request this thread last counted is over (answered, or failed): its place in the
+        global window now runs from this moment. Call it whatever the request's outcome."""
+        send: _Send | None = getattr(self._in_flight, "send", None)
+        if send is None:
+            return
+        self._in_flight.send = None
+        with self._lock:
+            send.at = max(send.at, self._clock())
 
     def record_response(self, route: Route, headers: Mapping[str, str]) -> None:
         """Learn the route's bucket from a response's ``X-RateLimit-*`` headers."""
@@ -243,11 +275,13 @@ class RateLimiter:
 
     def _global_window_wait(self, now: float) -> float:
         sends = self._recent_global_sends
-        while sends and sends[0] <= now - self._global_period:
+        # A request answered late can sit behind later ones: it then leaves the window late,
+        # which only ever makes the limiter stricter.
+        while sends and sends[0].at <= now - self._global_period:
             sends.popleft()
         if len(sends) < self._global_limit:
             return 0.0
-        return sends[0] + self._global_period - now
+        return max(sends[0].at + self._global_period - now, _MIN_WAIT_SECONDS)
 
     def _count_send(self, route: Route, now: float) -> None:
         bucket = self._buckets.get(self._bucket_key(route))
@@ -255,7 +289,9 @@ class RateLimiter:
             # Optimistic: concurrent senders see the slot taken before the response arrives.
             bucket.remaining -= 1
         if route.counts_toward_global_limit:
-            self._recent_global_sends.append(now)
+            send = _Send(now)
+            self._recent_global_sends.append(send)
+            self._in_flight.send = send
 
     def _forget_reset_buckets(self, now: float) -> None:
         for key in [key for key, bucket in self._buckets.items() if (bucket.reset_at or 0.0) <= now]:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache, cached_property
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from flexcord.config import ConfigurationError, aws_settings
 from flexcord.jobs.model import Job
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
+
+
+SQS_BATCH_LIMIT: Final = 10
 
 
 class JobQueue(Protocol):
@@ -45,12 +50,44 @@ class SqsJobQueue:
         except (BotoCoreError, ClientError) as error:
             raise QueueUnavailable(f"could not enqueue {job.kind} job") from error
 
+    def enqueue_many(self, jobs: Sequence[Job]) -> None:
+        """Queue jobs ten to a request (SendMessageBatch), in order. Raises QueueUnavailable if
+        any was refused; the ones already sent stay queued, and sending them again is harmless
+        within SQS's five-minute deduplication window."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        for start in range(0, len(jobs), SQS_BATCH_LIMIT):
+            entries = [
+                _batch_entry(index, job) for index, job in enumerate(jobs[start : start + SQS_BATCH_LIMIT])
+            ]
+            try:
+                refused = self._client.send_message_batch(QueueUrl=self._queue_url, Entries=entries).get(
+                    "Failed"
+                )
+            except (BotoCoreError, ClientError) as error:
+                raise QueueUnavailable(f"could not enqueue {len(entries)} jobs") from error
+            if refused:
+                raise QueueUnavailable(
+                    f"{len(refused)} of {len(entries)} jobs refused: {refused[0].get('Code')}"
+                )
+
     def retry_after(self, receipt_handle: str, seconds: int) -> None:
         """Make a failed message visible again after ``seconds`` instead of the queue's whole
         visibility timeout (sized for the worst-case batch, minutes), so a member waits less."""
         self._client.change_message_visibility(
             QueueUrl=self._queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
         )
+
+
+def _batch_entry(index: int, job: Job) -> SendMessageBatchRequestEntryTypeDef:
+    # As enqueue sends one: FIFO, one member's (or conversation's) jobs in order, and a repeat
+    # of a delivery within five minutes dropped by its key.
+    return {
+        "Id": str(index),
+        "MessageBody": job.to_json(),
+        "MessageGroupId": job.group,
+        "MessageDeduplicationId": job.key,
+    }
 
 
 @cache

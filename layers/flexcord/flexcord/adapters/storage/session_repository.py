@@ -59,6 +59,21 @@ class DynamoSessionRepository:
             ]
         )
 
+    def record_relayed(self, conversation_sid: str, index: int) -> None:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=keys.conversation_key(conversation_sid),
+                UpdateExpression="SET relayed_through = :index",
+                ConditionExpression="attribute_exists(pk) AND "
+                "(attribute_not_exists(relayed_through) OR relayed_through < :index)",
+                ExpressionAttributeValues={":index": {"N": str(index)}},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return  # the chat ended meanwhile, or a later message is recorded already
+            raise StorageError("could not record the relayed message") from error
+
     def end(self, session: SupportSession) -> None:
         self._write(
             [
@@ -112,6 +127,7 @@ class DynamoSessionRepository:
             assistant_misses=int(data.get("assistant_misses") or 0),
             # Sessions stored before the field existed were handed off when they were queued.
             handed_to_flex=bool(data.get("handed_to_flex", data["mode"] != SessionMode.ASSISTANT)),
+            relayed_through=int(data.get("relayed_through", -1)),
         )
 
     def _write(self, items: list[dict[str, Any]]) -> None:
