@@ -14,8 +14,9 @@ from flexcord.interactions.commands import COMMANDS, commands_for_registration
 from flexcord.interactions.endpoint import InteractionsEndpoint
 from flexcord.jobs.model import InteractionContext, Job, JobKind
 from flexcord.jobs.setup_jobs import SetupJobs
+from flexcord.permissions import ADMINISTRATOR, MANAGE_SERVER
 from flexcord.servers.channel_check import ChannelChecker
-from flexcord.servers.settings import ADMINISTRATOR, MANAGE_SERVER, ServerDirectory, ServerSettings
+from flexcord.servers.settings import ServerDirectory, ServerSettings
 from tests.support.signing import TEST_PUBLIC_KEY, http_event, signed_headers
 from tests.unit.fakes import InMemoryServerSettings, RecordingQueue
 from tests.unit.servers.guild_fakes import BOT, BOT_ROLE, GUILD, OTHER_GUILD, FakeGuild

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from flexcord.cases.model import CaseKind
-from flexcord.servers.settings import ADMINISTRATOR, MANAGE_SERVER, ServerDirectory, ServerSettings
+from flexcord.permissions import ADMINISTRATOR, MANAGE_SERVER
+from flexcord.servers.settings import ServerDirectory, ServerSettings
 from tests.unit.fakes import InMemoryServerSettings
 
 DEFAULTS = ServerSettings(

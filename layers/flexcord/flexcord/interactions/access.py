@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from flexcord.jobs.model import InteractionContext
-from flexcord.servers.settings import MANAGE_SERVER, has_permission
+from flexcord.permissions import MANAGE_SERVER, has_permission
 
 WINDOW_SECONDS = 60
 

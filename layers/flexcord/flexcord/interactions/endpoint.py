@@ -19,7 +19,8 @@ from flexcord.apigateway import HttpRequest, RequestRejected, error_response, js
 from flexcord.interactions import responses as reply
 from flexcord.interactions.access import MemberRateLimiter, NoRateLimit, ServerAllowList
 from flexcord.interactions.model import Interaction, MalformedInteraction
-from flexcord.interactions.routes import Services, route
+from flexcord.interactions.responses import InteractionResponse
+from flexcord.interactions.services import Services
 from flexcord.interactions.signature import SignatureRejected, verify_request
 from flexcord.observability import logger
 
@@ -67,10 +68,17 @@ class InteractionsEndpoint:
             return error_response(400, "malformed interaction")
         logger.append_keys(interaction_id=interaction.id)
         try:
-            answer = reply.pong() if interaction.type == 1 else route(interaction, self._services)
+            answer = reply.pong() if interaction.type == 1 else self._route(interaction)
         except Exception:
             logger.exception("interaction handling failed", extra={"interaction_type": interaction.type})
             answer = reply.ephemeral_message("Something went wrong on our side. Please try again.")
         finally:
             logger.remove_keys(["interaction_id"])
         return json_response(200, answer)
+
+    def _route(self, interaction: Interaction) -> InteractionResponse:
+        # Every command's form and job loads with the first interaction that needs one: the PING
+        # Discord sends when the endpoint's URL is saved, and after, answers without them.
+        from flexcord.interactions.routes import route
+
+        return route(interaction, self._services)

@@ -15,20 +15,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from discord_interactions import InteractionType
 
-from flexcord.adapters.queue.job_queue import JobQueue, QueueUnavailable
+from flexcord.adapters.queue.job_queue import QueueUnavailable
 from flexcord.cases.model import ATTACHMENT_MAX_BYTES
 from flexcord.interactions import announce_routes, case_forms, feed_routes, setup_routes
 from flexcord.interactions import custom_ids as ids
 from flexcord.interactions import responses as reply
 from flexcord.interactions import review_routes as review
-from flexcord.interactions.access import MemberRateLimiter, NoRateLimit, ServerAllowList
 from flexcord.interactions.commands import MESSAGE_MAX, NOTE_MAX, STATUS_CHOICES
 from flexcord.interactions.model import Interaction, attachment_size
 from flexcord.interactions.responses import InteractionResponse
+from flexcord.interactions.services import Services
 from flexcord.jobs.model import Job, JobKind
 from flexcord.jobs.payloads import draft_to_payload
 from flexcord.observability import logger
@@ -37,18 +36,6 @@ STALE_BUTTON = "This button no longer does anything. Please run the command agai
 NOT_THIS_SERVER = "Flexcord isn't set up for this server."
 _CASE_NUMBER = re.compile(r"[0-9]{1,12}")
 _SNOWFLAKE = re.compile(r"[0-9]{1,25}")
-
-QueueProvider = Callable[[], JobQueue]
-
-
-@dataclass(frozen=True)
-class Services:
-    """What the routes need: the queue (created on first use), and who may use it how often."""
-
-    queue: QueueProvider
-    servers: ServerAllowList = field(default_factory=ServerAllowList)
-    rate_limiter: MemberRateLimiter = field(default_factory=NoRateLimit)
-
 
 Route = Callable[[Interaction, Services], InteractionResponse]
 

@@ -22,9 +22,10 @@ from flexcord.interactions.case_forms import LABEL, PARAGRAPH, SHORT, TEXT_INPUT
 from flexcord.interactions.model import Interaction, as_list, as_mapping
 from flexcord.interactions.responses import InteractionResponse
 from flexcord.jobs.model import Job, JobKind
+from flexcord.permissions import MANAGE_SERVER, has_permission
 from flexcord.servers.hours import AFTER_HOURS_MESSAGE_MAX_LENGTH, InvalidSupportHours
 from flexcord.servers.hours_form import FORM_FIELDS, HoursForm, hours_from_form
-from flexcord.servers.settings import CHANNEL_SETTINGS, MANAGE_SERVER, has_permission
+from flexcord.servers.settings import CHANNEL_SETTINGS
 
 NOT_AN_ADMIN = (
     "Only members with the **Manage Server** permission can change Flexcord's settings. Nothing was changed."

@@ -28,16 +28,15 @@ from flexcord.interactions.setup_routes import BLANK, CHANNEL_VIEW, NOT_AN_ADMIN
 from flexcord.jobs.model import Job
 from flexcord.jobs.notify import tell_member
 from flexcord.observability import logger, metrics
+from flexcord.permissions import MANAGE_SERVER, has_permission
 from flexcord.servers.channel_check import CHANNEL_USES, ChannelChecker, GuildReader
 from flexcord.servers.hours import InvalidSupportHours, SupportHours
 from flexcord.servers.hours_form import FORM_FIELDS, HoursForm, form_from_hours, hours_from_form
 from flexcord.servers.settings import (
     CHANNEL_SETTINGS,
-    MANAGE_SERVER,
     STAFF_VIEW_CHANNELS,
     ServerDirectory,
     ServerSettings,
-    has_permission,
 )
 
 ACTION_ROW, BUTTON, ROLE_SELECT, CHANNEL_SELECT = 1, 2, 6, 8

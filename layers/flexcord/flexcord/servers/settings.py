@@ -13,11 +13,8 @@ from typing import Any, Protocol
 
 from flexcord.cases.model import NO_SERVER, CaseKind
 from flexcord.observability import logger
+from flexcord.permissions import MANAGE_SERVER, has_permission
 from flexcord.servers.hours import InvalidSupportHours, SupportHours
-
-# Permission bits the checks need (discord.com/developers/docs/topics/permissions).
-ADMINISTRATOR = 1 << 3
-MANAGE_SERVER = 1 << 5
 
 #: The channel settings /setup offers, in the order it shows them: (field, label).
 CHANNEL_SETTINGS = (
@@ -29,13 +26,6 @@ CHANNEL_SETTINGS = (
 )
 #: The channel settings /setup shows on its Staff & hours view rather than its Channels view.
 STAFF_VIEW_CHANNELS = frozenset({"staff_channel_id"})
-
-
-def has_permission(permissions: str, bit: int) -> bool:
-    """Whether a permission bitset from a signed interaction grants ``bit`` (Administrator
-    grants everything)."""
-    granted = int(permissions) if permissions.isdigit() else 0
-    return bool(granted & ADMINISTRATOR) or bool(granted & bit)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,21 @@
+"""What the interaction routes are given: apart from flexcord.interactions.routes so that the
+endpoint can build it without loading every route (see InteractionsEndpoint._route)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from flexcord.adapters.queue.job_queue import JobQueue
+from flexcord.interactions.access import MemberRateLimiter, NoRateLimit, ServerAllowList
+
+QueueProvider = Callable[[], JobQueue]
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the routes need: the queue (created on first use), and who may use it how often."""
+
+    queue: QueueProvider
+    servers: ServerAllowList = field(default_factory=ServerAllowList)
+    rate_limiter: MemberRateLimiter = field(default_factory=NoRateLimit)
