@@ -107,7 +107,7 @@ def cost_figures(figures: list[Figure], directions: tuple[str, ...]) -> list[Fig
             result.append(
                 Figure(
                     f"cost per {count:,} relayed messages {direction}",
-                    round(work.cost() * count, 4),
+                    round(work.cost() * count, 6),
                     "USD",
                     None,
                     note,

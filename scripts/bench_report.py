@@ -62,6 +62,13 @@ def summary(figures: Iterable[Figure]) -> str:
     for figure in figures:
         verdict = {None: "", True: "ok", False: "MISSED"}[figure.met]
         budget = f"budget {figure.budget} {figure.unit}" if figure.budget else ""
-        value = f"{figure.value:,.2f}".rstrip("0").rstrip(".")
+        value = _shown(figure.value)
         lines.append(f"{figure.name:<58} {value:>12} {figure.unit:<6} {budget:<22} {verdict}")
     return "\n".join(lines)
+
+
+def _shown(value: float) -> str:
+    """Two decimals, or three significant digits for a value under 0.1 (a cost per message)."""
+    if value and abs(value) < 0.1:
+        return f"{value:.3g}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")

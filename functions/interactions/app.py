@@ -4,17 +4,21 @@ Kept light on purpose: no twilio, no Tracer, and boto3 only once a job is enqueu
 limiter's DynamoDB client too), so a cold start answers well inside Discord's 3-second deadline.
 """
 
+from __future__ import annotations
+
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from flexcord.adapters.queue.job_queue import job_queue
 from flexcord.adapters.storage.rate_limit import DynamoMemberRateLimiter
 from flexcord.config import ConfigurationError, DiscordSettings, aws_settings, discord_settings
 from flexcord.interactions.access import MemberRateLimiter, NoRateLimit, ServerAllowList
 from flexcord.interactions.endpoint import InteractionsEndpoint
 from flexcord.observability import logger
+
+if TYPE_CHECKING:
+    from flexcord.adapters.queue.job_queue import JobQueue
 
 
 @cache
@@ -25,10 +29,17 @@ def endpoint() -> InteractionsEndpoint:
         raise ConfigurationError("DISCORD_PUBLIC_KEY is not set")
     return InteractionsEndpoint(
         public_key=settings.public_key,
-        queue=job_queue,
+        queue=_job_queue,
         servers=allowed_servers(settings),
         rate_limiter=member_rate_limiter(settings),
     )
+
+
+def _job_queue() -> JobQueue:
+    # Loaded with the first job: Discord's PING, and every answer that queues nothing, never need it.
+    from flexcord.adapters.queue.job_queue import job_queue
+
+    return job_queue()
 
 
 def allowed_servers(settings: DiscordSettings) -> ServerAllowList:

@@ -12,10 +12,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from flexcord.jobs.model import InteractionContext
 from flexcord.permissions import MANAGE_SERVER, has_permission
+
+if TYPE_CHECKING:
+    from flexcord.jobs.model import InteractionContext
 
 WINDOW_SECONDS = 60
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flexcord.adapters.queue.job_queue import JobQueue
 from flexcord.apigateway import HttpRequest, RequestRejected, error_response, json_response
 from flexcord.interactions import responses as reply
 from flexcord.interactions.access import MemberRateLimiter, NoRateLimit, ServerAllowList
@@ -23,6 +22,9 @@ from flexcord.interactions.responses import InteractionResponse
 from flexcord.interactions.services import Services
 from flexcord.interactions.signature import SignatureRejected, verify_request
 from flexcord.observability import logger
+
+if TYPE_CHECKING:
+    from flexcord.adapters.queue.job_queue import JobQueue
 
 #: The largest interaction Discord sends is far below this: a modal submit carries at most five
 #: top-level components (text inputs up to 4,000 characters each, escaped in JSON up to 6 bytes a

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from flexcord.adapters.queue.job_queue import JobQueue
 from flexcord.interactions.access import MemberRateLimiter, NoRateLimit, ServerAllowList
 
-QueueProvider = Callable[[], JobQueue]
+if TYPE_CHECKING:
+    from flexcord.adapters.queue.job_queue import JobQueue
+
+QueueProvider = Callable[[], "JobQueue"]
 
 
 @dataclass(frozen=True)
