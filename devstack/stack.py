@@ -326,8 +326,8 @@ class LocalStack:
             # The emulated server is the one allowed server: interactions from it are served, and
             # a DM is served to its members only (the template's DiscordAllowedGuildIds).
             "DISCORD_ALLOWED_GUILD_IDS": ",".join(self._allowed_guild_ids(discord)),
-            "MEMBER_RATE_LIMIT_PER_MINUTE": str(self._parameter("MemberRateLimitPerMinute")),
-            "WORKER_MAX_CONCURRENCY": str(self._parameter("WorkerMaxConcurrency")),
+            "MEMBER_RATE_LIMIT_PER_MINUTE": str(self.parameter("MemberRateLimitPerMinute")),
+            "WORKER_MAX_CONCURRENCY": str(self.parameter("WorkerMaxConcurrency")),
             "DISCORD_BUG_REPORT_CHANNEL_ID": discord.channel_ids["bug-report"],
             "DISCORD_FEATURE_REQUEST_CHANNEL_ID": discord.channel_ids["feature-request"],
             "DISCORD_STAFF_ROLE_ID": discord.staff_role_id,
@@ -343,7 +343,7 @@ class LocalStack:
             "ANNOUNCEMENTS_WEBHOOK_SECRET_SECRET_ID": ANNOUNCEMENTS_WEBHOOK_SECRET_NAME,
             # "true": the webhook's announcements wait for staff approval in the staff channel.
             "ANNOUNCEMENTS_WEBHOOK_REVIEW_FIRST": str(
-                self._parameter("AnnouncementsWebhookReviewFirst")
+                self.parameter("AnnouncementsWebhookReviewFirst")
             ).lower(),
             # Twilio's webhooks come to the local gateway, and are verified against this URL.
             "PUBLIC_BASE_URL": self.gateway.base_url if self.gateway else "",
@@ -364,7 +364,7 @@ class LocalStack:
             allowed += [g for g in sample_env["DISCORD_ALLOWED_GUILD_IDS"].split(",") if g not in allowed]
         return allowed
 
-    def _parameter(self, name: str) -> Any:
+    def parameter(self, name: str) -> Any:
         """A template parameter's value here: the override given to the stack, else its default."""
         return self._parameters.get(name, parameter_default(self._template, name))
 

@@ -5,7 +5,8 @@ support chat is with an agent, and how much work each relayed message costs.
 
 One member opens a chat (/helpme), asks for a human (the welcome's button), and a scripted Flex
 agent accepts the task. Then, one message at a time (the next is sent once the previous one's
-work is over):
+work is over, and no sooner than one worker instance's share of Discord's global limit allows:
+0.12 s apart with the default five instances, so the limiter's pacing is not what is timed):
 
 - member -> Twilio: the member's ``/reply message:...`` (the Discord emulator's ``run_command``)
   until the message is in the Twilio conversation;
@@ -56,6 +57,7 @@ from devstack.lambda_runtime import (  # noqa: E402
 )
 from devstack.stack import LocalStack  # noqa: E402
 from devstack.twilio_emulator import TwilioEmulator  # noqa: E402
+from flexcord.adapters.discord.ratelimit import GLOBAL_REQUESTS_PER_SECOND  # noqa: E402
 from scripts.bench_report import Figure, summary  # noqa: E402
 
 LOG = ROOT / ".bench" / "relay.log"
@@ -70,6 +72,9 @@ PER_MESSAGE_BUDGET = "<= 1"
 SETUP_TIMEOUT_SECONDS = 30.0
 MESSAGE_TIMEOUT_SECONDS = 20.0
 PROBE_SECONDS = 0.001
+#: Added to the share's interval between two messages, for the answer's own time (the limiter
+#: counts a request until a second after its answer).
+SPACING_MARGIN_SECONDS = 0.02
 UNLIMITED = 1_000_000
 
 DYNAMODB_READS = frozenset({"GetItem", "Query", "BatchGetItem", "Scan", "TransactGetItems"})
@@ -396,14 +401,25 @@ def _member_says(chat: Chat, text: str) -> None:
 
 
 def relay(
-    stack: LocalStack, chat: Chat, direction: str, count: int, *, label: str, work: Work | None = None
+    stack: LocalStack,
+    chat: Chat,
+    direction: str,
+    count: int,
+    *,
+    label: str,
+    spacing: float,
+    work: Work | None = None,
 ) -> list[float]:
-    """Relay ``count`` messages one way, each after the previous one settled; their latencies."""
+    """Relay ``count`` messages one way, each after the previous one settled and at least
+    ``spacing`` seconds after the previous one began; their latencies."""
     import boto3
 
     sqs = boto3.client("sqs")
     latencies = []
+    previous_began = -math.inf
     for index in range(count):
+        time.sleep(max(0.0, previous_began + spacing - time.perf_counter()))
+        previous_began = time.perf_counter()
         text = f"bench {label} {direction} #{index:04d}"
         trace = work.next_message() if work is not None else None
         if direction == TO_TWILIO:
@@ -559,14 +575,27 @@ def run(messages: int = 200, warmup: int = 10, log_path: Path = LOG) -> Run:
         assert stack.discord is not None
         lift_discord_rate_limits(stack.discord)
         chat = open_chat(stack)
+        spacing = message_spacing(stack)
         for direction in (TO_TWILIO, TO_MEMBER):
-            relay(stack, chat, direction, warmup, label="warmup")
+            relay(stack, chat, direction, warmup, label="warmup", spacing=spacing)
         for direction in (TO_TWILIO, TO_MEMBER):
             with counting() as work:
-                latencies = relay(stack, chat, direction, messages, label="measured", work=work)
+                latencies = relay(
+                    stack, chat, direction, messages, label="measured", spacing=spacing, work=work
+                )
             figures += figures_for(direction, latencies, work, messages)
             breakdowns[direction] = breakdown(work, messages)
     return Run(figures, breakdowns, time.perf_counter() - began)
+
+
+def message_spacing(stack: LocalStack) -> float:
+    """Seconds between the starts of two measured messages: a little over the time one worker
+    instance's share of Discord's global limit gives a request (``GLOBAL_REQUESTS_PER_SECOND /
+    WorkerMaxConcurrency`` a second, flexcord.wiring). Sent back to back, faster than any chat's
+    pace, the agent's messages would measure that share's pacing instead of the relay."""
+    instances = max(1, int(stack.parameter("WorkerMaxConcurrency")))
+    share = max(1, GLOBAL_REQUESTS_PER_SECOND // instances)  # as flexcord.wiring computes it
+    return 1.0 / share + SPACING_MARGIN_SECONDS
 
 
 def measure(messages: int = 200) -> list[Figure]:
