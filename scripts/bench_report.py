@@ -72,3 +72,42 @@ def _shown(value: float) -> str:
     if value and abs(value) < 0.1:
         return f"{value:.3g}"
     return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def markdown(figures: Iterable[Figure]) -> str:
+    """The figures as a Markdown table, for docs/performance.md and the README."""
+    lines = ["| figure | value | budget |", "|---|---|---|"]
+    for figure in figures:
+        budget = ""
+        if figure.budget:
+            verdict = "met" if figure.met else "**missed**"
+            budget = f"{figure.budget} {figure.unit}: {verdict}"
+        lines.append(f"| {figure.name} | {_shown(figure.value)} {figure.unit} | {budget} |")
+    return "\n".join(lines)
+
+
+def read_report(path: Path = REPORT) -> tuple[dict[str, object], list[Figure]]:
+    """A written report: its header (when, where) and its figures."""
+    report = json.loads(path.read_text())
+    figures = [
+        Figure(entry["name"], entry["value"], entry["unit"], entry.get("budget"), entry.get("note", ""))
+        for entry in report["figures"]
+    ]
+    return report, figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Print the last `make bench` report again.")
+    parser.add_argument("report", nargs="?", type=Path, default=REPORT, help="default: %(default)s")
+    parser.add_argument("--markdown", action="store_true", help="a Markdown table instead of text")
+    arguments = parser.parse_args(argv)
+    report, figures = read_report(arguments.report)
+    print(f"measured {report['measured_at']} on {report['machine']}")
+    print(markdown(figures) if arguments.markdown else summary(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

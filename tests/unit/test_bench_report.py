@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from scripts.bench_report import Figure, summary, write_report
+from scripts.bench_report import Figure, markdown, read_report, summary, write_report
 
 
 def test_a_figure_says_whether_it_meets_its_budget() -> None:
@@ -26,3 +26,21 @@ def test_the_report_holds_every_figure_with_its_verdict(tmp_path: Path) -> None:
     assert lines[0].split()[-1] == "MISSED"
     assert "budget <= 5 ms" in lines[0]
     assert "budget" not in lines[1]
+
+
+def test_a_written_report_reads_back_and_prints_as_markdown(tmp_path: Path) -> None:
+    figures = [
+        Figure("first enqueue", 391.6, "ms", "<= 350", note="median of 15"),
+        Figure("global 429s", 0, "responses", "== 0"),
+        Figure("cost per 1,000", 0.00557, "USD"),
+    ]
+    write_report(figures, tmp_path / "report.json")
+
+    _, read = read_report(tmp_path / "report.json")
+    table = markdown(read).splitlines()
+
+    assert read == figures
+    assert table[:2] == ["| figure | value | budget |", "|---|---|---|"]
+    assert table[2] == "| first enqueue | 391.6 ms | <= 350 ms: **missed** |"
+    assert table[3] == "| global 429s | 0 responses | == 0 responses: met |"
+    assert table[4] == "| cost per 1,000 | 0.00557 USD |  |"
