@@ -79,3 +79,40 @@ def test_asking_for_a_human_in_words_hands_off_too(stack: LocalStack) -> None:
     )
     wait_until(lambda: twilio.tasks()[tasks_before:])
     assert any(m["content"] == "Sure, let me get you a human." for m in chat(discord, "lee"))
+
+
+def test_a_hand_off_whose_notice_failed_is_finished_by_the_retry(stack: LocalStack) -> None:
+    """The second miss opened the case and reached Flex, then Discord refused the "Case #"
+    notice once: the retry found the chat queued, skipped the assistant, and never told the
+    member. It must finish what the first attempt began: one notice, one task."""
+    from devstack.http_server import HttpRequest
+
+    discord, twilio = stack.discord, stack.twilio
+    assert discord is not None
+    assert twilio is not None
+    discord.add_user("max")
+    final_reply(
+        discord, discord.run_command("max", "helpme", {"question": "what is the capital of peru"}).token
+    )
+    wait_until(lambda: any("say it another way" in m["content"] for m in chat(discord, "max")))
+    refused: list[str] = []
+
+    def refuse_the_notice_once(request: HttpRequest) -> Any:
+        # Four 500s: more than the Discord client tries within one delivery of the job.
+        if request.method == "POST" and b"Case #" in request.body and len(refused) < 4:
+            refused.append(request.path)
+            return discord.make_fault(500)
+        return None
+
+    tasks_before = len(twilio.tasks())
+    discord.set_fault_policy(refuse_the_notice_once)
+    try:
+        question = {"message": "who won the football yesterday"}
+        sent = discord.run_command("max", "reply", question, channel="dm")
+        final_reply(discord, sent.token)
+        wait_until(lambda: any(m["content"].startswith("📨 Case #") for m in chat(discord, "max")))
+    finally:
+        discord.set_fault_policy(None)
+    assert len(refused) == 4
+    assert len([m for m in chat(discord, "max") if m["content"].startswith("📨 Case #")]) == 1
+    assert len(twilio.tasks()) == tasks_before + 1

@@ -81,6 +81,37 @@ def test_a_handoff_whose_flex_call_fails_is_completed_by_the_retry(
     assert stored["interaction_sid"]
 
 
+def test_a_handoff_whose_notice_failed_is_told_by_the_retry_not_already_on_it(
+    stack: LocalStack, discord: DiscordEmulator, twilio: TwilioEmulator
+) -> None:
+    """Flex was reached, then Discord refused the chat's "Case #" notice on every attempt of the
+    first delivery: the retry answered "Already on it" as if another request had queued the chat,
+    and the notice never came."""
+    from devstack.http_server import HttpRequest
+
+    session = open_chat(discord, stack, "hue")
+    refused: list[str] = []
+
+    def refuse_the_notice(request: HttpRequest) -> Any:
+        # Four 500s: more than the Discord client tries within one delivery of the job.
+        if request.method == "POST" and b"Case #" in request.body and len(refused) < 4:
+            refused.append(request.path)
+            return discord.make_fault(500)
+        return None
+
+    discord.set_fault_policy(refuse_the_notice)
+    try:
+        welcome = discord.messages(discord.dm_channel_id("hue"))[0]
+        told = final_reply(discord, discord.click("hue", welcome, "chat:human").token)["content"]
+    finally:
+        discord.set_fault_policy(None)
+    assert len(refused) == 4
+    assert told.startswith("📨 Case #")
+    assert [t for t in dm_texts(discord, "hue") if t.startswith("📨 Case #")] == [told]
+    conversation = session["conversation_sid"]
+    assert len([t for t in twilio.tasks() if t["attributes"].get("conversation_sid") == conversation]) == 1
+
+
 def test_a_second_request_finishes_a_handoff_that_never_reached_flex(
     stack: LocalStack, discord: DiscordEmulator, twilio: TwilioEmulator
 ) -> None:
@@ -309,3 +340,46 @@ def test_an_agent_message_redelivered_after_every_window_is_not_posted_twice(
     twilio.agent_say(task["sid"], "Let me know.")
     wait_until(lambda: "**Alex:** Let me know." in dm_texts(discord, "rex"))
     assert dm_texts(discord, "rex").count("**Alex:** Have you tried turning it off and on?") == 1
+
+
+def test_a_member_message_redelivered_after_every_window_is_relayed_once(
+    stack: LocalStack, discord: DiscordEmulator, twilio: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The member's relay keeps no idempotency record either (issue 12): a delivery that comes
+    back after SQS's deduplication and Discord's nonce window, once the message went through,
+    must find it relayed from the session's mark: no second message to the agent, no second echo."""
+    from devstack.discord_emulator import state as discord_state
+    from flexcord.adapters.queue.job_queue import SqsJobQueue
+    from flexcord.interactions.model import Interaction
+    from flexcord.jobs.model import Job, JobKind
+
+    session, _ = with_agent(discord, twilio, stack, "sol")
+    sent = discord.run_command("sol", "reply", {"message": "It still crashes."}, channel="dm")
+    assert final_reply(discord, sent.token)["content"] == "✓ Sent."
+    # The mark is written last, just after "Sent".
+    wait_until(lambda: stored_member_mark(stack, "sol", discord) == int(sent.interaction["id"]))
+    monkeypatch.setattr(discord_state, "NONCE_WINDOW_SECONDS", -1)  # every nonce forgotten
+    context = Interaction.parse(sent.interaction).context
+    assert stack.resources is not None
+    SqsJobQueue(stack.resources.job_queue_url).enqueue(
+        Job(
+            kind=JobKind.MEMBER_MESSAGE,
+            key=f"{context.interaction_id}:much-later",  # past FIFO deduplication
+            group=context.user_id,
+            context=context,
+            payload={"text": "It still crashes."},
+        )
+    )
+    # The member's jobs run in order: once the next message is in, the redelivery was run.
+    after = discord.run_command("sol", "reply", {"message": "Any news?"}, channel="dm")
+    assert final_reply(discord, after.token)["content"] == "✓ Sent."
+    bodies = [m["body"] for m in twilio.messages(session["conversation_sid"])]
+    assert bodies.count("It still crashes.") == 1
+    assert "Any news?" in bodies
+    assert dm_texts(discord, "sol").count("💬 **Sol:** It still crashes.") == 1
+
+
+def stored_member_mark(stack: LocalStack, user: str, discord: DiscordEmulator) -> int:
+    item = session_item(stack, discord.user_id(user))
+    assert item is not None
+    return int(item["member_relayed_through"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from typing import Any
 
 import boto3
 import pytest
@@ -193,6 +194,70 @@ def test_the_relayed_mark_only_moves_forward_and_ends_with_the_session(aws: Loca
     sessions.end(session)
     sessions.record_relayed(session.conversation_sid, 9)  # the chat is over: nothing comes back
     assert sessions.for_conversation(session.conversation_sid) is None
+
+
+def _agent_session(user_id: str, conversation_sid: str) -> Any:
+    from flexcord.sessions.model import ChatPlace, SessionMode, SupportSession
+
+    return SupportSession(
+        user_id=user_id,
+        display_name="Alice",
+        locale="en-US",
+        guild_id="900",
+        channel_id="dm-" + user_id,
+        place=ChatPlace.DM,
+        conversation_sid=conversation_sid,
+        member_identity="member-" + user_id,
+        mode=SessionMode.AGENT,
+        opened_at=NOW,
+    )
+
+
+def test_the_member_mark_only_moves_forward_and_only_for_its_own_chat(aws: LocalResources) -> None:
+    from flexcord.adapters.storage.session_repository import DynamoSessionRepository
+
+    sessions = DynamoSessionRepository(dynamodb_client(), aws.table_name)
+    session = _agent_session("112", "CH" + "2" * 32)
+    sessions.open(session)
+    assert sessions.for_member("112").member_relayed_through == 0  # type: ignore[union-attr]
+
+    sessions.record_member_relayed(session, 1400000000000000002)
+    sessions.record_member_relayed(session, 1400000000000000001)  # a late, older mark: ignored
+    assert sessions.for_member("112").member_relayed_through == 1400000000000000002  # type: ignore[union-attr]
+
+    # The chat ends and the member opens another: the old chat's late mark does not touch it.
+    sessions.end(session)
+    newer = _agent_session("112", "CH" + "3" * 32)
+    sessions.open(newer)
+    sessions.record_member_relayed(session, 1400000000000000009)
+    assert sessions.for_member("112").member_relayed_through == 0  # type: ignore[union-attr]
+    sessions.end(newer)
+    sessions.record_member_relayed(newer, 1400000000000000010)  # ended: nothing comes back
+    assert sessions.for_member("112") is None
+
+
+def test_saving_an_older_copy_leaves_both_relay_marks_where_they_are(aws: LocalResources) -> None:
+    from flexcord.adapters.storage.session_repository import DynamoSessionRepository
+
+    sessions = DynamoSessionRepository(dynamodb_client(), aws.table_name)
+    session = _agent_session("113", "CH" + "4" * 32)
+    sessions.open(session)
+    stale = sessions.for_member("113")
+    assert stale is not None
+    sessions.record_relayed(session.conversation_sid, 5)
+    sessions.record_member_relayed(session, 1400000000000000003)
+
+    # Another job, holding the session as it was before both marks, changes the agent's name.
+    sessions.save(stale.with_agent("Sam"))
+
+    by_member = sessions.for_member("113")
+    by_conversation = sessions.for_conversation(session.conversation_sid)
+    assert by_member is not None
+    assert by_conversation is not None
+    assert by_member.agent_name == by_conversation.agent_name == "Sam"
+    assert by_conversation.relayed_through == 5
+    assert by_member.member_relayed_through == 1400000000000000003
+    sessions.end(session)
 
 
 def test_an_unreachable_queue_raises_queue_unavailable(aws: LocalResources) -> None:

@@ -94,6 +94,15 @@ class InMemorySessionRepository:
         return next((s for s in self.by_member.values() if s.conversation_sid == conversation_sid), None)
 
     def save(self, session) -> None:  # type: ignore[no-untyped-def]
+        from dataclasses import replace
+
+        stored = self.by_member.get(session.user_id)
+        if stored is not None:  # as DynamoDB's: the relay marks move only by their own writes
+            session = replace(
+                session,
+                relayed_through=stored.relayed_through,
+                member_relayed_through=stored.member_relayed_through,
+            )
         self.by_member[session.user_id] = session
 
     def record_relayed(self, conversation_sid: str, index: int) -> None:
@@ -102,6 +111,14 @@ class InMemorySessionRepository:
         session = self.for_conversation(conversation_sid)
         if session is not None and session.relayed_through < index:
             self.by_member[session.user_id] = replace(session, relayed_through=index)
+
+    def record_member_relayed(self, session, interaction_id: int) -> None:  # type: ignore[no-untyped-def]
+        from dataclasses import replace
+
+        stored = self.by_member.get(session.user_id)
+        same_chat = stored is not None and stored.conversation_sid == session.conversation_sid
+        if same_chat and stored.member_relayed_through < interaction_id:
+            self.by_member[session.user_id] = replace(stored, member_relayed_through=interaction_id)
 
     def end(self, session) -> None:  # type: ignore[no-untyped-def]
         self.by_member.pop(session.user_id, None)

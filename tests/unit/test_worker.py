@@ -336,9 +336,23 @@ def test_a_relay_a_channel_limit_holds_up_goes_back_until_the_reset_on_its_first
     assert caps == [1.0, 1.0]  # Ann's first (her second was skipped behind it) and Bob's
 
 
-@pytest.mark.parametrize(("relays", "attempt", "receives"), [(True, 2, 3), (False, 1, 3), (True, 1, 2)])
+#: Self-deduplicating, like a member's message, but several steps long: never handed back.
+EVERY_JOB_DEDUPLICATES_NONE_DEFERS = SelfDeduplicating(
+    covers=lambda job: True, done=lambda job: False, deferrable=lambda job: False
+)
+
+
+@pytest.mark.parametrize(
+    ("relays", "attempt", "receives"),
+    [
+        (EVERY_JOB_RELAYS, 2, 3),
+        (None, 1, 3),
+        (EVERY_JOB_RELAYS, 1, 2),
+        (EVERY_JOB_DEDUPLICATES_NONE_DEFERS, 1, 3),
+    ],
+)
 def test_other_jobs_later_deliveries_and_short_queues_wait_the_limit_out_in_the_client(
-    relays: bool, attempt: int, receives: int
+    relays: SelfDeduplicating | None, attempt: int, receives: int
 ) -> None:
     """A job of several steps is not handed back half-done, a relay once at most, and never when
     the queue has only two deliveries to give (one would be gone for a rate limit)."""
@@ -346,7 +360,7 @@ def test_other_jobs_later_deliveries_and_short_queues_wait_the_limit_out_in_the_
     execute, caps = route_limited(discord)
     worker, queue, _ = make_worker(
         execute,
-        self_deduplicating=EVERY_JOB_RELAYS if relays else None,
+        self_deduplicating=relays,
         max_receive_count=receives,
         discord=discord,
     )

@@ -254,7 +254,11 @@ def build_worker() -> JobWorker:
             cache=DynamoMembershipCache(dynamodb_client(), table_name),
         ),
         self_deduplicating=(
-            SelfDeduplicating(covers=chat.is_agent_message_relay, done=chat.agent_message_relayed)
+            SelfDeduplicating(
+                covers=chat.deduplicates_itself,
+                done=chat.relayed_earlier,
+                deferrable=chat.is_agent_message_relay,
+            )
             if chat
             else None
         ),

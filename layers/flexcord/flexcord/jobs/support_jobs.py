@@ -130,6 +130,8 @@ class SupportChat:
         if session is None:
             tell_member(self._discord, member, content=NO_SESSION_HINT)
             return {"relayed": False}
+        if _member_message_relayed(session, member):
+            return {"relayed": False, "relayed_earlier": True}
         unattached = self._relay(
             session,
             member,
@@ -139,6 +141,10 @@ class SupportChat:
         )
         note = " Your file could not be attached, so it was sent as a link." if unattached else ""
         tell_member(self._discord, member, content=f"✓ Sent.{note}")
+        snowflake = _snowflake(member.interaction_id)
+        if snowflake is not None:
+            # Last, never before the steps it records: a mark without them would lose the message.
+            self._sessions.record_member_relayed(session, snowflake)
         return {"relayed": True}
 
     def request_agent(self, job: Job) -> dict[str, Any]:
@@ -148,6 +154,11 @@ class SupportChat:
         if session is None:
             tell_member(self._discord, member, content=NO_SESSION_HINT)
             return {"queued": False}
+        if job.is_retry and self._began_hand_off(session, member.interaction_id):
+            # This request's earlier attempt reached Flex but failed before the member was told.
+            case = self._hand_off(session, source_id=member.interaction_id, asked_by_member=True, retry=True)
+            tell_member(self._discord, member, content=_queued_notice(case))
+            return {"queued": True, "case": case}
         if session.mode is SessionMode.AGENT or (
             session.mode is SessionMode.QUEUED and session.handed_to_flex
         ):
@@ -240,6 +251,10 @@ class SupportChat:
         if self._knowledge_base is None or self._twilio_settings.studio_flow_sid:
             return None
         if session.mode is not SessionMode.ASSISTANT:
+            if retry and self._began_hand_off(session, message_key):
+                # The miss that sent the chat to a human, retried: the assistant is not asked
+                # again, but what that attempt left undone (Flex, the notice) is finished.
+                self._hand_off(session, source_id=message_key, asked_by_member=False, retry=True)
             return None
         decision = decide(
             text, knowledge_base=self._knowledge_base, misses=session.assistant_misses, locale=session.locale
@@ -257,6 +272,15 @@ class SupportChat:
         else:
             self._sessions.save(replace(session, assistant_misses=decision.misses))
         return decision
+
+    def _began_hand_off(self, session: SupportSession, source_id: str) -> bool:
+        """Whether ``source_id`` (a member's request or message) opened the case of this queued
+        chat: its retry then finishes the hand-off (Flex, the member's notice) instead of
+        answering as if someone else had queued the chat."""
+        if session.mode is not SessionMode.QUEUED or session.case_number is None:
+            return False
+        case = self._cases.find(session.guild_id, session.case_number)
+        return case is not None and case.source_id == source_id
 
     def deliver_answer(
         self,
@@ -397,17 +421,31 @@ class SupportChat:
         return handler(session, event)
 
     @staticmethod
+    def deduplicates_itself(job: Job) -> bool:
+        """A relayed message, either way: run without an idempotency record (two writes less per
+        message) because the relay deduplicates itself, step by step and as a whole.
+
+        - An agent's message (onMessageAdded): SQS FIFO drops a repeated webhook delivery for
+          five minutes, Discord's enforced nonce drops a repeated post for a few minutes
+          (atomically, so two deliveries at once post once), and the session's
+          ``relayed_through`` mark skips a message redelivered later still.
+        - A member's message (``/reply``, the Reply form): the member's jobs run one at a time in
+          their FIFO group; on a retry the Twilio message is looked up by its key before it is
+          added, the echo in the chat carries a nonce and "Sent" is an edit, and the session's
+          ``member_relayed_through`` mark skips a message redelivered once it is all done."""
+        return job.kind is JobKind.MEMBER_MESSAGE or SupportChat.is_agent_message_relay(job)
+
+    @staticmethod
     def is_agent_message_relay(job: Job) -> bool:
-        """A message added to a conversation: relayed without an idempotency record (one
-        write less per message) because the relay deduplicates itself. SQS FIFO drops a repeated
-        webhook delivery for five minutes, Discord's enforced nonce drops a repeated post for a
-        few minutes (atomically, so two deliveries at once post once), and the session's
-        ``relayed_through`` mark skips a message redelivered later still."""
+        """An agent's message (onMessageAdded): one post and its mark."""
         return job.kind is JobKind.CONVERSATION_EVENT and job.payload.get("EventType") == "onMessageAdded"
 
-    def agent_message_relayed(self, job: Job) -> bool:
-        """Whether the message of this onMessageAdded job is in the member's chat already (as far
-        as the session's mark tells: a message relayed but not yet marked reads as not relayed)."""
+    def relayed_earlier(self, job: Job) -> bool:
+        """Whether this relay job was done by an earlier delivery, as far as the session's mark
+        tells (a message relayed but not yet marked reads as not relayed)."""
+        if job.kind is JobKind.MEMBER_MESSAGE:
+            session = self._sessions.for_member(job.interaction.user_id)
+            return session is not None and _member_message_relayed(session, job.interaction)
         index = _message_index(job.payload)
         session = self._sessions.for_conversation(str(job.payload.get("ConversationSid", "")))
         return index is not None and session is not None and index <= session.relayed_through
@@ -838,6 +876,16 @@ def _nonce(prefix: str, seed: str) -> str:
     """A Discord nonce (≤25 characters) that is the same for a retried job: a redelivered job
     whose post went out before it failed does not post twice within Discord's nonce window."""
     return f"{prefix}-{hashlib.sha256(seed.encode()).hexdigest()[:20]}"
+
+
+def _member_message_relayed(session: SupportSession, member: InteractionContext) -> bool:
+    snowflake = _snowflake(member.interaction_id)
+    return snowflake is not None and snowflake <= session.member_relayed_through
+
+
+def _snowflake(value: str) -> int | None:
+    """A Discord id as the number it is (ids grow with time), None if it is not one."""
+    return int(value) if value.isdigit() else None
 
 
 def _message_index(event: dict[str, Any]) -> int | None:

@@ -106,10 +106,13 @@ WHAT_FAILED: dict[JobKind, str] = {
 @dataclass(frozen=True)
 class SelfDeduplicating:
     """Jobs that need no idempotency record: ``covers`` says which; ``done`` says whether one of
-    them was completed by an earlier delivery (asked on its last delivery only)."""
+    them was completed by an earlier delivery (asked on its last delivery only); ``deferrable``,
+    which of them may go back to the queue rather than wait for a channel's rate limit (see
+    ``JobWorker._run_job``)."""
 
     covers: Callable[[Job], bool]
     done: Callable[[Job], bool]
+    deferrable: Callable[[Job], bool] = lambda job: True
 
 
 class UnknownJobKind(ValueError):
@@ -194,9 +197,8 @@ class JobWorker:
         logger.append_keys(job_kind=job.kind.value, job_key=job.key)
         try:
             run = self._run if deduplicates_itself else self._run_once
-            result = self._run_job(
-                run, {**document, "attempt": attempt}, may_defer=deduplicates_itself and attempt == 1
-            )
+            may_defer = deduplicates_itself and attempt == 1 and self._deferrable(job)
+            result = self._run_job(run, {**document, "attempt": attempt}, may_defer=may_defer)
         except IdempotencyAlreadyInProgressError:
             # Another delivery holds the job's lock: one still running, or one that did the work
             # but could not record it (the lock then lasts until that invocation's deadline).
@@ -235,14 +237,18 @@ class JobWorker:
         """Run the job. A relay on its first delivery does not wait long for a channel's rate
         limit (Discord: 5 messages per 5 s per channel): it goes back to the queue until the
         bucket resets, and the worker serves other members meanwhile instead of sleeping on its
-        share of the global limit. Only a relay is handed back (one post, then its mark: it has
-        posted or not, where a job of several steps would be re-entered half-done), once, and
-        only when the queue allows three deliveries or more, so that real failures keep theirs.
+        share of the global limit. Only an agent's message is handed back (one post, then its
+        mark: it has posted or not, where a job of several steps would be re-entered half-done),
+        once, and only when the queue allows three deliveries or more, so that real failures
+        keep theirs.
         Other jobs wait the limit out inside the Discord client, as long as its budget allows."""
         if not (may_defer and self._max_receive_count >= MIN_RECEIVES_TO_DEFER):
             return run(job=job)
         with self._discord.route_waits_capped(ROUTE_WAIT_BEFORE_DEFERRING_SECONDS):
             return run(job=job)
+
+    def _deferrable(self, job: Job) -> bool:
+        return self._self_deduplicating is not None and self._self_deduplicating.deferrable(job)
 
     def record_skipped(self, record: SQSRecord) -> None:
         """A job not run because an earlier job of the same member failed in this batch: it

@@ -48,6 +48,10 @@ class SupportSession:
     #: The Twilio ``Index`` (from 0) of the last agent message relayed to the member, -1 before
     #: the first: a redelivered message at or below it was delivered already.
     relayed_through: int = -1
+    #: The Discord id of the member's last interaction (``/reply`` or the Reply form) whose
+    #: message was relayed to the conversation, 0 before the first. Discord ids grow with time
+    #: and a member's jobs run in order, so a redelivered message at or below it was relayed.
+    member_relayed_through: int = 0
 
     def queued(self, case_number: int) -> SupportSession:
         return replace(self, mode=SessionMode.QUEUED, case_number=case_number)

@@ -17,11 +17,20 @@ class SessionRepository(Protocol):
 
     def for_conversation(self, conversation_sid: str) -> SupportSession | None: ...
 
-    def save(self, session: SupportSession) -> None: ...
+    def save(self, session: SupportSession) -> None:
+        """Store the session's state; the relay marks are left as they are (only their own
+        ``record_`` methods move them, and only forwards)."""
+        ...
 
     def record_relayed(self, conversation_sid: str, index: int) -> None:
         """The conversation's agent messages up to ``index`` are in the member's chat. One write,
         which never moves the mark back; nothing happens once the session has ended."""
+        ...
+
+    def record_member_relayed(self, session: SupportSession, interaction_id: int) -> None:
+        """The member's messages up to the interaction ``interaction_id`` are in the
+        conversation. One write, which never moves the mark back; nothing happens once this
+        session has ended (even if the member has opened another)."""
         ...
 
     def end(self, session: SupportSession) -> None:

@@ -52,10 +52,12 @@ class DynamoSessionRepository:
         return self._get(keys.conversation_key(conversation_sid))
 
     def save(self, session: SupportSession) -> None:
+        # Updates, not Puts: a Put would write back whatever relay marks this (possibly older)
+        # copy of the session holds, moving a mark another job has just advanced backwards.
         self._write(
             [
-                {"Put": self._put(keys.member_session_key(session.user_id), session)},
-                {"Put": self._put(keys.conversation_key(session.conversation_sid), session)},
+                {"Update": self._update(keys.member_session_key(session.user_id), session)},
+                {"Update": self._update(keys.conversation_key(session.conversation_sid), session)},
             ]
         )
 
@@ -68,6 +70,24 @@ class DynamoSessionRepository:
                 ConditionExpression="attribute_exists(pk) AND "
                 "(attribute_not_exists(relayed_through) OR relayed_through < :index)",
                 ExpressionAttributeValues={":index": {"N": str(index)}},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return  # the chat ended meanwhile, or a later message is recorded already
+            raise StorageError("could not record the relayed message") from error
+
+    def record_member_relayed(self, session: SupportSession, interaction_id: int) -> None:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=keys.member_session_key(session.user_id),
+                UpdateExpression="SET member_relayed_through = :id",
+                ConditionExpression="conversation_sid = :sid AND "
+                "(attribute_not_exists(member_relayed_through) OR member_relayed_through < :id)",
+                ExpressionAttributeValues={
+                    ":id": {"N": str(interaction_id)},
+                    ":sid": {"S": session.conversation_sid},
+                },
             )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
@@ -101,6 +121,19 @@ class DynamoSessionRepository:
         item = {name: self._serializer.serialize(value) for name, value in asdict(session).items()}
         return {"TableName": self._table, "Item": {**item, **key}}
 
+    def _update(self, key: dict[str, dict[str, str]], session: SupportSession) -> dict[str, Any]:
+        fields = [(name, value) for name, value in asdict(session).items() if name not in _RELAY_MARKS]
+        return {
+            "TableName": self._table,
+            "Key": key,
+            # Placeholders for every name: several (mode, place, locale) are reserved words.
+            "UpdateExpression": "SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(fields))),
+            "ExpressionAttributeNames": {f"#f{i}": name for i, (name, _) in enumerate(fields)},
+            "ExpressionAttributeValues": {
+                f":f{i}": self._serializer.serialize(value) for i, (_, value) in enumerate(fields)
+            },
+        }
+
     def _get(self, key: dict[str, dict[str, str]]) -> SupportSession | None:
         try:
             item = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
@@ -128,6 +161,7 @@ class DynamoSessionRepository:
             # Sessions stored before the field existed were handed off when they were queued.
             handed_to_flex=bool(data.get("handed_to_flex", data["mode"] != SessionMode.ASSISTANT)),
             relayed_through=int(data.get("relayed_through", -1)),
+            member_relayed_through=int(data.get("member_relayed_through", 0)),
         )
 
     def _write(self, items: list[dict[str, Any]]) -> None:
@@ -138,3 +172,5 @@ class DynamoSessionRepository:
 
 
 _ABSENT = {"ConditionExpression": "attribute_not_exists(pk)"}
+#: Written by their own conditional updates only (``record_relayed``, ``record_member_relayed``).
+_RELAY_MARKS = frozenset({"relayed_through", "member_relayed_through"})
