@@ -123,3 +123,59 @@ def cost_figures(figures: list[Figure], directions: tuple[str, ...]) -> list[Fig
         )
     )
     return result
+
+
+#: Each line of the cost: its name, the work it counts, and its price's key in PRICES.
+COST_LINES: Final = (
+    ("API Gateway HTTP API requests", "http_requests", "http_request"),
+    ("Lambda requests", "invocations", "lambda_request"),
+    ("Lambda GB-seconds (arm64)", "gb_seconds", "lambda_gb_second_arm64"),
+    ("SQS FIFO requests", "sqs_requests", "sqs_fifo_request"),
+    ("DynamoDB read units", "dynamodb_reads", "dynamodb_read_unit"),
+    ("DynamoDB write units", "dynamodb_writes", "dynamodb_write_unit"),
+)
+
+
+def cost_table(figures: list[Figure], directions: tuple[str, ...]) -> str:
+    """The cost per message line by line, as a Markdown table (for docs/performance.md)."""
+    works = [work_from(figures, direction) for direction in directions]
+    header = " | ".join(f"{w.direction}: per message | USD per 1,000,000" for w in works)
+    lines = [f"| | {header} |", "|---" * (1 + 2 * len(works)) + "|"]
+    for label, field_name, price in COST_LINES:
+        cells = []
+        for work in works:
+            quantity = float(getattr(work, field_name))
+            cells.append(f"{quantity:.4g} | {quantity * PRICES[price] * 1_000_000:.3f}")
+        lines.append(f"| {label} | {' | '.join(cells)} |")
+    per_1000 = " | ".join(f"| {w.cost() * 1_000:.5f}" for w in works)
+    per_million = " | ".join(f"| **{w.cost() * 1_000_000:.2f}**" for w in works)
+    lines.append(f"| per 1,000 messages | {per_1000} |")
+    lines.append(f"| per 1,000,000 messages | {per_million} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    from pathlib import Path
+
+    from scripts.bench_report import REPORT, read_report
+
+    parser = argparse.ArgumentParser(description="The cost per relayed message, from a bench report.")
+    parser.add_argument("report", nargs="?", type=Path, default=REPORT, help="default: %(default)s")
+    arguments = parser.parse_args(argv)
+    report, figures = read_report(arguments.report)
+    directions = tuple(
+        dict.fromkeys(
+            f.name.removeprefix("relay ").removesuffix(" DynamoDB reads/message")
+            for f in figures
+            if f.name.startswith("relay ") and f.name.endswith(" DynamoDB reads/message")
+        )
+    )
+    print(f"measured {report['measured_at']}")
+    print(cost_table(figures, directions))
+    print(f"\nfixed per month, whatever the traffic: {fixed_monthly_cost():.2f} USD")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

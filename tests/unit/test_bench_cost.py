@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from scripts.bench_cost import EVENT_SOURCE_REQUESTS_PER_MESSAGE, PRICES, cost_figures, fixed_monthly_cost
+from scripts.bench_cost import (
+    EVENT_SOURCE_REQUESTS_PER_MESSAGE,
+    PRICES,
+    cost_figures,
+    cost_table,
+    fixed_monthly_cost,
+)
 from scripts.bench_report import Figure
 
 
@@ -43,3 +49,14 @@ def test_more_writes_cost_more_and_the_fixed_cost_does_not_grow_with_messages() 
     assert three[1].value - one[1].value == pytest.approx(2 * PRICES["dynamodb_write_unit"] * 1e6, abs=1e-4)
     assert one[-1].value == three[-1].value == round(fixed_monthly_cost(), 2)
     assert fixed_monthly_cost() > 0
+
+
+def test_the_cost_table_shows_each_line_and_the_totals_of_each_direction() -> None:
+    figures = relay_figures("a->b", invocations=2, gb_seconds=0.01, sqs=1, reads=1, writes=1)
+    figures += relay_figures("b->a", invocations=2, gb_seconds=0.01, sqs=1, reads=1, writes=3)
+    table = cost_table(figures, ("a->b", "b->a")).splitlines()
+    rows = {line.split(" | ")[0].strip("| "): line for line in table}
+
+    assert rows["DynamoDB write units"] == "| DynamoDB write units | 1 | 0.625 | 3 | 1.875 |"
+    assert rows["SQS FIFO requests"] == "| SQS FIFO requests | 3 | 1.500 | 3 | 1.500 |"
+    assert rows["per 1,000,000 messages"] == "| per 1,000,000 messages | | **3.78** | | **5.03** |"

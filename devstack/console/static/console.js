@@ -131,8 +131,12 @@ async function loadMessages() {
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
   try {
     const answer = await api(`/api/messages?channel=${encodeURIComponent(channelKey())}&as=${encodeURIComponent(view.me)}`);
-    list.innerHTML = answer.html;
+    // Only when it changed: a redraw replaces every image, and one still loading starts again,
+    // so under a stream of live updates a screenshot might never finish loading.
+    if (answer.html !== loadMessages.html) list.innerHTML = answer.html;
+    loadMessages.html = answer.html;
   } catch (error) {
+    loadMessages.html = null;
     list.innerHTML = "";
     const note = document.createElement("p");
     note.className = "empty";
