@@ -145,3 +145,11 @@ def test_too_few_out_of_scope_questions_leave_the_mix_alone(labelled):
     keep = np.r_[np.arange(60), np.arange(60, 75)]  # 15 out-of-scope questions
     queries, judged, signals = _judged_and_signals(cosines[keep], shares[keep], vectors[keep], in_scope[keep])
     assert learned_abstaining(judged, queries, signals, required=0.95) is None
+
+
+def test_a_saved_model_keeps_each_vector_on_one_line(labelled, tmp_path):
+    path = tmp_path / "calibration.json"
+    HybridSettings(abstain_model=fit_abstain_model(*labelled)).save(path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert sum(line.strip().startswith("[") for line in lines) == 40  # one per out-of-scope question
+    assert len(lines) < 40 + 25  # not one line per number: 40 x 16 of them

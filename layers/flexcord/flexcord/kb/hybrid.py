@@ -105,7 +105,16 @@ class HybridSettings:
         if self.abstain_model is not None:
             document["abstain_model"] = self.abstain_model.to_document()
         document.update(provenance)
-        path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        path.write_text(_one_line_number_lists(json.dumps(document, indent=2)) + "\n", encoding="utf-8")
+
+
+def _one_line_number_lists(text: str) -> str:
+    """A list of numbers on one line: an abstain model's vectors are not hundreds of lines each."""
+    return re.sub(
+        r"\[([-+0-9.eE,\s]+)\]",
+        lambda found: "[" + ", ".join(item.strip() for item in found[1].split(",")) + "]",
+        text,
+    )
 
 
 def article_chunks(article: Article) -> list[str]:
