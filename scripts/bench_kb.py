@@ -155,10 +155,14 @@ def quality(articles: list[Article], tuning: list[LabelledQuery], holdout: list[
             f"  {'hybrid = assistant':<24}{name:<9}"
             f"{_row(compute_metrics(judge(hybrid, queries)))}{settings.abstain_below:>11.4f}"
         )
+    signal = (
+        "a learned model's probability"
+        if settings.abstain_model is not None
+        else f"{settings.abstain_mix:.2f} x top cosine + {1 - settings.abstain_mix:.2f} x top lexical share"
+    )
     print(
         f"  hybrid settings calibrated on tuning: {settings.fusion} fusion, lexical weight "
-        f"{settings.lexical_weight:.1f}, abstain signal {settings.abstain_mix:.2f} x top cosine + "
-        f"{1 - settings.abstain_mix:.2f} x top lexical share"
+        f"{settings.lexical_weight:.1f}, abstain signal {signal}"
     )
     print("  targets on holdout: R@3 >= 0.93, MRR@10 >= 0.87, answered >= 0.95, abstained >= 0.80")
     # How well the shipped score separates on the holdout whatever the threshold: printed to
