@@ -43,11 +43,18 @@ for _path in (str(ROOT / "layers" / "flexcord"), str(ROOT)):
         sys.path.insert(0, _path)
 
 from flexcord.kb.articles import Article  # noqa: E402
-from flexcord.kb.calibration import calibrate_hybrid  # noqa: E402
+from flexcord.kb.calibration import FOLDS, HybridCalibration, calibrate_hybrid  # noqa: E402
 from flexcord.kb.embedding import default_embedder  # noqa: E402
-from flexcord.kb.hybrid import ArticleVectors, Fusion, HybridKnowledgeBase, abstain_signal  # noqa: E402
+from flexcord.kb.hybrid import (  # noqa: E402
+    ArticleVectors,
+    Fusion,
+    HybridKnowledgeBase,
+    HybridSettings,
+    abstain_signal,
+)
 from flexcord.kb.index import Index  # noqa: E402
 from flexcord.kb.metrics import (  # noqa: E402
+    Calibration,
     Judged,
     Metrics,
     calibrate_threshold,
@@ -201,6 +208,10 @@ class Result:
     #: abstains on at least TARGET_ABSTAINED of its off-topic questions (None: it has none).
     tuning_answered_at_target_abstained: float | None
     build_ms: float
+    #: A hybrid's abstain signal as calibration chose it, e.g. "mix 0.75" or "learned model".
+    abstain_signal: str | None
+    #: A learned model's figures on the tuning half, cross-validated (what calibration chose it on).
+    cross_validated: Calibration | None
     #: Per question after a warm-up pass, over both halves' questions: (p50, p95), or None.
     latency_ms: tuple[float, float] | None
 
@@ -252,9 +263,18 @@ def evaluate(benchmark: Benchmark, retriever: Retriever, *, time_queries: bool =
     started = time.perf_counter()
     knowledge_base = retriever.build(benchmark.articles)
     build_ms = (time.perf_counter() - started) * 1000
+    signal, cross_validated = None, None
     if isinstance(knowledge_base, HybridKnowledgeBase):
-        knowledge_base, threshold, searched = _calibrated_hybrid(knowledge_base, benchmark, retriever.fusions)
+        knowledge_base, calibration, searched = _calibrated_hybrid(
+            knowledge_base, benchmark, retriever.fusions
+        )
+        threshold = calibration.settings.abstain_below
         decided = {half.name: judge(knowledge_base, half.queries) for half in benchmark.halves}
+        signal = _signal_name(calibration.settings)
+        if calibration.settings.abstain_model is not None:
+            cross_validated = calibration.abstaining
+            # The model's tuning-half scores are in-sample (its negatives are those questions).
+            searched = {}
     else:
         searched = {half.name: judge(knowledge_base, half.queries) for half in benchmark.halves}
         threshold = calibrate_threshold(searched[TUNING]).threshold
@@ -272,22 +292,27 @@ def evaluate(benchmark: Benchmark, retriever: Retriever, *, time_queries: bool =
         threshold=threshold,
         tuning=half_figures(TUNING, decided[TUNING]),
         report=half_figures(REPORT, decided[REPORT]),
-        tuning_answered_at_target_abstained=best_answered_at(searched[TUNING]),
+        tuning_answered_at_target_abstained=best_answered_at(searched[TUNING]) if searched else None,
         build_ms=build_ms,
+        abstain_signal=signal,
+        cross_validated=cross_validated,
         latency_ms=latency,
     )
 
 
+def _signal_name(settings: HybridSettings) -> str:
+    return "learned model" if settings.abstain_model is not None else f"mix {settings.abstain_mix:.2f}"
+
+
 def _calibrated_hybrid(
     knowledge_base: HybridKnowledgeBase, benchmark: Benchmark, fusions: Sequence[Fusion]
-) -> tuple[HybridKnowledgeBase, float, dict[str, list[Judged]]]:
+) -> tuple[HybridKnowledgeBase, HybridCalibration, dict[str, list[Judged]]]:
     """The hybrid calibrated on the tuning half (``calibration.calibrate_hybrid``, what
-    ``python -m flexcord.kb calibrate`` does), its threshold, and the tuning half's questions
+    ``python -m flexcord.kb calibrate`` does), the calibration, and the tuning half's questions
     judged with no threshold and the abstain signal as their top score (for ``best_answered_at``)."""
     tuning = list(benchmark.tuning.queries)
-    calibrated = knowledge_base.with_settings(
-        calibrate_hybrid(knowledge_base, tuning, fusions=fusions).settings
-    )
+    calibration = calibrate_hybrid(knowledge_base, tuning, fusions=fusions)
+    calibrated = knowledge_base.with_settings(calibration.settings)
     open_judged = []
     for query in tuning:
         signals = calibrated.signals(query.query)
@@ -300,7 +325,7 @@ def _calibrated_hybrid(
                 top_score=abstain_signal(signals, calibrated.settings),
             )
         )
-    return calibrated, calibrated.settings.abstain_below, {TUNING: open_judged}
+    return calibrated, calibration, {TUNING: open_judged}
 
 
 def _time_queries(knowledge_base: KnowledgeBase, queries: list[str]) -> list[float]:
@@ -391,6 +416,9 @@ def print_benchmark(benchmark: Benchmark, results: Sequence[Result], load_ms: fl
                 f"  {result.retriever}, tuning half: the best threshold abstaining on >= "
                 f"{TARGET_ABSTAINED:.0%} of off-topic answers {separable:.3f} of in-scope questions"
             )
+    for result in results:
+        if result.abstain_signal is not None:
+            print(f"  {result.retriever}: abstain signal {result.abstain_signal}" + _cross_validated(result))
     questions = sum(len(half.queries) for half in benchmark.halves)
     print(
         f"  milliseconds at {len(benchmark.articles)} articles, {questions} questions after a warm-up pass:"
@@ -400,6 +428,17 @@ def print_benchmark(benchmark: Benchmark, results: Sequence[Result], load_ms: fl
         p50, p95 = result.latency_ms or (float("nan"), float("nan"))
         print(f"  {result.retriever:<24}{p50:>8.2f}{p95:>8.2f}{result.build_ms:>9.0f}")
     print(f"  load the shipped retriever's saved index (JSON, in this process): {load_ms:.0f} ms")
+
+
+def _cross_validated(result: Result) -> str:
+    figures = result.cross_validated
+    if figures is None:
+        return ""
+    return (
+        f"; its tuning row is in-sample, {FOLDS}-fold cross-validated on the tuning half it answers "
+        f"{figures.in_scope_answer_rate:.3f} of in-scope questions and abstains on "
+        f"{figures.out_of_scope_abstain_rate:.3f} of out-of-scope ones"
+    )
 
 
 def print_summary(results: Sequence[Result]) -> None:

@@ -271,6 +271,9 @@ def _calibrate(arguments: argparse.Namespace) -> int:
         print(f"fusion                     {settings.fusion}")
         print(f"lexical_weight             {settings.lexical_weight:.1f}")
         print(f"abstain_mix                {settings.abstain_mix:.2f}")
+        if settings.abstain_model is not None:
+            # The mix is then unused: the threshold applies to the model's probability.
+            print("abstain_signal             learned model (cross-validated figures below)")
         print(f"mrr@10                     {result.ranking.mrr_at_10 or 0.0:.3f}")
         if arguments.save:
             target = index_path(arguments.kb, arguments.language, CALIBRATION_FILE_NAME)

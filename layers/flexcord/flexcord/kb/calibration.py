@@ -9,7 +9,11 @@
 2. **Abstaining.** For each mix of top cosine and top lexical share (0, 0.25, …, 1), the threshold
    ``metrics.calibrate_threshold`` picks: the one abstaining on the most out-of-scope questions
    while answering enough of the in-scope ones. The mix that abstains on most wins (ties: the
-   one answering more, then the first in that order).
+   one answering more, then the first in that order). Where there are enough questions of both
+   kinds, a learned model (``abstain.AbstainModel``) competes too, judged by
+   ``FOLDS``-fold cross-validation: its threshold is chosen on probabilities each question got
+   from a model fitted without its fold, and it replaces the mix only if it abstains on more
+   out-of-scope questions that way.
 
 "Enough" has a margin: the share answered on the tuning questions must be high enough that the
 target (``min_answer_rate``, 97%) holds with 95% confidence (one-sided Wilson lower bound,
@@ -28,6 +32,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+import numpy as np
+
+from flexcord.kb.abstain import AbstainModel, fit_abstain_model
 from flexcord.kb.hybrid import Fusion, HybridKnowledgeBase, HybridSettings, Signals, abstain_signal
 from flexcord.kb.metrics import (
     CALIBRATION_MIN_ANSWER_RATE,
@@ -42,6 +49,10 @@ from flexcord.kb.metrics import (
 
 LEXICAL_WEIGHTS = tuple(step / 10 for step in range(11))
 ABSTAIN_MIXES = (0.0, 0.25, 0.5, 0.75, 1.0)
+#: Cross-validation folds for the learned abstain model.
+FOLDS = 5
+#: Fewer labelled questions of either kind than this: no learned model, the mix alone.
+MIN_QUESTIONS_PER_KIND = 20
 
 
 @dataclass(frozen=True)
@@ -92,7 +103,67 @@ def calibrate_hybrid(
         choices.append(((choice.out_of_scope_abstain_rate, choice.in_scope_answer_rate, -order), mix, choice))
     _, mix, abstaining = max(choices, key=lambda entry: entry[0])
     settings = replace(best_ranking, abstain_mix=mix, abstain_below=abstaining.threshold)
+    learned = learned_abstaining(ranked_best, queries, signals, required)
+    if learned is not None and (
+        learned[1].out_of_scope_abstain_rate,
+        learned[1].in_scope_answer_rate,
+    ) > (abstaining.out_of_scope_abstain_rate, abstaining.in_scope_answer_rate):
+        model, abstaining = learned
+        settings = replace(settings, abstain_model=model, abstain_below=abstaining.threshold)
     return HybridCalibration(settings=settings, ranking=best_metrics, abstaining=abstaining)
+
+
+def learned_abstaining(
+    judged: Sequence[Judged],
+    queries: Sequence[LabelledQuery],
+    signals: Sequence[Signals],
+    required: float,
+) -> tuple[AbstainModel, Calibration] | None:
+    """The abstain model fitted on every question, with the threshold and figures of its
+    cross-validated probabilities; None with too few questions of either kind."""
+    usable = [not item.abstain for item in judged]
+    in_scope = np.array([query.in_scope for query in queries])
+    if min(int((in_scope & usable).sum()), int((~in_scope & usable).sum())) < MIN_QUESTIONS_PER_KIND:
+        return None
+    top_cosines = np.array([float(signal.dense.max(initial=0.0)) for signal in signals])
+    top_shares = np.array([float(signal.lexical.max(initial=0.0)) for signal in signals])
+    vectors = np.array([signal.query_vector for signal in signals], dtype=np.float32)
+    folds = fold_numbers(queries)
+    probabilities = np.zeros(len(queries))
+    for fold in range(FOLDS):
+        train = (folds != fold) & np.array(usable)
+        if in_scope[train].all() or not in_scope[train].any():
+            return None
+        model = fit_abstain_model(top_cosines[train], top_shares[train], vectors[train], in_scope[train])
+        held_out = folds == fold
+        probabilities[held_out] = model.probabilities(
+            top_cosines[held_out], top_shares[held_out], vectors[held_out]
+        )
+    cross_validated = [
+        replace(item, top_score=float(probability))
+        for item, probability in zip(judged, probabilities, strict=True)
+    ]
+    calibration = calibrate_threshold(cross_validated, min_answer_rate=required)
+    everything = np.array(usable)
+    model = fit_abstain_model(
+        top_cosines[everything], top_shares[everything], vectors[everything], in_scope[everything]
+    )
+    return model, calibration
+
+
+def fold_numbers(queries: Sequence[LabelledQuery]) -> np.ndarray:
+    """Each question's cross-validation fold. In-scope questions go by the articles that answer
+    them, so that a fold's articles have no questions in the others (as new articles' questions
+    would not); out-of-scope questions take turns."""
+    topics: dict[frozenset[str], int] = {}
+    folds, out_of_scope = [], 0
+    for query in queries:
+        if query.in_scope:
+            folds.append(topics.setdefault(query.relevant, len(topics)) % FOLDS)
+        else:
+            folds.append(out_of_scope % FOLDS)
+            out_of_scope += 1
+    return np.array(folds)
 
 
 #: One-sided 95%: the target holds on new questions with this confidence.

@@ -13,9 +13,11 @@ or, with ``fusion="rrf"``, by reciprocal rank fusion ``1/(60 + rank_lexical) + 1
 (measured, and kept only where it wins: docs/knowledge-base.md, "Method").
 
 Whether to answer at all is a separate decision, on a signal that does not depend on the ranking:
-``mix · top cosine + (1 − mix) · top lexical share`` against a threshold. ``w``, the fusion,
-``mix`` and the threshold are chosen per knowledge base by ``python -m flexcord.kb calibrate`` on
-that knowledge base's labelled tuning questions (``calibration``) and saved next to its articles.
+``mix · top cosine + (1 − mix) · top lexical share``, or the probability of a learned model
+(``abstain.AbstainModel``) where calibration found it abstains on more, against a threshold.
+``w``, the fusion, the signal and the threshold are chosen per knowledge base by
+``python -m flexcord.kb calibrate`` on that knowledge base's labelled tuning questions
+(``calibration``) and saved next to its articles.
 
 Everything a query does not change is done before: article vectors are computed by
 ``python -m flexcord.kb index`` and saved as ``vectors.npz`` (fp16), so a cold start reads them in
@@ -29,13 +31,14 @@ import json
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from flexcord.kb.abstain import AbstainModel
 from flexcord.kb.articles import DEFAULT_LANGUAGE, Article
 from flexcord.kb.embedding import Embedder
 from flexcord.kb.index import (
@@ -72,6 +75,8 @@ class HybridSettings:
     abstain_mix: float = 0.5
     #: Abstain when the signal is below this.
     abstain_below: float = 0.45
+    #: When set, the abstain signal is this model's probability instead of the mix.
+    abstain_model: AbstainModel | None = None
 
     @classmethod
     def load(cls, path: Path) -> HybridSettings:
@@ -80,15 +85,36 @@ class HybridSettings:
     @classmethod
     def from_document(cls, document: dict[str, object], *, source: Path) -> HybridSettings:
         """The settings in a ``calibration.json`` already read (its provenance keys are ignored)."""
-        fields = {name: document[name] for name in cls.__dataclass_fields__ if name in document}
-        settings = cls(**fields)  # type: ignore[arg-type]
+        values = {name: document[name] for name in cls.__dataclass_fields__ if name in document}
+        model = values.pop("abstain_model", None)
+        if model is not None and not isinstance(model, dict):
+            raise ValueError(f"{source}: abstain_model must be an object")
+        try:
+            abstain_model = AbstainModel.from_document(model) if model is not None else None
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{source}: invalid abstain_model ({error})") from None
+        settings = cls(**values, abstain_model=abstain_model)  # type: ignore[arg-type]
         if settings.fusion not in ("weighted", "rrf") or not 0 <= settings.lexical_weight <= 1:
-            raise ValueError(f"{source}: invalid settings {fields}")
+            raise ValueError(f"{source}: invalid settings {values}")
         return settings
 
     def save(self, path: Path, **provenance: object) -> None:
-        document = {**asdict(self), **provenance}
-        path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        document: dict[str, object] = {
+            field.name: getattr(self, field.name) for field in fields(self) if field.name != "abstain_model"
+        }
+        if self.abstain_model is not None:
+            document["abstain_model"] = self.abstain_model.to_document()
+        document.update(provenance)
+        path.write_text(_one_line_number_lists(json.dumps(document, indent=2)) + "\n", encoding="utf-8")
+
+
+def _one_line_number_lists(text: str) -> str:
+    """A list of numbers on one line: an abstain model's vectors are not hundreds of lines each."""
+    return re.sub(
+        r"\[([-+0-9.eE,\s]+)\]",
+        lambda found: "[" + ", ".join(item.strip() for item in found[1].split(",")) + "]",
+        text,
+    )
 
 
 def article_chunks(article: Article) -> list[str]:
@@ -181,6 +207,7 @@ class Signals:
 
     lexical: npt.NDArray[np.float64]  # share of the question matched, 0 where nothing matched
     dense: npt.NDArray[np.float32]  # best chunk cosine
+    query_vector: npt.NDArray[np.float32]
     only_numbers: bool
     #: No lexical term and no known token: nothing to go on.
     empty: bool
@@ -238,6 +265,7 @@ class HybridKnowledgeBase:
         return Signals(
             lexical=lexical,
             dense=dense,
+            query_vector=query_vector,
             only_numbers=match is not None and match.only_numbers,
             empty=match is None and not query_vector.any(),
         )
@@ -272,6 +300,8 @@ def fuse(signals: Signals, settings: HybridSettings) -> npt.NDArray[np.float64]:
 def abstain_signal(signals: Signals, settings: HybridSettings) -> float:
     top_cosine = float(signals.dense.max(initial=0.0))
     top_share = float(signals.lexical.max(initial=0.0))
+    if settings.abstain_model is not None:
+        return settings.abstain_model.probability(top_cosine, top_share, signals.query_vector)
     return settings.abstain_mix * top_cosine + (1 - settings.abstain_mix) * top_share
 
 
