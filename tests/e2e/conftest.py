@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -67,6 +68,33 @@ def recorded_metrics(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(metrics, "add_metric", recording)
     return names
+
+
+#: More 500s than the Discord client tries within one delivery of a job: the job fails once.
+MORE_THAN_ONE_DELIVERY_TRIES = 4
+
+
+@contextlib.contextmanager
+def refusing_posts(
+    discord: DiscordEmulator, containing: bytes, times: int = MORE_THAN_ONE_DELIVERY_TRIES
+) -> Iterator[list[str]]:
+    """Discord answers 500 to the next ``times`` POSTs whose body contains ``containing``; the
+    list yielded collects the paths refused. The refusals stop when the block ends."""
+    from devstack.http_server import HttpRequest
+
+    refused: list[str] = []
+
+    def policy(request: HttpRequest) -> Any:
+        if request.method == "POST" and containing in request.body and len(refused) < times:
+            refused.append(request.path)
+            return discord.make_fault(500)
+        return None
+
+    discord.set_fault_policy(policy)
+    try:
+        yield refused
+    finally:
+        discord.set_fault_policy(None)
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 20.0) -> Any:

@@ -10,7 +10,7 @@ import pytest
 
 from devstack.discord_emulator import DiscordEmulator
 from devstack.stack import LocalStack
-from tests.e2e.conftest import final_reply, wait_until
+from tests.e2e.conftest import MORE_THAN_ONE_DELIVERY_TRIES, final_reply, refusing_posts, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -50,15 +50,19 @@ def test_a_question_the_help_centre_answers_gets_articles_and_this_helped_is_cou
     wait_until(lambda: "AssistantDeflected" in recorded_metrics)
 
 
+def one_miss(discord: DiscordEmulator, user: str) -> None:
+    """A new member opens a chat with a question the assistant cannot answer."""
+    discord.add_user(user)
+    question = {"question": "what is the capital of peru"}
+    final_reply(discord, discord.run_command(user, "helpme", question).token)
+    wait_until(lambda: any("say it another way" in m["content"] for m in chat(discord, user)))
+
+
 def test_two_questions_it_cannot_answer_send_the_chat_to_flex(stack: LocalStack) -> None:
     discord, twilio = stack.discord, stack.twilio
     assert discord is not None
     assert twilio is not None
-    discord.add_user("kim")
-    final_reply(
-        discord, discord.run_command("kim", "helpme", {"question": "what is the capital of peru"}).token
-    )
-    wait_until(lambda: any("say it another way" in m["content"] for m in chat(discord, "kim")))
+    one_miss(discord, "kim")
     tasks_before = len(twilio.tasks())
     sent = discord.run_command("kim", "reply", {"message": "who won the football yesterday"}, channel="dm")
     final_reply(discord, sent.token)
@@ -85,34 +89,15 @@ def test_a_hand_off_whose_notice_failed_is_finished_by_the_retry(stack: LocalSta
     """The second miss opened the case and reached Flex, then Discord refused the "Case #"
     notice once: the retry found the chat queued, skipped the assistant, and never told the
     member. It must finish what the first attempt began: one notice, one task."""
-    from devstack.http_server import HttpRequest
-
     discord, twilio = stack.discord, stack.twilio
     assert discord is not None
     assert twilio is not None
-    discord.add_user("max")
-    final_reply(
-        discord, discord.run_command("max", "helpme", {"question": "what is the capital of peru"}).token
-    )
-    wait_until(lambda: any("say it another way" in m["content"] for m in chat(discord, "max")))
-    refused: list[str] = []
-
-    def refuse_the_notice_once(request: HttpRequest) -> Any:
-        # Four 500s: more than the Discord client tries within one delivery of the job.
-        if request.method == "POST" and b"Case #" in request.body and len(refused) < 4:
-            refused.append(request.path)
-            return discord.make_fault(500)
-        return None
-
+    one_miss(discord, "max")
     tasks_before = len(twilio.tasks())
-    discord.set_fault_policy(refuse_the_notice_once)
-    try:
+    with refusing_posts(discord, b"Case #") as refused:
         question = {"message": "who won the football yesterday"}
-        sent = discord.run_command("max", "reply", question, channel="dm")
-        final_reply(discord, sent.token)
+        final_reply(discord, discord.run_command("max", "reply", question, channel="dm").token)
         wait_until(lambda: any(m["content"].startswith("📨 Case #") for m in chat(discord, "max")))
-    finally:
-        discord.set_fault_policy(None)
-    assert len(refused) == 4
+    assert len(refused) == MORE_THAN_ONE_DELIVERY_TRIES
     assert len([m for m in chat(discord, "max") if m["content"].startswith("📨 Case #")]) == 1
     assert len(twilio.tasks()) == tasks_before + 1

@@ -13,7 +13,15 @@ import pytest
 from devstack.discord_emulator import DiscordEmulator
 from devstack.stack import LocalStack
 from devstack.twilio_emulator import TwilioEmulator
-from tests.e2e.conftest import dm_texts, final_reply, session_item, stored_case, wait_until
+from tests.e2e.conftest import (
+    MORE_THAN_ONE_DELIVERY_TRIES,
+    dm_texts,
+    final_reply,
+    refusing_posts,
+    session_item,
+    stored_case,
+    wait_until,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(40))
 #: What Discord answers a request with files over the upload limit.
@@ -87,25 +95,11 @@ def test_a_handoff_whose_notice_failed_is_told_by_the_retry_not_already_on_it(
     """Flex was reached, then Discord refused the chat's "Case #" notice on every attempt of the
     first delivery: the retry answered "Already on it" as if another request had queued the chat,
     and the notice never came."""
-    from devstack.http_server import HttpRequest
-
     session = open_chat(discord, stack, "hue")
-    refused: list[str] = []
-
-    def refuse_the_notice(request: HttpRequest) -> Any:
-        # Four 500s: more than the Discord client tries within one delivery of the job.
-        if request.method == "POST" and b"Case #" in request.body and len(refused) < 4:
-            refused.append(request.path)
-            return discord.make_fault(500)
-        return None
-
-    discord.set_fault_policy(refuse_the_notice)
-    try:
+    with refusing_posts(discord, b"Case #") as refused:
         welcome = discord.messages(discord.dm_channel_id("hue"))[0]
         told = final_reply(discord, discord.click("hue", welcome, "chat:human").token)["content"]
-    finally:
-        discord.set_fault_policy(None)
-    assert len(refused) == 4
+    assert len(refused) == MORE_THAN_ONE_DELIVERY_TRIES
     assert told.startswith("📨 Case #")
     assert [t for t in dm_texts(discord, "hue") if t.startswith("📨 Case #")] == [told]
     conversation = session["conversation_sid"]
