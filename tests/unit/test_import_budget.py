@@ -14,6 +14,15 @@ PROBE = r"""
 import json, sys
 sys.path[:0] = [sys.argv[1] + "/layers/flexcord", sys.argv[1]]
 import importlib.util
+# Every Tracer made anywhere is counted: outside Lambda a Tracer may not import the X-Ray SDK,
+# so the modules loaded alone would not show one.
+from aws_lambda_powertools.tracing.tracer import Tracer
+tracers = []
+_make_tracer = Tracer.__init__
+def _counted(self, *args, **kwargs):
+    tracers.append(1)
+    _make_tracer(self, *args, **kwargs)
+Tracer.__init__ = _counted
 spec = importlib.util.spec_from_file_location("app", sys.argv[1] + "/functions/interactions/app.py")
 app = importlib.util.module_from_spec(spec); spec.loader.exec_module(app)
 from scripts.events import discord_events, http_event, resign
@@ -30,12 +39,12 @@ events = discord_events()
 for name in ("discord_ping", "discord_bug_command", "discord_unknown_command", "discord_bug_modal_submit"):
     result = app.handler(resign(http_event(events[name])), Context())
     seen[name] = {"status": result["statusCode"], "type": json.loads(result["body"]).get("type"),
-                  "loaded": sorted(m for m in heavy if m in sys.modules)}
+                  "loaded": sorted(m for m in heavy if m in sys.modules), "tracers": len(tracers)}
 print(json.dumps(seen))
 """
 
 
-def test_only_enqueueing_loads_boto3_and_nothing_loads_twilio_or_xray() -> None:
+def test_only_enqueueing_loads_boto3_and_nothing_loads_twilio_or_xray_or_makes_a_tracer() -> None:
     environment = {
         "PATH": "/usr/bin:/bin",
         "DISCORD_APPLICATION_ID": "1310000000000000000",
@@ -67,6 +76,7 @@ def test_only_enqueueing_loads_boto3_and_nothing_loads_twilio_or_xray() -> None:
     assert seen["discord_ping"]["status"] == 200
     assert "twilio" not in submit["loaded"]
     assert "aws_xray_sdk" not in submit["loaded"]
+    assert [seen[name]["tracers"] for name in seen] == [0, 0, 0, 0]  # no Tracer, on any path
 
 
 WEBHOOK_PROBE = r"""
