@@ -1,6 +1,6 @@
 """Knowledge base figures on public data the team did not write: StackFAQ, CLINC150 and Banking77.
 
-    .venv/bin/python scripts/bench_kb_public.py     (about 25 s; `make bench-kb` runs it after bench_kb.py)
+    .venv/bin/python scripts/bench_kb_public.py     (about 2.5 minutes; make bench-kb runs it last)
 
 For each collection (``scripts/kb_public.py`` turns the shipped files into articles and labelled
 questions, split by article into a tuning and a report half):
