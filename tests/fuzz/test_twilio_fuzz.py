@@ -78,7 +78,7 @@ def chatbot_world(
         mode=SessionMode.ASSISTANT,
         opened_at="2026-11-21T10:00:00+00:00",
     )
-    sessions.save(replace(session, mode=mode, assistant_misses=misses))
+    sessions.open(replace(session, mode=mode, assistant_misses=misses))
     queue = SqsLikeQueue()
     cases = CaseService(InMemoryCaseRepository())
     endpoint = ChatbotEndpoint(

@@ -260,6 +260,29 @@ def test_saving_an_older_copy_leaves_both_relay_marks_where_they_are(aws: LocalR
     sessions.end(session)
 
 
+def test_saving_a_session_that_ended_brings_nothing_back_nor_writes_over_the_next_chat(
+    aws: LocalResources,
+) -> None:
+    from flexcord.adapters.storage.session_repository import DynamoSessionRepository
+
+    sessions = DynamoSessionRepository(dynamodb_client(), aws.table_name)
+    first = _agent_session("114", "CH" + "5" * 32)
+    sessions.open(first)
+    sessions.end(first)
+    sessions.save(first.with_agent("Sam"))  # a job that finished after the chat ended
+    assert sessions.for_member("114") is None
+    assert sessions.for_conversation(first.conversation_sid) is None
+
+    second = _agent_session("114", "CH" + "6" * 32)
+    sessions.open(second)
+    sessions.save(first.with_agent("Sam"))
+    stored = sessions.for_member("114")
+    assert stored is not None
+    assert stored.conversation_sid == second.conversation_sid
+    assert stored.agent_name is None
+    sessions.end(second)
+
+
 def test_an_unreachable_queue_raises_queue_unavailable(aws: LocalResources) -> None:
     with pytest.raises(QueueUnavailable):
         SqsJobQueue(aws.job_queue_url + "-missing").enqueue(job("1", "x"))

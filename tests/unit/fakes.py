@@ -97,13 +97,14 @@ class InMemorySessionRepository:
         from dataclasses import replace
 
         stored = self.by_member.get(session.user_id)
-        if stored is not None:  # as DynamoDB's: the relay marks move only by their own writes
-            session = replace(
-                session,
-                relayed_through=stored.relayed_through,
-                member_relayed_through=stored.member_relayed_through,
-            )
-        self.by_member[session.user_id] = session
+        if stored is None or stored.conversation_sid != session.conversation_sid:
+            return  # as DynamoDB's: the chat ended meanwhile, nothing is brought back
+        # The relay marks move only by their own writes.
+        self.by_member[session.user_id] = replace(
+            session,
+            relayed_through=stored.relayed_through,
+            member_relayed_through=stored.member_relayed_through,
+        )
 
     def record_relayed(self, conversation_sid: str, index: int) -> None:
         from dataclasses import replace

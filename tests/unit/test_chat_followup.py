@@ -5,7 +5,7 @@ with an injected clock."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -179,7 +179,7 @@ def open_session(world: dict[str, Any], mode: SessionMode = SessionMode.ASSISTAN
         mode=mode,
         opened_at="2026-12-02T09:00:00+00:00",
     )
-    world["sessions"].save(session)
+    world["sessions"].open(session)
     return session
 
 
@@ -554,3 +554,75 @@ def test_a_rating_is_kept_when_the_notice_can_no_longer_be_updated(world: dict[s
     result = world["follow_up"].rate(job(JobKind.RATE_CHAT, {"server": GUILD, "number": number, "stars": 3}))
     assert result == {"rated": True, "case": number, "stars": 3}
     assert world["cases"].find(GUILD, number).rating == 3
+
+
+# -- a member's message relayed once, without an idempotency record ------------------------------
+
+
+def test_replies_queued_out_of_their_ids_order_are_both_relayed(world: dict[str, Any]) -> None:
+    """Two /reply sent close together are queued by two handler calls: the newer may be queued
+    first. The mark must not read the older one as relayed."""
+    open_session(world, SessionMode.AGENT)
+    newer = job(JobKind.MEMBER_MESSAGE, {"text": "second"}, interaction_id="1400000000000000002")
+    older = job(JobKind.MEMBER_MESSAGE, {"text": "first"}, interaction_id="1400000000000000001")
+    assert world["chat"].member_message(newer) == {"relayed": True}
+    assert world["chat"].member_message(older) == {"relayed": True}
+    assert [message["body"] for message in world["twilio"].added] == ["second", "first"]
+    # The mark stays at the newer one: it never moves back.
+    assert world["sessions"].for_member(ALICE).member_relayed_through == 1400000000000000002
+
+
+def test_a_reply_whose_job_comes_back_is_not_relayed_again(world: dict[str, Any]) -> None:
+    open_session(world, SessionMode.AGENT)
+    reply = job(JobKind.MEMBER_MESSAGE, {"text": "It still crashes."}, interaction_id="1400000000000000003")
+    assert world["chat"].member_message(reply) == {"relayed": True}
+    assert world["chat"].relayed_earlier(reply)
+    again = world["chat"].member_message(replace(reply, attempt=2))
+    assert again == {"relayed": False, "relayed_earlier": True}
+    assert [message["body"] for message in world["twilio"].added] == ["It still crashes."]
+
+
+def test_a_reply_that_outlived_its_chat_is_not_relayed_into_the_next(world: dict[str, Any]) -> None:
+    """A reply relayed in one chat whose delete was lost comes back after the member ended that
+    chat and opened another: it belongs to the old chat, not the new one."""
+    session = open_session(world, SessionMode.AGENT)
+    world["sessions"].end(session)
+    newer_chat = replace(session, conversation_sid="CH" + "9" * 32, opened_by_interaction=1400000000000000010)
+    world["sessions"].open(newer_chat)
+    stale = job(JobKind.MEMBER_MESSAGE, {"text": "from the old chat"}, interaction_id="1400000000000000005")
+    assert world["chat"].member_message(stale) == {"relayed": False, "relayed_earlier": True}
+    assert world["twilio"].added == []
+    fresh = job(JobKind.MEMBER_MESSAGE, {"text": "hello again"}, interaction_id="1400000000000000011")
+    assert world["chat"].member_message(fresh) == {"relayed": True}
+
+
+def agent_said(index: int, body: str) -> Job:
+    return Job(
+        kind=JobKind.CONVERSATION_EVENT,
+        key=f"message:IM{index}",
+        group=CONVERSATION,
+        payload={
+            "EventType": "onMessageAdded",
+            "ConversationSid": CONVERSATION,
+            "MessageSid": f"IM{index}",
+            "Index": str(index),
+            "Body": body,
+            "Author": "agent_sam",
+            "ParticipantAttributes": json.dumps({"friendly_name": "Sam"}),
+        },
+    )
+
+
+def test_agent_messages_queued_out_of_their_order_are_both_relayed(world: dict[str, Any]) -> None:
+    """Twilio may call the webhook for two messages in either order: the mark of the later one
+    must not read the earlier one as relayed."""
+    open_session(world, SessionMode.AGENT)
+    later, earlier = agent_said(5, "second"), agent_said(4, "first")
+    assert world["chat"].conversation_event(later) == {"acted": True}
+    assert world["chat"].conversation_event(earlier) == {"acted": True}
+    posted = [p["content"] for p in world["discord"].posts if p["channel_id"] == "dm-111"]
+    assert [text.split(":** ")[-1] for text in posted] == ["second", "first"]
+    # A redelivery of the last one relayed is skipped.
+    assert world["chat"].conversation_event(later) == {"acted": False, "relayed_earlier": True}
+    assert world["chat"].relayed_earlier(later)
+    assert not world["chat"].relayed_earlier(earlier)

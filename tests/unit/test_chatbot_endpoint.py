@@ -57,7 +57,7 @@ class FakeKnowledgeBase:
 @pytest.fixture
 def world() -> dict[str, Any]:
     sessions = InMemorySessionRepository()
-    sessions.save(
+    sessions.open(
         SupportSession(
             user_id="111",
             display_name="Alice",

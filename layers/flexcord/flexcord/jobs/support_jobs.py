@@ -448,14 +448,14 @@ class SupportChat:
             return session is not None and _member_message_relayed(session, job.interaction)
         index = _message_index(job.payload)
         session = self._sessions.for_conversation(str(job.payload.get("ConversationSid", "")))
-        return index is not None and session is not None and index <= session.relayed_through
+        return index is not None and session is not None and index == session.relayed_through
 
     def _message_added(self, session: SupportSession, event: dict[str, Any]) -> dict[str, Any]:
         author = str(event.get("Author", ""))
         if author in (session.member_identity, FLEXCORD_AUTHOR):
             return {"acted": False}  # our own messages echoing back
         index = _message_index(event)
-        if index is not None and index <= session.relayed_through:
+        if index is not None and index == session.relayed_through:
             return {"acted": False, "relayed_earlier": True}
         name = session.agent_name or self._agent_name(author, event)
         body = str(event.get("Body") or "")
@@ -605,6 +605,7 @@ class SupportChat:
                 member_identity=identity,
                 mode=SessionMode.ASSISTANT,
                 opened_at=self._clock(),
+                opened_by_interaction=_snowflake(member.interaction_id) or 0,
             )
         )
         if opened.conversation_sid != conversation_sid:
@@ -879,13 +880,18 @@ def _nonce(prefix: str, seed: str) -> str:
 
 
 def _member_message_relayed(session: SupportSession, member: InteractionContext) -> bool:
+    """Whether this member's message needs no relaying in this chat: it was the last one relayed
+    (its job came back), or it was sent before this chat was opened (a redelivery that outlived
+    the chat it belonged to)."""
     snowflake = _snowflake(member.interaction_id)
-    return snowflake is not None and snowflake <= session.member_relayed_through
+    if snowflake is None:
+        return False
+    return snowflake == session.member_relayed_through or snowflake < session.opened_by_interaction
 
 
 def _snowflake(value: str) -> int | None:
     """A Discord id as the number it is (ids grow with time), None if it is not one."""
-    return int(value) if value.isdigit() else None
+    return int(value) if value.isdecimal() and value.isascii() else None
 
 
 def _message_index(event: dict[str, Any]) -> int | None:

@@ -5,8 +5,8 @@ Two layers keep a redelivered job from acting twice. Powertools idempotency reco
 job (keyed by its interaction id) and replays the stored result instead of running it again; and
 each step is idempotent on its own (the case is keyed by the interaction, Discord posts carry a
 nonce, Twilio messages a key that a retry looks for), for a job that failed half-way. The busiest
-job, an agent's message to relay, deduplicates itself (``SelfDeduplicating``) and skips the
-record: two DynamoDB writes fewer per relayed message.
+jobs, a message to relay either way, deduplicate themselves (``SelfDeduplicating``: a mark on the
+session, written last) and skip the record: two DynamoDB writes fewer per relayed message.
 
 Delivery schedule. SQS hands a job over at most ``max_receive_count`` times (the queue's
 maxReceiveCount) before moving it to the dead-letter queue. The worker runs the job on every

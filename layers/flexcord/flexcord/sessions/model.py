@@ -46,12 +46,17 @@ class SupportSession:
     #: member's next "Talk to a human", finishes it instead of answering "already on it".
     handed_to_flex: bool = False
     #: The Twilio ``Index`` (from 0) of the last agent message relayed to the member, -1 before
-    #: the first: a redelivered message at or below it was delivered already.
+    #: the first: a redelivery of that job is skipped. Not "everything below was relayed": Twilio
+    #: may call the webhook for two messages in either order, and they are queued as they come.
     relayed_through: int = -1
     #: The Discord id of the member's last interaction (``/reply`` or the Reply form) whose
-    #: message was relayed to the conversation, 0 before the first. Discord ids grow with time
-    #: and a member's jobs run in order, so a redelivered message at or below it was relayed.
+    #: message was relayed to the conversation, 0 before the first: a redelivery of that job
+    #: (a lost delete brings a job back before any later job of the member) is skipped. Not an
+    #: "everything below was relayed" mark: two replies may be queued out of their ids' order.
     member_relayed_through: int = 0
+    #: The Discord id of the interaction that opened the chat, 0 if unknown: a member's message
+    #: with a lower id belongs to an earlier chat (a redelivery that outlived it).
+    opened_by_interaction: int = 0
 
     def queued(self, case_number: int) -> SupportSession:
         return replace(self, mode=SessionMode.QUEUED, case_number=case_number)

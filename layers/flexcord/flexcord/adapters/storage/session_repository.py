@@ -53,13 +53,21 @@ class DynamoSessionRepository:
 
     def save(self, session: SupportSession) -> None:
         # Updates, not Puts: a Put would write back whatever relay marks this (possibly older)
-        # copy of the session holds, moving a mark another job has just advanced backwards.
-        self._write(
-            [
-                {"Update": self._update(keys.member_session_key(session.user_id), session)},
-                {"Update": self._update(keys.conversation_key(session.conversation_sid), session)},
-            ]
-        )
+        # copy of the session holds, moving a mark another job has just advanced backwards. Each
+        # only if the session is still there: a job finishing after the chat ended must not bring
+        # it back, nor write over the member's next chat.
+        same_chat = {
+            "ConditionExpression": "conversation_sid = :sid",
+            "ExpressionAttributeValues": {":sid": {"S": session.conversation_sid}},
+        }
+        both = (keys.member_session_key(session.user_id), keys.conversation_key(session.conversation_sid))
+        items = [{"Update": _merged(self._update(key, session), same_chat)} for key in both]
+        try:
+            self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "TransactionCanceledException":
+                return  # the chat ended meanwhile: nothing left to save
+            raise StorageError("could not write the session") from error
 
     def record_relayed(self, conversation_sid: str, index: int) -> None:
         try:
@@ -162,6 +170,7 @@ class DynamoSessionRepository:
             handed_to_flex=bool(data.get("handed_to_flex", data["mode"] != SessionMode.ASSISTANT)),
             relayed_through=int(data.get("relayed_through", -1)),
             member_relayed_through=int(data.get("member_relayed_through", 0)),
+            opened_by_interaction=int(data.get("opened_by_interaction", 0)),
         )
 
     def _write(self, items: list[dict[str, Any]]) -> None:
@@ -172,5 +181,17 @@ class DynamoSessionRepository:
 
 
 _ABSENT = {"ConditionExpression": "attribute_not_exists(pk)"}
+
+
+def _merged(update: dict[str, Any], condition: dict[str, Any]) -> dict[str, Any]:
+    """An Update with a condition added (its values joined to the update's own)."""
+    values = {**update["ExpressionAttributeValues"], **condition["ExpressionAttributeValues"]}
+    return {
+        **update,
+        "ConditionExpression": condition["ConditionExpression"],
+        "ExpressionAttributeValues": values,
+    }
+
+
 #: Written by their own conditional updates only (``record_relayed``, ``record_member_relayed``).
 _RELAY_MARKS = frozenset({"relayed_through", "member_relayed_through"})
