@@ -16,6 +16,16 @@ const view = {
   tab: "chat",
 };
 
+// A click and a live redraw can each ask for the same view while the other's answer is on its
+// way, and answers do not come back in order: an older one (the channel just left) drawn last
+// would stay on screen. Each loader draws only the answer to its latest request.
+const asked = {};
+function ask(loader) {
+  asked[loader] = (asked[loader] || 0) + 1;
+  const mine = asked[loader];
+  return () => asked[loader] === mine;
+}
+
 async function api(path, body) {
   const response = await fetch(path, body === undefined ? {} : {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
@@ -54,7 +64,10 @@ function readFile(file) {
 // -- the member's Discord -------------------------------------------------------------------
 
 async function loadWorld() {
-  view.world = await api(`/api/world?as=${encodeURIComponent(view.me)}`);
+  const latest = ask("world");
+  const world = await api(`/api/world?as=${encodeURIComponent(view.me)}`);
+  if (!latest()) return;
+  view.world = world;
   drawMembers();
   drawChannels();
 }
@@ -129,13 +142,16 @@ async function loadMessages() {
   drawPlaceholder();
   const list = $("#messages");
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  const latest = ask("messages");
   try {
     const answer = await api(`/api/messages?channel=${encodeURIComponent(channelKey())}&as=${encodeURIComponent(view.me)}`);
+    if (!latest()) return;
     // Only when it changed: a redraw replaces every image, and one still loading starts again,
     // so under a stream of live updates a screenshot might never finish loading.
     if (answer.html !== loadMessages.html) list.innerHTML = answer.html;
     loadMessages.html = answer.html;
   } catch (error) {
+    if (!latest()) return;
     loadMessages.html = null;
     list.innerHTML = "";
     const note = document.createElement("p");
@@ -415,8 +431,9 @@ $("#member").addEventListener("change", async (event) => {
 // -- the agent's Flex -----------------------------------------------------------------------
 
 async function loadTasks() {
+  const latest = ask("tasks");
   const answer = await guarded(() => api("/api/tasks"));
-  if (!answer) return;
+  if (!answer || !latest()) return;
   const list = $("#tasks");
   list.innerHTML = answer.tasks.map((task) => task.html).join("") || '<li class="empty">No tasks: a member asks for a human first.</li>';
   const still = answer.tasks.find((task) => task.sid === view.task);
@@ -428,8 +445,9 @@ async function loadTasks() {
 }
 
 async function loadTranscript(status) {
+  const latest = ask("transcript");
   const answer = await guarded(() => api(`/api/tasks/${encodeURIComponent(view.task)}/transcript`));
-  if (!answer) return;
+  if (!answer || !latest()) return;
   const box = $("#transcript");
   box.innerHTML = answer.html;
   box.scrollTop = box.scrollHeight;
@@ -475,8 +493,9 @@ $("#reply").addEventListener("submit", async (event) => {
 // -- the cases board ------------------------------------------------------------------------
 
 async function loadCases() {
+  const latest = ask("cases");
   const answer = await guarded(() => api("/api/cases"));
-  if (!answer) return;
+  if (!answer || !latest()) return;
   const board = $("#board");
   if (answer.html === loadCases.last) return;  // nothing new: keep what the person is typing
   loadCases.last = answer.html;
