@@ -57,7 +57,7 @@ from devstack.lambda_runtime import (  # noqa: E402
 )
 from devstack.stack import LocalStack  # noqa: E402
 from devstack.twilio_emulator import TwilioEmulator  # noqa: E402
-from flexcord.adapters.discord.ratelimit import GLOBAL_REQUESTS_PER_SECOND  # noqa: E402
+from flexcord.wiring import share_of_global_limit  # noqa: E402
 from scripts.bench_report import Figure, summary  # noqa: E402
 
 LOG = ROOT / ".bench" / "relay.log"
@@ -593,8 +593,7 @@ def message_spacing(stack: LocalStack) -> float:
     instance's share of Discord's global limit gives a request (``GLOBAL_REQUESTS_PER_SECOND /
     WorkerMaxConcurrency`` a second, flexcord.wiring). Sent back to back, faster than any chat's
     pace, the agent's messages would measure that share's pacing instead of the relay."""
-    instances = max(1, int(stack.parameter("WorkerMaxConcurrency")))
-    share = max(1, GLOBAL_REQUESTS_PER_SECOND // instances)  # as flexcord.wiring computes it
+    share = share_of_global_limit(int(stack.parameter("WorkerMaxConcurrency")))
     return 1.0 / share + SPACING_MARGIN_SECONDS
 
 

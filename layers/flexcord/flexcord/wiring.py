@@ -61,10 +61,15 @@ def worker_share_of_global_limit() -> int:
     MaximumConcurrency), each takes an equal share, so together they never pass the limit."""
     raw = os.environ.get("WORKER_MAX_CONCURRENCY", "").strip() or "1"
     try:
-        workers = max(1, int(raw))
+        workers = int(raw)
     except ValueError as error:
         raise ConfigurationError(f"WORKER_MAX_CONCURRENCY must be an integer, got {raw!r}") from error
-    return max(1, GLOBAL_REQUESTS_PER_SECOND // workers)
+    return share_of_global_limit(workers)
+
+
+def share_of_global_limit(workers: int) -> int:
+    """Requests a second each of ``workers`` instances may send to Discord (at least one)."""
+    return max(1, GLOBAL_REQUESTS_PER_SECOND // max(1, workers))
 
 
 def twilio_gateway(settings: TwilioSettings) -> TwilioGateway:

@@ -130,7 +130,8 @@ class SupportChat:
         if session is None:
             tell_member(self._discord, member, content=NO_SESSION_HINT)
             return {"relayed": False}
-        if _member_message_relayed(session, member):
+        snowflake = _snowflake(member.interaction_id)
+        if _member_message_relayed(session, snowflake):
             return {"relayed": False, "relayed_earlier": True}
         unattached = self._relay(
             session,
@@ -141,7 +142,6 @@ class SupportChat:
         )
         note = " Your file could not be attached, so it was sent as a link." if unattached else ""
         tell_member(self._discord, member, content=f"✓ Sent.{note}")
-        snowflake = _snowflake(member.interaction_id)
         if snowflake is not None:
             # Last, never before the steps it records: a mark without them would lose the message.
             self._sessions.record_member_relayed(session, snowflake)
@@ -445,7 +445,8 @@ class SupportChat:
         tells (a message relayed but not yet marked reads as not relayed)."""
         if job.kind is JobKind.MEMBER_MESSAGE:
             session = self._sessions.for_member(job.interaction.user_id)
-            return session is not None and _member_message_relayed(session, job.interaction)
+            snowflake = _snowflake(job.interaction.interaction_id)
+            return session is not None and _member_message_relayed(session, snowflake)
         index = _message_index(job.payload)
         session = self._sessions.for_conversation(str(job.payload.get("ConversationSid", "")))
         return index is not None and session is not None and index == session.relayed_through
@@ -879,11 +880,10 @@ def _nonce(prefix: str, seed: str) -> str:
     return f"{prefix}-{hashlib.sha256(seed.encode()).hexdigest()[:20]}"
 
 
-def _member_message_relayed(session: SupportSession, member: InteractionContext) -> bool:
-    """Whether this member's message needs no relaying in this chat: it was the last one relayed
-    (its job came back), or it was sent before this chat was opened (a redelivery that outlived
-    the chat it belonged to)."""
-    snowflake = _snowflake(member.interaction_id)
+def _member_message_relayed(session: SupportSession, snowflake: int | None) -> bool:
+    """Whether the member's message of the interaction ``snowflake`` needs no relaying in this
+    chat: it was the last one relayed (its job came back), or it was sent before this chat was
+    opened (a redelivery that outlived the chat it belonged to)."""
     if snowflake is None:
         return False
     return snowflake == session.member_relayed_through or snowflake < session.opened_by_interaction

@@ -23,14 +23,14 @@ class SessionRepository(Protocol):
         ...
 
     def record_relayed(self, conversation_sid: str, index: int) -> None:
-        """The conversation's agent messages up to ``index`` are in the member's chat. One write,
+        """The agent's message ``index`` is in the member's chat (``relayed_through``). One write,
         which never moves the mark back; nothing happens once the session has ended."""
         ...
 
     def record_member_relayed(self, session: SupportSession, interaction_id: int) -> None:
-        """The member's messages up to the interaction ``interaction_id`` are in the
-        conversation. One write, which never moves the mark back; nothing happens once this
-        session has ended (even if the member has opened another)."""
+        """The member's message of the interaction ``interaction_id`` is in the conversation
+        (``member_relayed_through``). One write, which never moves the mark back; nothing happens
+        once this session has ended (even if the member has opened another)."""
         ...
 
     def end(self, session: SupportSession) -> None:

@@ -56,51 +56,25 @@ class DynamoSessionRepository:
         # copy of the session holds, moving a mark another job has just advanced backwards. Each
         # only if the session is still there: a job finishing after the chat ended must not bring
         # it back, nor write over the member's next chat.
-        same_chat = {
-            "ConditionExpression": "conversation_sid = :sid",
-            "ExpressionAttributeValues": {":sid": {"S": session.conversation_sid}},
-        }
         both = (keys.member_session_key(session.user_id), keys.conversation_key(session.conversation_sid))
-        items = [{"Update": _merged(self._update(key, session), same_chat)} for key in both]
-        try:
-            self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "TransactionCanceledException":
-                return  # the chat ended meanwhile: nothing left to save
-            raise StorageError("could not write the session") from error
+        self._write([{"Update": self._update_if_same_chat(key, session)} for key in both], ended_is_done=True)
 
     def record_relayed(self, conversation_sid: str, index: int) -> None:
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=keys.conversation_key(conversation_sid),
-                UpdateExpression="SET relayed_through = :index",
-                ConditionExpression="attribute_exists(pk) AND "
-                "(attribute_not_exists(relayed_through) OR relayed_through < :index)",
-                ExpressionAttributeValues={":index": {"N": str(index)}},
-            )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return  # the chat ended meanwhile, or a later message is recorded already
-            raise StorageError("could not record the relayed message") from error
+        self._move_mark_forward(
+            keys.conversation_key(conversation_sid),
+            "relayed_through",
+            index,
+            still_open="attribute_exists(pk)",
+        )
 
     def record_member_relayed(self, session: SupportSession, interaction_id: int) -> None:
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=keys.member_session_key(session.user_id),
-                UpdateExpression="SET member_relayed_through = :id",
-                ConditionExpression="conversation_sid = :sid AND "
-                "(attribute_not_exists(member_relayed_through) OR member_relayed_through < :id)",
-                ExpressionAttributeValues={
-                    ":id": {"N": str(interaction_id)},
-                    ":sid": {"S": session.conversation_sid},
-                },
-            )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return  # the chat ended meanwhile, or a later message is recorded already
-            raise StorageError("could not record the relayed message") from error
+        self._move_mark_forward(
+            keys.member_session_key(session.user_id),
+            "member_relayed_through",
+            interaction_id,
+            still_open="conversation_sid = :sid",
+            values={":sid": {"S": session.conversation_sid}},
+        )
 
     def end(self, session: SupportSession) -> None:
         self._write(
@@ -129,18 +103,42 @@ class DynamoSessionRepository:
         item = {name: self._serializer.serialize(value) for name, value in asdict(session).items()}
         return {"TableName": self._table, "Item": {**item, **key}}
 
-    def _update(self, key: dict[str, dict[str, str]], session: SupportSession) -> dict[str, Any]:
+    def _update_if_same_chat(self, key: dict[str, dict[str, str]], session: SupportSession) -> dict[str, Any]:
         fields = [(name, value) for name, value in asdict(session).items() if name not in _RELAY_MARKS]
+        values = {f":f{i}": self._serializer.serialize(value) for i, (_, value) in enumerate(fields)}
         return {
             "TableName": self._table,
             "Key": key,
             # Placeholders for every name: several (mode, place, locale) are reserved words.
             "UpdateExpression": "SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(fields))),
+            "ConditionExpression": "conversation_sid = :sid",
             "ExpressionAttributeNames": {f"#f{i}": name for i, (name, _) in enumerate(fields)},
-            "ExpressionAttributeValues": {
-                f":f{i}": self._serializer.serialize(value) for i, (_, value) in enumerate(fields)
-            },
+            "ExpressionAttributeValues": {**values, ":sid": {"S": session.conversation_sid}},
         }
+
+    def _move_mark_forward(
+        self,
+        key: dict[str, dict[str, str]],
+        mark: str,
+        value: int,
+        *,
+        still_open: str,
+        values: dict[str, Any] | None = None,
+    ) -> None:
+        """Set a relay mark to ``value`` if that moves it forward and the chat is still open
+        (``still_open``); otherwise nothing changes."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=key,
+                UpdateExpression=f"SET {mark} = :mark",
+                ConditionExpression=f"{still_open} AND (attribute_not_exists({mark}) OR {mark} < :mark)",
+                ExpressionAttributeValues={":mark": {"N": str(value)}, **(values or {})},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return  # the chat ended meanwhile, or a later message is recorded already
+            raise StorageError("could not record the relayed message") from error
 
     def _get(self, key: dict[str, dict[str, str]]) -> SupportSession | None:
         try:
@@ -173,24 +171,19 @@ class DynamoSessionRepository:
             opened_by_interaction=int(data.get("opened_by_interaction", 0)),
         )
 
-    def _write(self, items: list[dict[str, Any]]) -> None:
+    def _write(self, items: list[dict[str, Any]], *, ended_is_done: bool = False) -> None:
+        """``ended_is_done``: a transaction its conditions cancelled (the chat ended meanwhile)
+        has nothing left to do, rather than failing."""
         try:
             self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
         except ClientError as error:
+            cancelled = error.response.get("Error", {}).get("Code") == "TransactionCanceledException"
+            if ended_is_done and cancelled:
+                return
             raise StorageError("could not write the session") from error
 
 
 _ABSENT = {"ConditionExpression": "attribute_not_exists(pk)"}
-
-
-def _merged(update: dict[str, Any], condition: dict[str, Any]) -> dict[str, Any]:
-    """An Update with a condition added (its values joined to the update's own)."""
-    values = {**update["ExpressionAttributeValues"], **condition["ExpressionAttributeValues"]}
-    return {
-        **update,
-        "ConditionExpression": condition["ConditionExpression"],
-        "ExpressionAttributeValues": values,
-    }
 
 
 #: Written by their own conditional updates only (``record_relayed``, ``record_member_relayed``).
