@@ -11,12 +11,16 @@ from dataclasses import replace
 
 import pytest
 
+from flexcord.kb.calibration import calibrate_hybrid
+from flexcord.kb.embedding import default_embedder
+from flexcord.kb.hybrid import HybridKnowledgeBase
 from flexcord.kb.metrics import Judged, LabelledQuery, judge
 from flexcord.kb.retrieval import Hit, LocalKnowledgeBase, SearchResult
-from scripts import bench_kb_public, fetch_kb_public_data
+from scripts import bench_kb_public, explore_kb_abstain, fetch_kb_public_data
 from scripts.bench_kb_public import (
     SHIPPED,
     Retriever,
+    answered_off_topic,
     at_threshold,
     best_answered_at,
     evaluate,
@@ -210,6 +214,17 @@ def test_best_answered_at_finds_the_lowest_threshold_abstaining_on_enough_off_to
     assert best_answered_at(in_scope) is None
 
 
+def test_answered_off_topic_lists_only_the_off_topic_questions_answered_highest_score_first():
+    judged = [
+        _judged(0.9, IN_SCOPE),
+        _judged(None, OFF_TOPIC),
+        _judged(0.4, OFF_TOPIC),
+        _judged(0.7, OFF_TOPIC),
+        _judged(0.5, NEAR_DOMAIN),
+    ]
+    assert [score for score, _, _ in answered_off_topic(judged)] == [0.7, 0.4]
+
+
 def test_the_printed_report_labels_both_halves_and_the_targets(collections, capsys):
     benchmark = split_by_article(collections["Banking77"].sliced(topics=20, off_topic=60))
     results = [evaluate(benchmark, retriever) for retriever in bench_kb_public.RETRIEVERS]
@@ -224,6 +239,12 @@ def test_the_printed_report_labels_both_halves_and_the_targets(collections, caps
     assert summary.count("hybrid (shipped)        report") == 1
     assert "tuning  " not in summary  # no tuning-half row
     assert "near-domain abstained" in summary
+    shipped = next(result for result in results if result.retriever == bench_kb_public.SHIPPED.name)
+    report_off_topic = [query.query for query in benchmark.report.of_kind(OFF_TOPIC)]
+    assert all(question in report_off_topic for _, _, question in shipped.answered_off_topic)
+    answered = round(len(report_off_topic) * (1 - shipped.report.off_topic_abstained))
+    assert len(shipped.answered_off_topic) == answered
+    assert f"hybrid (shipped), report half: {answered} off-topic questions answered" in details
 
 
 class _Response:
@@ -259,3 +280,23 @@ def test_the_fetch_script_writes_only_files_with_the_recorded_checksums(tmp_path
     with pytest.raises(fetch_kb_public_data.ChecksumMismatch):
         fetch_kb_public_data.fetch(tmp_path / "bad")
     assert not (tmp_path / "bad").exists()
+
+
+def test_the_abstain_exploration_reproduces_the_shipped_model_and_measures_each_feature_set(collections):
+    """Its "shipped" row must be what calibration's own cross-validation finds, or the other
+    rows, measured the same way, would not compare with it."""
+    benchmark = split_by_article(collections["Banking77"].sliced(topics=24, off_topic=80))
+    embedder = default_embedder()
+    explored = explore_kb_abstain.explore(benchmark, embedder)
+    assert list(explored) == ["shipped", "+ lines", "+ mahalanobis", "+ classifier", "+ all three"]
+
+    knowledge_base = HybridKnowledgeBase.from_articles(benchmark.articles, embedder)
+    calibration = calibrate_hybrid(knowledge_base, list(benchmark.tuning.queries))
+    assert calibration.settings.abstain_model is not None
+    shipped = explored["shipped"]
+    assert shipped.cross_validated_answered == calibration.abstaining.in_scope_answer_rate
+    assert shipped.cross_validated_abstained == calibration.abstaining.out_of_scope_abstain_rate
+    report = judge(knowledge_base.with_settings(calibration.settings), benchmark.report.queries)
+    off_topic = [item.abstain for item in report if item.query.split == OFF_TOPIC]
+    assert shipped.report_off_topic == pytest.approx(sum(off_topic) / len(off_topic))
+    assert all(figures.report_near_domain is not None for figures in explored.values())

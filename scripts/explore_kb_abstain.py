@@ -1,0 +1,351 @@
+"""Candidate features for the learned abstain decision, measured on the public collections.
+
+    .venv/bin/python scripts/explore_kb_abstain.py [--collections CLINC150 Banking77]   (about 2 minutes)
+
+The shipped abstain model (``flexcord.kb.abstain``) misses the off-topic target on CLINC150
+(docs/knowledge-base.md, "Public data"). This script measures what other features would add, the
+same way calibration judges the shipped model: a class-balanced logistic regression per feature
+set, its threshold chosen by ``calibrate_threshold`` (with the margin of
+``required_answer_rate``) on probabilities from 5-fold cross-validation within the **tuning**
+half, folded by article (``calibration.fold_numbers``). The cross-validated figures are the ones
+to choose on; the report half's, from a model fitted on the whole tuning half, are printed for the
+record. Nothing ships from here.
+
+Feature sets, each added to the shipped four (top cosine, top lexical share, and the cosines to
+the nearest and the ten nearest out-of-scope tuning questions):
+
+- ``lines``: the best cosine to any single line of any article (for the intent collections, one
+  example question), and the mean of the best 5 and 20: nearest-neighbour distance to what the
+  articles say, line by line (Sun et al. 2022, "Out-of-distribution detection with deep nearest
+  neighbors").
+- ``mahalanobis``: the smallest Mahalanobis distance from the question to an article's mean line
+  vector, with one covariance shared by every article (Lee et al. 2018; Podolskiy et al. 2021
+  found it the best out-of-domain score for intent classifiers).
+- ``classifier``: a one-hidden-layer network trained to tell the articles apart from their own
+  lines (no question of either half), its log top probability and log-sum-exp of its scores
+  (Hendrycks & Gimpel 2017; Liu et al. 2020), and the Mahalanobis distance in its hidden layer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+ROOT = Path(__file__).resolve().parent.parent
+for _path in (str(ROOT / "layers" / "flexcord"), str(ROOT)):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+from flexcord.kb.abstain import NEIGHBOURS, _logistic_regression  # noqa: E402
+from flexcord.kb.articles import Article  # noqa: E402
+from flexcord.kb.calibration import FOLDS, fold_numbers, required_answer_rate  # noqa: E402
+from flexcord.kb.embedding import Embedder, default_embedder  # noqa: E402
+from flexcord.kb.hybrid import HybridKnowledgeBase  # noqa: E402
+from flexcord.kb.metrics import (  # noqa: E402
+    CALIBRATION_MIN_ANSWER_RATE,
+    Judged,
+    LabelledQuery,
+    calibrate_threshold,
+)
+from scripts.kb_public import (  # noqa: E402
+    IN_SCOPE,
+    NEAR_DOMAIN,
+    OFF_TOPIC,
+    SEED,
+    Benchmark,
+    load_collections,
+    split_by_article,
+)
+
+Matrix = npt.NDArray[np.float64]
+#: Covariance shrinkage towards its mean variance (the line vectors are 256-d, some articles short).
+SHRINKAGE = 0.1
+
+
+@dataclass(frozen=True)
+class HalfSignals:
+    queries: tuple[LabelledQuery, ...]
+    vectors: Matrix
+    top_cosines: Matrix
+    top_shares: Matrix
+    #: Nothing to go on, or only numbers matched: abstained on before any signal.
+    decided: npt.NDArray[np.bool_]
+
+    @property
+    def in_scope(self) -> npt.NDArray[np.bool_]:
+        return np.array([query.in_scope for query in self.queries])
+
+    def of_kind(self, kind: str) -> npt.NDArray[np.bool_]:
+        return np.array([query.split == kind for query in self.queries])
+
+
+def half_signals(knowledge_base: HybridKnowledgeBase, queries: Sequence[LabelledQuery]) -> HalfSignals:
+    signals = [knowledge_base.signals(query.query) for query in queries]
+    return HalfSignals(
+        queries=tuple(queries),
+        vectors=np.array([signal.query_vector for signal in signals], dtype=np.float64),
+        top_cosines=np.array([float(signal.dense.max(initial=0.0)) for signal in signals]),
+        top_shares=np.array([float(signal.lexical.max(initial=0.0)) for signal in signals]),
+        decided=np.array([signal.empty or signal.only_numbers for signal in signals]),
+    )
+
+
+@dataclass(frozen=True)
+class ArticleLines:
+    vectors: Matrix
+    owners: npt.NDArray[np.int64]
+
+    @classmethod
+    def embed(cls, articles: Sequence[Article], embedder: Embedder) -> ArticleLines:
+        texts, owners = [], []
+        for number, article in enumerate(articles):
+            for line in article.body.splitlines():
+                if line.strip():
+                    texts.append(line.strip())
+                    owners.append(number)
+        return cls(embedder.embed(texts).astype(np.float64), np.array(owners, dtype=np.int64))
+
+
+def top_mean(similarities: Matrix, count: int) -> Matrix:
+    count = min(count, similarities.shape[1])
+    return np.asarray(-np.partition(-similarities, count - 1, axis=1)[:, :count].mean(axis=1))
+
+
+class MahalanobisToArticles:
+    """Squared Mahalanobis distance to each article's mean, one shared (shrunk) covariance."""
+
+    def __init__(self, vectors: Matrix, owners: npt.NDArray[np.int64]) -> None:
+        count = int(owners.max()) + 1
+        self.means = np.array([vectors[owners == article].mean(axis=0) for article in range(count)])
+        residuals = vectors - self.means[owners]
+        covariance = residuals.T @ residuals / len(residuals)
+        spread = np.trace(covariance) / len(covariance)
+        covariance = (1 - SHRINKAGE) * covariance + SHRINKAGE * spread * np.eye(len(covariance))
+        self.precision = np.linalg.inv(covariance)
+
+    def nearest(self, vectors: Matrix) -> Matrix:
+        projected = self.means @ self.precision
+        distances = (
+            np.einsum("ij,jk,ik->i", vectors, self.precision, vectors)[:, None]
+            - 2 * vectors @ projected.T
+            + np.einsum("ij,ij->i", projected, self.means)[None, :]
+        )
+        return np.asarray(np.log(np.maximum(distances.min(axis=1), 1e-9)))
+
+
+class LineClassifier:
+    """One hidden layer (ReLU, dropout) and a softmax over the articles, trained with Adam on the
+    articles' own lines: which article does this line come from?"""
+
+    def __init__(self, lines: ArticleLines, *, hidden: int = 256, epochs: int = 30, seed: int = 0) -> None:
+        random = np.random.default_rng(seed)
+        inputs, labels = lines.vectors, lines.owners
+        classes, width = int(labels.max()) + 1, inputs.shape[1]
+        self.w1 = random.normal(0, width**-0.5, (width, hidden))
+        self.b1 = np.zeros(hidden)
+        self.w2 = random.normal(0, hidden**-0.5, (hidden, classes))
+        self.b2 = np.zeros(classes)
+        parameters = [self.w1, self.b1, self.w2, self.b2]
+        first = [np.zeros_like(parameter) for parameter in parameters]
+        second = [np.zeros_like(parameter) for parameter in parameters]
+        step, rate, decay, dropout = 0, 1e-3, 1e-4, 0.1
+        for _ in range(epochs):
+            order = random.permutation(len(inputs))
+            for start in range(0, len(inputs), 64):
+                batch = order[start : start + 64]
+                x, y = inputs[batch], labels[batch]
+                before = x @ self.w1 + self.b1
+                keep = (random.random(before.shape) > dropout) / (1 - dropout)
+                hidden_out = np.maximum(before, 0) * keep
+                error = _softmax(hidden_out @ self.w2 + self.b2)
+                error[np.arange(len(y)), y] -= 1
+                error /= len(y)
+                back = (error @ self.w2.T) * keep * (before > 0)
+                gradients = [
+                    x.T @ back + decay * self.w1,
+                    back.sum(0),
+                    hidden_out.T @ error + decay * self.w2,
+                    error.sum(0),
+                ]
+                step += 1
+                for index, gradient in enumerate(gradients):
+                    first[index] = 0.9 * first[index] + 0.1 * gradient
+                    second[index] = 0.999 * second[index] + 0.001 * gradient**2
+                    moment, scale = first[index] / (1 - 0.9**step), second[index] / (1 - 0.999**step)
+                    parameters[index] -= rate * moment / (np.sqrt(scale) + 1e-8)  # in place: self.w1 ...
+        self.hidden_distance = MahalanobisToArticles(self.hidden(inputs), labels)
+
+    def hidden(self, vectors: Matrix) -> Matrix:
+        return np.asarray(np.maximum(vectors @ self.w1 + self.b1, 0))
+
+    def features(self, vectors: Matrix) -> Matrix:
+        hidden = self.hidden(vectors)
+        scores = hidden @ self.w2 + self.b2
+        top = scores.max(axis=1)
+        log_sum_exp = top + np.log(np.exp(scores - top[:, None]).sum(axis=1))
+        return np.column_stack([top - log_sum_exp, log_sum_exp, self.hidden_distance.nearest(hidden)])
+
+
+def _softmax(scores: Matrix) -> Matrix:
+    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return np.asarray(shifted / shifted.sum(axis=1, keepdims=True))
+
+
+#: Extra columns for a half's questions, from the collection's article lines.
+ExtraFeatures = Callable[[HalfSignals], Matrix]
+
+
+def shipped_features(
+    half: HalfSignals, negatives: Matrix, *, leave_out: npt.NDArray[np.int64] | None = None
+) -> Matrix:
+    """The shipped model's four features (``abstain.feature_rows``), ``leave_out[n]`` being the
+    negative that question n is (-1: none), so that it is not its own neighbour."""
+    similarities = half.vectors @ negatives.T
+    if leave_out is not None:
+        rows = np.flatnonzero(leave_out >= 0)
+        similarities[rows, leave_out[rows]] = -np.inf
+    count = min(NEIGHBOURS, similarities.shape[1])
+    closest = -np.partition(-similarities, count - 1, axis=1)[:, :count]
+    counted = np.isfinite(closest)
+    nearest = np.where(counted, closest, -1.0).max(axis=1)
+    mean_near = np.where(counted, closest, 0.0).sum(axis=1) / np.maximum(counted.sum(axis=1), 1)
+    return np.column_stack([half.top_cosines, half.top_shares, nearest, mean_near])
+
+
+def feature_sets(lines: ArticleLines) -> dict[str, ExtraFeatures]:
+    mahalanobis = MahalanobisToArticles(lines.vectors, lines.owners)
+    classifier = LineClassifier(lines)
+
+    def nearest_lines(half: HalfSignals) -> Matrix:
+        similarities = half.vectors @ lines.vectors.T
+        return np.column_stack(
+            [top_mean(similarities, 1), top_mean(similarities, 5), top_mean(similarities, 20)]
+        )
+
+    return {
+        "shipped": lambda half: np.zeros((len(half.queries), 0)),
+        "+ lines": nearest_lines,
+        "+ mahalanobis": lambda half: mahalanobis.nearest(half.vectors)[:, None],
+        "+ classifier": lambda half: classifier.features(half.vectors),
+        "+ all three": lambda half: np.column_stack(
+            [nearest_lines(half), mahalanobis.nearest(half.vectors), classifier.features(half.vectors)]
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class Figures:
+    cross_validated_answered: float
+    cross_validated_abstained: float
+    report_answered: float
+    report_off_topic: float
+    report_near_domain: float | None
+
+
+class Model:
+    def __init__(self, rows: Matrix, in_scope: npt.NDArray[np.bool_]) -> None:
+        self.means = rows.mean(axis=0)
+        self.scales = np.where(rows.std(axis=0) > 0, rows.std(axis=0), 1.0)
+        self.weights, self.bias = _logistic_regression(
+            (rows - self.means) / self.scales, in_scope.astype(np.float64)
+        )
+
+    def probabilities(self, rows: Matrix) -> Matrix:
+        return np.asarray(
+            1
+            / (1 + np.exp(-np.clip((rows - self.means) / self.scales @ self.weights + self.bias, -500, 500)))
+        )
+
+
+def measure(tuning: HalfSignals, report: HalfSignals, extra: ExtraFeatures) -> Figures:
+    usable = ~tuning.decided
+    in_scope = tuning.in_scope
+    tuning_extra, report_extra = extra(tuning), extra(report)
+
+    def rows(
+        half: HalfSignals, extra_rows: Matrix, negative_rows: npt.NDArray[np.int64], *, own: bool
+    ) -> Matrix:
+        leave_out = None
+        if own:  # a negative of the tuning half is not its own neighbour
+            leave_out = np.full(len(half.queries), -1)
+            leave_out[negative_rows] = np.arange(len(negative_rows))
+        return np.column_stack(
+            [shipped_features(half, tuning.vectors[negative_rows], leave_out=leave_out), extra_rows]
+        )
+
+    folds = fold_numbers(tuning.queries)
+    probabilities = np.zeros(len(tuning.queries))
+    for fold in range(FOLDS):
+        train = (folds != fold) & usable
+        negatives = np.flatnonzero(train & ~in_scope)
+        model = Model(rows(tuning, tuning_extra, negatives, own=True)[train], in_scope[train])
+        held_out = folds == fold
+        probabilities[held_out] = model.probabilities(
+            rows(tuning, tuning_extra, negatives, own=False)[held_out]
+        )
+    required = required_answer_rate(CALIBRATION_MIN_ANSWER_RATE, int(in_scope.sum()))
+    judged = [
+        Judged(query=query, ranked=[], abstain=bool(decided), top_score=float(probability))
+        for query, decided, probability in zip(tuning.queries, tuning.decided, probabilities, strict=True)
+    ]
+    calibration = calibrate_threshold(judged, min_answer_rate=required)
+
+    negatives = np.flatnonzero(usable & ~in_scope)
+    model = Model(rows(tuning, tuning_extra, negatives, own=True)[usable], in_scope[usable])
+    abstained = report.decided | (
+        model.probabilities(rows(report, report_extra, negatives, own=False)) < calibration.threshold
+    )
+    near_domain = report.of_kind(NEAR_DOMAIN)
+    return Figures(
+        cross_validated_answered=calibration.in_scope_answer_rate,
+        cross_validated_abstained=calibration.out_of_scope_abstain_rate,
+        report_answered=float(1 - abstained[report.of_kind(IN_SCOPE)].mean()),
+        report_off_topic=float(abstained[report.of_kind(OFF_TOPIC)].mean()),
+        report_near_domain=float(abstained[near_domain].mean()) if near_domain.any() else None,
+    )
+
+
+def explore(benchmark: Benchmark, embedder: Embedder) -> dict[str, Figures]:
+    knowledge_base = HybridKnowledgeBase.from_articles(benchmark.articles, embedder)
+    tuning = half_signals(knowledge_base, benchmark.tuning.queries)
+    report = half_signals(knowledge_base, benchmark.report.queries)
+    sets = feature_sets(ArticleLines.embed(benchmark.articles, embedder))
+    return {name: measure(tuning, report, extra) for name, extra in sets.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--collections", nargs="*", help="names, e.g. CLINC150 (default: all three)")
+    parser.add_argument("--seed", type=int, default=SEED)
+    arguments = parser.parse_args()
+    embedder = default_embedder()
+    print("tuning half: 5-fold cross-validated (what to choose on); report half: for the record")
+    columns = (
+        ("cv answered", 12),
+        ("cv abstained", 13),
+        ("  answered", 12),
+        ("off-topic", 10),
+        ("near-dom.", 10),
+    )
+    print(f"  {'collection':<11}{'features':<16}" + "".join(f"{name:>{width}}" for name, width in columns))
+    for collection in load_collections():
+        if arguments.collections and collection.name not in arguments.collections:
+            continue
+        for name, figures in explore(split_by_article(collection, arguments.seed), embedder).items():
+            near = "n/a" if figures.report_near_domain is None else f"{figures.report_near_domain:.3f}"
+            print(
+                f"  {collection.name:<11}{name:<16}{figures.cross_validated_answered:>12.3f}"
+                f"{figures.cross_validated_abstained:>13.3f}   {figures.report_answered:>9.3f}"
+                f"{figures.report_off_topic:>10.3f}{near:>10}",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
