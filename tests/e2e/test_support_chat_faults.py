@@ -106,6 +106,38 @@ def test_a_handoff_whose_notice_failed_is_told_by_the_retry_not_already_on_it(
     assert len([t for t in twilio.tasks() if t["attributes"].get("conversation_sid") == conversation]) == 1
 
 
+def test_a_handoff_retried_after_discords_nonce_window_posts_its_notice_once(
+    stack: LocalStack, discord: DiscordEmulator, twilio: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The "Case #" notice was posted, then answering the member's press failed on every try:
+    the retry posted the notice again, because its nonce protects a post for a few minutes only
+    and retries come back for longer. The worker now keeps what a failed attempt posted."""
+    from devstack.discord_emulator import state as discord_state
+    from devstack.http_server import HttpRequest
+
+    session = open_chat(discord, stack, "ivy")
+    monkeypatch.setattr(discord_state, "NONCE_WINDOW_SECONDS", -1)  # every nonce forgotten
+    refused: list[str] = []
+
+    def refuse_the_answer(request: HttpRequest) -> Any:
+        answering = request.method == "PATCH" and "/webhooks/" in request.path and b"Case #" in request.body
+        if answering and len(refused) < MORE_THAN_ONE_DELIVERY_TRIES:
+            refused.append(request.path)
+            return discord.make_fault(500)
+        return None
+
+    discord.set_fault_policy(refuse_the_answer)
+    try:
+        welcome = discord.messages(discord.dm_channel_id("ivy"))[0]
+        told = final_reply(discord, discord.click("ivy", welcome, "chat:human").token)["content"]
+    finally:
+        discord.set_fault_policy(None)
+    assert len(refused) == MORE_THAN_ONE_DELIVERY_TRIES  # the first delivery failed after posting
+    assert told.startswith("📨 Case #")
+    assert [t for t in dm_texts(discord, "ivy") if t.startswith("📨 Case #")] == [told]
+    task_for(twilio, session["conversation_sid"])
+
+
 def test_a_second_request_finishes_a_handoff_that_never_reached_flex(
     stack: LocalStack, discord: DiscordEmulator, twilio: TwilioEmulator
 ) -> None:

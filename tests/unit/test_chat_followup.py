@@ -364,6 +364,15 @@ def test_the_transcript_goes_by_dm_when_the_reply_has_expired(world: dict[str, A
     [post] = world["discord"].posts
     assert post["channel_id"] == f"dm-{ALICE}"
     assert post["files"][0].filename.endswith("-transcript.txt")
+    # A retry of the same press posts under the same nonce (Discord, and the worker's record of a
+    # failed attempt's posts, then keep it to one message); another press is a message of its own.
+    sent = job(JobKind.SEND_TRANSCRIPT, {"server": GUILD, "number": number})
+    world["follow_up"].transcript(sent)
+    world["follow_up"].transcript(sent)
+    again = job(JobKind.SEND_TRANSCRIPT, {"server": GUILD, "number": number}, interaction_id="another-press")
+    world["follow_up"].transcript(again)
+    nonces = [post["nonce"] for post in world["discord"].posts[1:]]
+    assert nonces[0] == nonces[1] != nonces[2]
 
 
 def test_render_transcript_of_an_empty_conversation() -> None:

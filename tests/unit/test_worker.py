@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer, DataRecord
 
-from flexcord.adapters.discord import RateLimited
+from flexcord.adapters.discord import DiscordClient, RateLimited
 from flexcord.jobs.model import InteractionContext, Job, JobKind
 from flexcord.jobs.worker import (
     NOT_STARTED_RETRY_SECONDS,
@@ -26,6 +26,7 @@ from flexcord.jobs.worker import (
     SelfDeduplicating,
     retry_delay,
 )
+from tests.unit.adapters.discord.conftest import StubDiscord
 
 MAX_RECEIVES = 3
 
@@ -85,6 +86,19 @@ class RecordingDiscord:
         return {}
 
 
+class InMemoryJobPosts:
+    def __init__(self) -> None:
+        self.kept: dict[str, dict[str, str]] = {}
+        self.reads: list[str] = []
+
+    def earlier(self, job_key: str, *, now: float) -> dict[str, str]:
+        self.reads.append(job_key)
+        return dict(self.kept.get(job_key, {}))
+
+    def keep(self, job_key: str, posts: Mapping[str, str], *, now: float) -> None:
+        self.kept[job_key] = dict(posts)
+
+
 class Context:
     def __init__(self, remaining_ms: int = 60_000) -> None:
         self.remaining_ms = remaining_ms
@@ -142,6 +156,7 @@ def make_worker(
     self_deduplicating: SelfDeduplicating | None = None,
     persistence: InMemoryPersistence | None = None,
     discord: RecordingDiscord | None = None,
+    job_posts: InMemoryJobPosts | None = None,
 ) -> tuple[JobWorker, RecordingQueue, RecordingDiscord]:
     queue, discord = RecordingQueue(), discord or RecordingDiscord()
     worker = JobWorker(
@@ -152,6 +167,7 @@ def make_worker(
         queue=queue,  # type: ignore[arg-type]
         report_undelivered=report_undelivered,
         self_deduplicating=self_deduplicating,
+        job_posts=job_posts,
     )
     return worker, queue, discord
 
@@ -409,3 +425,52 @@ def test_on_its_last_delivery_a_self_deduplicating_job_asks_itself_whether_it_wa
     failed = run(worker, [record(message, MAX_RECEIVES)])
     assert (failed == set()) is done
     assert bool(reported) is told
+
+
+@pytest.fixture
+def stub_discord() -> Iterator[StubDiscord]:
+    stub = StubDiscord()
+    stub.start()
+    yield stub
+    stub.stop()
+
+
+def test_a_retry_finds_what_its_failed_attempt_posted_instead_of_posting_it_again(
+    stub_discord: StubDiscord,
+) -> None:
+    """The hand-off's "Case #" notice was posted, then answering the member failed: the retry,
+    minutes later, found Discord's nonce forgotten and posted the notice a second time."""
+    client = DiscordClient(base_url=stub_discord.api_url, application_id="app", bot_token="token")
+    attempts: list[Job] = []
+
+    def post_then_fail_once(job: Job) -> dict[str, Any]:
+        attempts.append(job)
+        client.create_message("42", content="📨 Case #7", nonce="queued-7")
+        if len(attempts) == 1:
+            raise RuntimeError("the member's answer failed")
+        return {}
+
+    posts = InMemoryJobPosts()
+    worker, _, _ = make_worker(post_then_fail_once, job_posts=posts)
+    job = member_job("ann", 1)
+    assert run(worker, [record(job, 1)]) == {job.key}
+    assert posts.reads == []  # a first delivery reads nothing
+    assert posts.kept == {job.key: {"42/queued-7": "1"}}
+    assert run(worker, [record(job, 2)]) == set()
+    assert [(request.method, request.path) for request in stub_discord.requests] == [
+        ("POST", "/api/v10/channels/42/messages"),
+        ("GET", "/api/v10/channels/42/messages/1"),
+    ]
+
+
+def test_an_attempt_that_posted_nothing_writes_nothing_and_reads_nothing(stub_discord: StubDiscord) -> None:
+    def fail(job: Job) -> dict[str, Any]:
+        raise RuntimeError("Twilio is down")
+
+    posts = InMemoryJobPosts()
+    worker, _, _ = make_worker(fail, job_posts=posts)
+    job = member_job("ann", 1)
+    run(worker, [record(job, 1)])
+    run(worker, [record(job, 2)])
+    assert posts.kept == {}
+    assert posts.reads == []  # a retry that posts nothing does not look either

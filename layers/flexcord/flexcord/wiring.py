@@ -21,6 +21,7 @@ from flexcord.adapters.storage.announcements import (
 from flexcord.adapters.storage.case_repository import DynamoCaseRepository
 from flexcord.adapters.storage.dynamodb import dynamodb_client
 from flexcord.adapters.storage.feeds import DynamoFeedRepository, DynamoSeenEntries
+from flexcord.adapters.storage.job_posts import DynamoJobPosts
 from flexcord.adapters.storage.membership_cache import DynamoMembershipCache
 from flexcord.adapters.storage.pending_drafts import DynamoPendingDrafts
 from flexcord.adapters.storage.reviews import DynamoAnnouncementReviews
@@ -267,6 +268,7 @@ def build_worker() -> JobWorker:
             if chat
             else None
         ),
+        job_posts=DynamoJobPosts(dynamodb_client(), table_name),
     )
 
 

@@ -167,7 +167,9 @@ class ChatFollowUp:
             self._discord.edit_original_response(member.token, content=said, files=[upload], ephemeral=True)
         except (UnknownWebhook, UnknownInteraction):
             channel = self._discord.open_dm(member.user_id)
-            self._discord.create_message(str(channel["id"]), content=said, files=[upload])
+            # Derived from the press: a retried job posts the transcript once.
+            nonce = "tx" + hashlib.sha256(member.interaction_id.encode()).hexdigest()[:23]
+            self._discord.create_message(str(channel["id"]), content=said, files=[upload], nonce=nonce)
         metrics.add_metric(name="TranscriptsSent", unit="Count", value=1)
         return {"sent": True, "case": case.number, "messages": len(messages)}
 

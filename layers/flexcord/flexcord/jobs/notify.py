@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,7 +41,13 @@ def tell_member(
         )
     try:
         channel = discord.open_dm(context.user_id)
-        discord.create_message(channel["id"], content=content, embeds=embeds, components=components)
+        discord.create_message(
+            channel["id"],
+            content=content,
+            embeds=embeds,
+            components=components,
+            nonce=_answer_nonce(context, content, embeds, components),
+        )
         return True
     except DiscordApiError as refusal:
         # 50007 DMs closed, 50278 no mutual server...: nowhere left to say it.
@@ -48,6 +56,18 @@ def tell_member(
             extra={"user_id": context.user_id, "code": refusal.code},
         )
         return False
+
+
+def _answer_nonce(
+    context: InteractionContext,
+    content: str | None,
+    embeds: Sequence[dict[str, Any]],
+    components: Sequence[dict[str, Any]],
+) -> str:
+    """The same answer to the same interaction, from a retried job, is posted once; another
+    answer in the same job is a message of its own."""
+    said = json.dumps([context.interaction_id, content, list(embeds), list(components)], sort_keys=True)
+    return "dm" + hashlib.sha256(said.encode()).hexdigest()[:23]
 
 
 def tell_staff(discord: DiscordClient, staff_channel_id: str | None, *, content: str, nonce: str) -> bool:

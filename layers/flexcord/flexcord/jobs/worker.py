@@ -23,9 +23,10 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, Protocol
 
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor
 from aws_lambda_powertools.utilities.batch.exceptions import SQSFifoMessageGroupCircuitBreakerError
@@ -40,7 +41,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from flexcord.adapters.discord import DiscordClient, RateLimited
+from flexcord.adapters.discord import DiscordClient, PostsOfOneJob, RateLimited
 from flexcord.adapters.queue.job_queue import SqsJobQueue
 from flexcord.jobs.access import NOT_A_MEMBER, DmAccess
 from flexcord.jobs.model import Job, JobKind
@@ -115,6 +116,14 @@ class SelfDeduplicating:
     deferrable: Callable[[Job], bool] = lambda job: True
 
 
+class JobPostLog(Protocol):
+    """Where a failed job's Discord posts are kept for its retry (``DynamoJobPosts``)."""
+
+    def earlier(self, job_key: str, *, now: float) -> dict[str, str]: ...
+
+    def keep(self, job_key: str, posts: Mapping[str, str], *, now: float) -> None: ...
+
+
 class UnknownJobKind(ValueError):
     pass
 
@@ -140,15 +149,19 @@ class JobWorker:
         report_undelivered: Callable[[Job], bool] | None = None,
         dm_access: DmAccess | None = None,
         self_deduplicating: SelfDeduplicating | None = None,
+        job_posts: JobPostLog | None = None,
     ) -> None:
         """``report_undelivered`` tells the member about a failed job that no interaction of
         theirs asked for (an agent's message): it finds them from the job itself. ``dm_access``
-        refuses members who write from the bot's DMs without belonging to an allowed server."""
+        refuses members who write from the bot's DMs without belonging to an allowed server.
+        ``job_posts`` keeps what a failed attempt posted in Discord, so its retry does not post
+        it again once Discord's nonce has been forgotten (a few minutes; retries take longer)."""
         self._executors = executors
         self._persistence = persistence
         self._report_undelivered = report_undelivered
         self._dm_access = dm_access
         self._self_deduplicating = self_deduplicating
+        self._job_posts = job_posts
         self._discord = discord
         self._queue = queue
         self._max_receive_count = max_receive_count
@@ -198,7 +211,12 @@ class JobWorker:
         try:
             run = self._run if deduplicates_itself else self._run_once
             may_defer = deduplicates_itself and attempt == 1 and self._deferrable(job)
-            result = self._run_job(run, {**document, "attempt": attempt}, may_defer=may_defer)
+            with DiscordClient.remembering_posts(partial(self._earlier_posts, job, attempt)) as posts:
+                try:
+                    result = self._run_job(run, {**document, "attempt": attempt}, may_defer=may_defer)
+                except Exception:
+                    self._keep_posts(job, posts)
+                    raise
         except IdempotencyAlreadyInProgressError:
             # Another delivery holds the job's lock: one still running, or one that did the work
             # but could not record it (the lock then lasts until that invocation's deadline).
@@ -246,6 +264,27 @@ class JobWorker:
             return run(job=job)
         with self._discord.route_waits_capped(ROUTE_WAIT_BEFORE_DEFERRING_SECONDS):
             return run(job=job)
+
+    def _earlier_posts(self, job: Job, attempt: int) -> dict[str, str]:
+        """What the job's failed attempts posted; nothing on a first delivery (no read). Asked
+        only when the job posts something."""
+        if self._job_posts is None or attempt == 1:
+            return {}
+        try:
+            return self._job_posts.earlier(job.key, now=time.time())
+        except Exception:
+            # Discord's nonce still stops a second post for a few minutes.
+            logger.warning("could not read the job's earlier posts", exc_info=True)
+            return {}
+
+    def _keep_posts(self, job: Job, posts: PostsOfOneJob) -> None:
+        """Record what this failed attempt posted (written only when it posted something)."""
+        if self._job_posts is None or not posts.new:
+            return
+        try:
+            self._job_posts.keep(job.key, posts.all, now=time.time())
+        except Exception:
+            logger.warning("could not record the job's posts", exc_info=True)
 
     def _deferrable(self, job: Job) -> bool:
         return self._self_deduplicating is not None and self._self_deduplicating.deferrable(job)

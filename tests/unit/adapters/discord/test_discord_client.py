@@ -11,6 +11,7 @@ from flexcord.adapters.discord import (
     AttachmentTooLarge,
     CannotMessageUser,
     DiscordApiError,
+    DiscordClient,
     DiscordUnavailable,
     FileUpload,
     MissingPermissions,
@@ -454,3 +455,64 @@ def test_download_of_an_expired_link_raises_an_api_error(client, stub):
 def test_download_rejects_non_http_urls(client):
     with pytest.raises(ValueError, match="http"):
         client.download_attachment("file:///etc/passwd", max_bytes=100)
+
+
+# -- a job's posts, remembered for its retry ---------------------------------------------------------
+
+
+def test_a_job_records_the_messages_it_posts_with_its_own_nonce_only(client, stub):
+    stub.respond(body={"id": "501"})
+    stub.respond(body={"id": "502"})
+    with DiscordClient.remembering_posts(dict) as posts:
+        client.create_message("42", content="📨 Case #7", nonce="queued-7")
+        client.create_message("42", content="no nonce of the job's")
+    assert posts.made == {"42/queued-7": "501"}
+    assert [request.method for request in stub.requests] == ["POST", "POST"]
+
+
+def test_a_retry_fetches_what_its_failed_attempt_posted_instead_of_posting_again(client, stub):
+    stub.respond(body={"id": "501", "channel_id": "42", "content": "📨 Case #7"})
+    with DiscordClient.remembering_posts(lambda: {"42/queued-7": "501"}) as posts:
+        [message] = client.create_message("42", content="📨 Case #7", nonce="queued-7")
+    assert message["content"] == "📨 Case #7"
+    assert [(request.method, request.path) for request in stub.requests] == [
+        ("GET", "/api/v10/channels/42/messages/501")
+    ]
+    assert posts.all == {"42/queued-7": "501"}
+
+
+def test_a_message_deleted_since_the_failed_attempt_is_posted_again(client, stub):
+    stub.respond(404, {"code": 10008, "message": "Unknown Message"})
+    stub.respond(body={"id": "777"})
+    with DiscordClient.remembering_posts(lambda: {"42/queued-7": "501"}) as posts:
+        client.create_message("42", content="📨 Case #7", nonce="queued-7")
+    assert [request.method for request in stub.requests] == ["GET", "POST"]
+    assert posts.made == {"42/queued-7": "777"}
+
+
+def test_each_part_of_a_long_message_is_remembered_on_its_own(client, stub):
+    stub.respond(body={"id": "601"})
+    stub.respond(body={"id": "602"})
+    for _ in range(4):  # every try of the third part
+        stub.respond(500, {})
+    with DiscordClient.remembering_posts(dict) as first_attempt, pytest.raises(DiscordUnavailable):
+        client.create_message("42", content="word " * 1000, nonce="answer-1")
+    # The first two parts were posted; the third failed on every try.
+    assert list(first_attempt.made.values()) == ["601", "602"]
+    stub.requests.clear()
+    stub.respond(body={"id": "601"})
+    stub.respond(body={"id": "602"})
+    stub.respond(body={"id": "603"})
+    with DiscordClient.remembering_posts(lambda: first_attempt.all) as retry:
+        messages = client.create_message("42", content="word " * 1000, nonce="answer-1")
+    assert [message["id"] for message in messages] == ["601", "602", "603"]
+    assert [request.method for request in stub.requests] == ["GET", "GET", "POST"]
+    assert len(retry.all) == 3
+
+
+def test_outside_a_job_nothing_is_remembered_or_looked_up(client, stub):
+    client.create_message("42", content="hello", nonce="queued-7")
+    with DiscordClient.remembering_posts(lambda: {"42/queued-7": "501"}):
+        pass
+    client.create_message("42", content="hello", nonce="queued-7")
+    assert [request.method for request in stub.requests] == ["POST", "POST"]

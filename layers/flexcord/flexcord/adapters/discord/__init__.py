@@ -11,6 +11,7 @@ from flexcord.adapters.discord.client import (
     AllowedMentions,
     DiscordClient,
     FileUpload,
+    PostsOfOneJob,
     redact_tokens,
 )
 from flexcord.adapters.discord.errors import (
@@ -26,6 +27,7 @@ from flexcord.adapters.discord.errors import (
     UnknownChannel,
     UnknownInteraction,
     UnknownMember,
+    UnknownMessage,
     UnknownUser,
     UnknownWebhook,
 )
@@ -48,12 +50,14 @@ __all__ = [
     "MissingAccess",
     "MissingPermissions",
     "NotATextChannel",
+    "PostsOfOneJob",
     "RateLimited",
     "RateLimiter",
     "Route",
     "UnknownChannel",
     "UnknownInteraction",
     "UnknownMember",
+    "UnknownMessage",
     "UnknownUser",
     "UnknownWebhook",
     "redact_tokens",

@@ -14,6 +14,9 @@ What it guarantees on every request:
 - 5xx, timeouts and connection errors are retried with exponential backoff and jitter, up to
   ``max_attempts`` in all; other 4xx raise the typed error at once.
 - The bot token goes only to bot routes on the API host; tokens never reach a log line.
+- Inside :meth:`DiscordClient.remembering_posts` (the worker wraps each job in it), a message
+  the job's failed earlier attempt already posted is looked up, not posted again: Discord's nonce
+  stops a second post for a few minutes only, and a job's retries come back for longer.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from flexcord.adapters.discord.errors import (
     DiscordUnavailable,
     RateLimited,
     UnknownMember,
+    UnknownMessage,
     UnknownUser,
     api_error_from_body,
 )
@@ -71,8 +75,40 @@ MAX_THREAD_NAME: Final = 100
 _MENTION_TYPES: Final = frozenset({"roles", "users", "everyone"})
 # Set by DiscordClient.route_waits_capped for the requests made inside it.
 _ROUTE_WAIT_CAP: ContextVar[float | None] = ContextVar("route_wait_cap", default=None)
+# Set by DiscordClient.remembering_posts for the job running inside it.
+_JOB_POSTS: ContextVar[PostsOfOneJob | None] = ContextVar("job_posts", default=None)
 # Webhook and interaction paths carry a token as their second segment.
 _TOKEN_IN_PATH: Final = re.compile(r"(/(?:webhooks|interactions)/[^/\s?#\"]+/)[^/\s?#\"]+")
+
+
+class PostsOfOneJob:
+    """The messages one job posted with a nonce of its own, as ``"<channel id>/<nonce>"`` →
+    message id: ``earlier`` by its failed attempts (the worker keeps them; loaded at the job's
+    first such post, so a job that posts nothing reads nothing), ``made`` by this attempt."""
+
+    def __init__(self, load_earlier: Callable[[], Mapping[str, str]]) -> None:
+        self._load_earlier = load_earlier
+        self._earlier: dict[str, str] | None = None
+        self.made: dict[str, str] = {}
+
+    @staticmethod
+    def key(channel_id: str, nonce: str) -> str:
+        return f"{channel_id}/{nonce}"
+
+    @property
+    def earlier(self) -> Mapping[str, str]:
+        if self._earlier is None:
+            self._earlier = dict(self._load_earlier())
+        return self._earlier
+
+    @property
+    def new(self) -> set[str]:
+        """What this attempt posted that no earlier one had."""
+        return set(self.made) - set(self._earlier or {})
+
+    @property
+    def all(self) -> dict[str, str]:
+        return {**(self._earlier or {}), **self.made}
 
 
 @dataclass(frozen=True)
@@ -172,6 +208,20 @@ class DiscordClient:
         finally:
             _ROUTE_WAIT_CAP.reset(token)
 
+    @staticmethod
+    @contextlib.contextmanager
+    def remembering_posts(load_earlier: Callable[[], Mapping[str, str]]) -> Iterator[PostsOfOneJob]:
+        """Within this block (one job), :meth:`create_message` with a caller's nonce records the
+        message it posts, and returns the message ``load_earlier()`` names (posted by the job's
+        failed attempt) instead of posting it again. The block's :class:`PostsOfOneJob` is what to
+        keep if the job fails."""
+        posts = PostsOfOneJob(load_earlier)
+        token = _JOB_POSTS.set(posts)
+        try:
+            yield posts
+        finally:
+            _JOB_POSTS.reset(token)
+
     # -- bot endpoints ---------------------------------------------------------------------
 
     def create_message(
@@ -192,8 +242,11 @@ class DiscordClient:
         message carries a nonce with ``enforce_nonce``, so a retry after a lost response returns
         the message already created instead of posting it twice. Pass a ``nonce`` derived from
         the job (≤25 characters) to make a redelivered job idempotent too; the first message uses
-        it as is, the others a deterministic variant of it.
+        it as is, the others a deterministic variant of it. Inside :meth:`remembering_posts`, a
+        chunk that the job's earlier attempt posted is fetched instead (posted again only if it
+        was deleted since).
         """
+        job_posts = _JOB_POSTS.get() if nonce is not None else None
         chunks = _content_chunks(content, embeds, components, files)
         base_nonce = nonce if nonce is not None else secrets.token_hex(10)
         if not 0 < len(base_nonce) <= MAX_NONCE_LENGTH:
@@ -212,8 +265,23 @@ class DiscordClient:
             payload["enforce_nonce"] = True
             if flags is not None:
                 payload["flags"] = flags
-            messages.append(_as_object(self._send(route, payload, files if is_last else ())))
+            key = PostsOfOneJob.key(channel_id, payload["nonce"])
+            posted = self._posted_earlier(channel_id, job_posts.earlier.get(key)) if job_posts else None
+            if posted is None:
+                posted = _as_object(self._send(route, payload, files if is_last else ()))
+            if job_posts is not None:
+                job_posts.made[key] = str(posted["id"])
+            messages.append(posted)
         return messages
+
+    def _posted_earlier(self, channel_id: str, message_id: str | None) -> JsonObject | None:
+        """The message an earlier attempt posted, or None if there is none (any more)."""
+        if message_id is None:
+            return None
+        try:
+            return self.get_message(channel_id, message_id)
+        except UnknownMessage:
+            return None
 
     def edit_message(
         self,

@@ -38,6 +38,12 @@ class UnknownChannel(DiscordApiError):
     error_code = 10003
 
 
+class UnknownMessage(DiscordApiError):
+    """10008: the message was deleted, or never existed."""
+
+    error_code = 10008
+
+
 class UnknownMember(DiscordApiError):
     """10007: the user is not a member of that server."""
 
@@ -91,6 +97,7 @@ _ERROR_CLASS_BY_CODE: dict[int, type[DiscordApiError]] = {
     error_class.error_code: error_class
     for error_class in (
         UnknownChannel,
+        UnknownMessage,
         UnknownMember,
         UnknownUser,
         UnknownWebhook,

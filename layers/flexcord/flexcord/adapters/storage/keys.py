@@ -18,6 +18,7 @@
 | followed feed               | FEEDS#<server>           | <feed id>  |               |                   |
 | feed entry posted or passed | FEEDSEEN#<feed id>       | <digest>   |               |                   |
 | announcement under review   | REVIEW#<id>              | REVIEW     |               |                   |
+| posts of a job that failed  | JOBPOSTS#<job key>       | POSTS      |               |                   |
 
 Cases also carry ``gsi2pk = CASES#<server>#<status>``, ``gsi2sk = <number:010>``: a server's
 cases of one status (``/cases``) are one Query on gsi2. ``<server>`` is the Discord guild id
@@ -27,16 +28,19 @@ due" is one Query on gsi2, and ``/announce list`` one Query on the server's part
 paused carry ``gsi2pk = FEEDS_DUE``, ``gsi2sk = <next poll:012>#<server>#<id>`` likewise; seen
 entries expire after 400 days.
 
-``<minute>`` is whole minutes since the epoch. Idempotency records, rate-limit counters,
-membership answers and held drafts carry ``expires_at`` (epoch seconds, the table's TTL). A held
-draft is a /bug or /new_feature report waiting while its member says whether it is one of the
+``<minute>`` is whole minutes since the epoch. Idempotency records, rate-limit counters, membership
+answers, held drafts and a failed job's posts carry ``expires_at`` (epoch seconds, the table's TTL).
+A held draft is a /bug or /new_feature report waiting while its member says whether it is one of the
 open cases offered (``<interaction>`` is the submit's id); it is kept a day. Case-source markers are
 kept: they tie a case to the interaction that filed it. A posted announcement (``<id>`` the
-announcement id of its job) records its message and whether it was published to following
-servers; it is kept, so a retried job never posts it twice. An /announce draft (``<interaction>``
-the form submit's id) holds the form, its author and which Post press used it; it is kept a day.
-A review (``<id>`` the announcement id) holds a feed entry's or webhook post's payload while staff
-decide, and then who decided it, by which press; it is kept, so a late press is told who decided.
+announcement id of its job) records its message and whether it was published to following servers;
+it is kept, so a retried job never posts it twice. An /announce draft (``<interaction>`` the form
+submit's id) holds the form, its author and which Post press used it; it is kept a day. A review
+(``<id>`` the announcement id) holds a feed entry's or webhook post's payload while staff decide,
+and then who decided it, by which press; it is kept, so a late press is told who decided. The posts
+of a job that failed (``<job key>`` the job's key) name the Discord messages its attempts posted, so
+that its retry does not post them again; they are kept two days (a job's retries end well within
+one).
 """
 
 CASE_SORT_KEY = "CASE"
@@ -154,3 +158,7 @@ def feed_due_sort(next_poll_at: int, server: str, feed_id: str) -> str:
 def feed_seen_key(feed_id: str, digest: str) -> dict[str, dict[str, str]]:
     """An entry of a feed that was posted or passed over (``digest``: entry_key_digest)."""
     return {"pk": {"S": f"FEEDSEEN#{feed_id}"}, "sk": {"S": digest}}
+
+
+def job_posts_key(job_key: str) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": f"JOBPOSTS#{job_key}"}, "sk": {"S": "POSTS"}}
