@@ -167,6 +167,36 @@ def test_a_failed_forum_post_is_not_sent_twice(discord: DiscordEmulator, client:
     assert len(posts) == 1
 
 
+def test_a_retried_job_finds_the_forum_post_its_failed_attempt_opened(
+    discord: DiscordEmulator, client: DiscordClient
+) -> None:
+    """A forum post takes no nonce: a job that opened one and then failed (recording the case)
+    opened a second on its retry. Within a job, the post's key names what was opened."""
+    forum = discord.create_channel(discord.guild_id, "cases", type=15)
+    with DiscordClient.remembering_posts(dict) as first_attempt:
+        opened = client.create_forum_post(
+            forum["id"], name="Case 4", content="Raid lobby freezes", key="case-4"
+        )
+    assert first_attempt.made == {f"{forum['id']}/post:case-4": opened["id"]}
+    with DiscordClient.remembering_posts(lambda: first_attempt.all) as retry:
+        again = client.create_forum_post(
+            forum["id"], name="Case 4", content="Raid lobby freezes", key="case-4"
+        )
+    assert again["id"] == opened["id"]
+    assert again["message"]["id"] == opened["message"]["id"]
+    assert again["message"]["content"] == "Raid lobby freezes"
+    assert retry.all == first_attempt.all
+    posts = [r for r in discord.requests if r.method == "POST" and r.path.endswith(f"/{forum['id']}/threads")]
+    assert len(posts) == 1
+
+    discord.world.remove_channel(opened["id"])  # a moderator deleted the post
+    with DiscordClient.remembering_posts(lambda: first_attempt.all):
+        reopened = client.create_forum_post(
+            forum["id"], name="Case 4", content="Raid lobby freezes", key="case-4"
+        )
+    assert reopened["id"] != opened["id"]  # deleted since: opened again
+
+
 def test_a_thread_on_a_case_message(discord: DiscordEmulator, client: DiscordClient) -> None:
     channel = discord.channel_ids["bug-report"]
     [message] = client.create_message(channel, content="Case 3 opened")

@@ -132,7 +132,7 @@ class CasePosts:
             embeds=[embed],
             components=case_controls(case),
             files=files,
-            nonce=f"case-{case.server[-8:]}-{case.number}",
+            nonce=_post_key(case),
         )
         posted = messages[-1]
         case = self._service.record_post(
@@ -165,6 +165,7 @@ class CasePosts:
             files=files,
             applied_tags=tags,
             auto_archive_duration=THREAD_ARCHIVE_MINUTES,
+            key=_post_key(case),
         )
         thread_id = str(thread["id"])
         starter = thread.get("message") or {}
@@ -246,3 +247,8 @@ def _kept_attachments(case: Case, posted: Mapping[str, Any]) -> tuple[Attachment
 
 def _upload_name(case: Case, index: int, attachment: Attachment) -> str:
     return f"case-{case.number}-{index}{mimetypes.guess_extension(attachment.content_type) or ''}"
+
+
+def _post_key(case: Case) -> str:
+    """The case post's nonce (a text channel) or key (a forum post): a retry posts it once."""
+    return f"case-{case.server[-8:]}-{case.number}"

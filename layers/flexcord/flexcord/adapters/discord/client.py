@@ -42,6 +42,7 @@ from flexcord.adapters.discord.errors import (
     DiscordError,
     DiscordUnavailable,
     RateLimited,
+    UnknownChannel,
     UnknownMember,
     UnknownMessage,
     UnknownUser,
@@ -372,14 +373,24 @@ class DiscordClient:
         applied_tags: Sequence[str] = (),
         allowed_mentions: AllowedMentions | None = None,
         auto_archive_duration: int | None = None,
+        key: str | None = None,
     ) -> JsonObject:
         """Open a post in a forum channel: a thread (returned, with its first ``message``, whose
         id is the thread's) named ``name`` (1-100 characters) with up to 5 of the forum's tags.
 
         Discord takes no nonce here, so this POST is not retried once it may have reached Discord
         (a timeout while reading, a 5xx): that raises :class:`DiscordUnavailable`, and the caller
-        should look for the post before opening it again.
+        should look for the post before opening it again. Inside :meth:`remembering_posts`, a
+        ``key`` derived from the job plays the nonce's part for a retry: the post its failed
+        attempt opened is fetched instead (opened again only if it was deleted since).
         """
+        job_posts = _JOB_POSTS.get() if key is not None else None
+        remembered = PostsOfOneJob.key(forum_id, f"post:{key}")
+        if job_posts is not None:
+            earlier = self._forum_post_earlier(job_posts.earlier.get(remembered))
+            if earlier is not None:
+                job_posts.made[remembered] = str(earlier["id"])
+                return earlier
         if not 1 <= len(name) <= MAX_THREAD_NAME:
             raise ValueError(f"a post name must be 1-{MAX_THREAD_NAME} characters")
         if content is not None and len(content) > MESSAGE_CONTENT_LIMIT:
@@ -403,7 +414,25 @@ class DiscordClient:
             # The message's files travel as files[n] next to a payload_json holding the whole body.
             message = _multipart_message(payload["message"], files)
             payload["message"] = message
-        return _as_object(self._send(route, payload, files, retry_unsafe=False, describe_files=False))
+        thread = _as_object(self._send(route, payload, files, retry_unsafe=False, describe_files=False))
+        if job_posts is not None:
+            job_posts.made[remembered] = str(thread["id"])
+        return thread
+
+    def _forum_post_earlier(self, thread_id: str | None) -> JsonObject | None:
+        """The forum post an earlier attempt opened, with its first message, or None if there is
+        none (any more)."""
+        if thread_id is None:
+            return None
+        try:
+            thread = self.get_channel(thread_id)
+        except UnknownChannel:
+            return None
+        try:
+            thread["message"] = self.get_message(thread_id, thread_id)
+        except UnknownMessage:
+            thread["message"] = {"id": thread_id}  # the post stands; its first message was deleted
+        return thread
 
     def start_thread_from_message(
         self, channel_id: str, message_id: str, *, name: str, auto_archive_duration: int | None = None
