@@ -197,6 +197,24 @@ def test_a_retried_job_finds_the_forum_post_its_failed_attempt_opened(
     assert reopened["id"] != opened["id"]  # deleted since: opened again
 
 
+def test_a_retried_job_finds_the_private_support_thread_its_failed_attempt_opened(
+    discord: DiscordEmulator, client: DiscordClient
+) -> None:
+    """A member with closed DMs gets a private thread; a job that opened it and then failed
+    (Twilio down) opened a second one on its retry, and added the member to both."""
+    support = discord.channel_ids["general"]
+    with DiscordClient.remembering_posts(dict) as first_attempt:
+        opened = client.create_private_thread(support, name="Support: Ann", key="thread-1")
+    with DiscordClient.remembering_posts(lambda: first_attempt.all):
+        again = client.create_private_thread(support, name="Support: Ann", key="thread-1")
+    assert again["id"] == opened["id"]
+    assert again["type"] == 12
+    opened_threads = [
+        r for r in discord.requests if r.method == "POST" and r.path.endswith(f"/{support}/threads")
+    ]
+    assert len(opened_threads) == 1
+
+
 def test_a_thread_on_a_case_message(discord: DiscordEmulator, client: DiscordClient) -> None:
     channel = discord.channel_ids["bug-report"]
     [message] = client.create_message(channel, content="Case 3 opened")

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from flexcord.adapters.discord import NO_MENTIONS, DiscordApiError
+from flexcord.adapters.discord.snowflake import snowflake_time
 from flexcord.announcements.model import announcement_embed, announcement_nonce
-from flexcord.announcements.review import ReviewState, review_nonce, snowflake_time
+from flexcord.announcements.review import ReviewState, review_nonce
 from flexcord.announcements.webhook import WebhookAnnouncement, announcement_job
 from flexcord.config import ConfigurationError, announcements_webhook_review_first
 from flexcord.interactions import custom_ids as ids

@@ -7,6 +7,7 @@ import contextlib
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -474,3 +475,52 @@ def test_an_attempt_that_posted_nothing_writes_nothing_and_reads_nothing(stub_di
     run(worker, [record(job, 2)])
     assert posts.kept == {}
     assert posts.reads == []  # a retry that posts nothing does not look either
+
+
+def interaction_job(made_seconds_ago: float) -> Job:
+    """A job whose interaction id is a real snowflake, made ``made_seconds_ago``."""
+    made_ms = int((time.time() - made_seconds_ago) * 1000) - 1_420_070_400_000
+    job = member_job("ann", 1)
+    assert job.context is not None
+    context = replace(job.context, interaction_id=str(made_ms << 22))
+    return Job.for_interaction(JobKind.SHOW_CASE, context, {"number": 1})
+
+
+def test_a_job_redriven_from_the_dead_letter_queue_looks_for_what_it_posted(
+    stub_discord: StubDiscord,
+) -> None:
+    """A redrive starts the receive count again at 1: a first delivery of an interaction older
+    than Discord's nonce may have run before, so it reads the record when it posts."""
+    client = DiscordClient(base_url=stub_discord.api_url, application_id="app", bot_token="token")
+
+    def post(job: Job) -> dict[str, Any]:
+        client.create_message("42", content="📨 Case #7", nonce="queued-7")
+        return {}
+
+    posts = InMemoryJobPosts()
+    worker, _, _ = make_worker(post, job_posts=posts)
+    redriven, fresh = interaction_job(made_seconds_ago=3600), interaction_job(made_seconds_ago=2)
+    posts.kept[redriven.key] = {"42/queued-7": "9"}
+    assert run(worker, [record(redriven, 1)]) == set()
+    assert run(worker, [record(fresh, 1)]) == set()
+    assert posts.reads == [redriven.key]  # the fresh one did not look
+    assert [request.method for request in stub_discord.requests] == ["GET", "POST"]
+
+
+def test_a_record_that_could_not_be_read_is_not_overwritten(stub_discord: StubDiscord) -> None:
+    client = DiscordClient(base_url=stub_discord.api_url, application_id="app", bot_token="token")
+
+    class UnreadablePosts(InMemoryJobPosts):
+        def earlier(self, job_key: str, *, now: float) -> dict[str, str]:
+            raise RuntimeError("DynamoDB is throttling")
+
+    def post_then_fail(job: Job) -> dict[str, Any]:
+        client.create_message("42", content="📨 Case #7", nonce="queued-7")
+        raise RuntimeError("the member's answer failed")
+
+    posts = UnreadablePosts()
+    posts.kept["ann-1"] = {"42/earlier": "1"}
+    worker, _, _ = make_worker(post_then_fail, job_posts=posts)
+    job = member_job("ann", 1)
+    assert run(worker, [record(job, 2)]) == {job.key}
+    assert posts.kept == {"ann-1": {"42/earlier": "1"}}  # what the earlier attempt posted stays

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
+from flexcord.adapters.discord.snowflake import snowflake_time
 from flexcord.announcements.model import NONCE_LENGTH
 
 #: Discord ids are snowflakes: milliseconds since Discord's epoch (2015-01-01) shifted by 22 bits.
-DISCORD_EPOCH_MS = 1_420_070_400_000
 
 
 class ReviewState(StrEnum):
@@ -105,10 +105,3 @@ def review_nonce(announcement_id: str) -> str:
     window, gets the message already posted instead of a second one. It differs from the post's
     nonce (``announcement_nonce``), so the review never stands in for the post."""
     return "rv" + hashlib.sha256(f"review:{announcement_id}".encode()).hexdigest()[: NONCE_LENGTH - 2]
-
-
-def snowflake_time(snowflake: str) -> int | None:
-    """The Unix time (seconds) a Discord id was made; None when it is not one."""
-    if not snowflake.isascii() or not snowflake.isdigit():
-        return None
-    return ((int(snowflake) >> 22) + DISCORD_EPOCH_MS) // 1000

@@ -638,7 +638,11 @@ class SupportChat:
             )
             if not support_channel:
                 raise
-        thread = self._discord.create_private_thread(support_channel, name=f"Support: {member.display_name}")
+        thread = self._discord.create_private_thread(
+            support_channel,
+            name=f"Support: {member.display_name}",
+            key=_nonce("thread", member.interaction_id),
+        )
         self._discord.add_thread_member(str(thread["id"]), member.user_id)
         self._post(
             str(thread["id"]), welcome, components=CHAT_BUTTONS, nonce=_nonce("hi", member.interaction_id)

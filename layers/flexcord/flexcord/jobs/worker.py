@@ -25,7 +25,6 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, Protocol
 
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor
@@ -42,6 +41,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from flexcord.adapters.discord import DiscordClient, PostsOfOneJob, RateLimited
+from flexcord.adapters.discord.snowflake import snowflake_time
 from flexcord.adapters.queue.job_queue import SqsJobQueue
 from flexcord.jobs.access import NOT_A_MEMBER, DmAccess
 from flexcord.jobs.model import Job, JobKind
@@ -67,6 +67,10 @@ SQS_MAX_VISIBILITY_SECONDS = 12 * 3600
 # delivery, when the queue allows at least MIN_RECEIVES_TO_DEFER deliveries (JobWorker._run_job).
 ROUTE_WAIT_BEFORE_DEFERRING_SECONDS = 1.0
 MIN_RECEIVES_TO_DEFER = 3
+# Discord honours a message's nonce "for a few minutes": a first delivery of an interaction older
+# than this may be a job that ran before (redriven from the dead-letter queue), so it looks for
+# what that run posted (EarlierPosts).
+NONCE_REMEMBERED_SECONDS = 120
 
 WHAT_FAILED: dict[JobKind, str] = {
     JobKind.CREATE_CASE: "finish filing your report",
@@ -122,6 +126,29 @@ class JobPostLog(Protocol):
     def earlier(self, job_key: str, *, now: float) -> dict[str, str]: ...
 
     def keep(self, job_key: str, posts: Mapping[str, str], *, now: float) -> None: ...
+
+
+class EarlierPosts:
+    """What a job's failed attempts posted, read when the job first posts (``load`` is given to
+    ``DiscordClient.remembering_posts``), and only when it may have run before: a retry, or a
+    first delivery of an interaction older than Discord's nonce (a job redriven from the
+    dead-letter queue starts counting its deliveries again)."""
+
+    def __init__(self, log: JobPostLog | None, job: Job, *, read: bool) -> None:
+        self._log = log if read else None
+        self._job = job
+        self.unreadable = False
+
+    def load(self) -> dict[str, str]:
+        if self._log is None:
+            return {}
+        try:
+            return self._log.earlier(self._job.key, now=time.time())
+        except Exception:
+            # Discord's nonce still stops a second post for a few minutes.
+            logger.warning("could not read the job's earlier posts", exc_info=True)
+            self.unreadable = True
+            return {}
 
 
 class UnknownJobKind(ValueError):
@@ -211,11 +238,12 @@ class JobWorker:
         try:
             run = self._run if deduplicates_itself else self._run_once
             may_defer = deduplicates_itself and attempt == 1 and self._deferrable(job)
-            with DiscordClient.remembering_posts(partial(self._earlier_posts, job, attempt)) as posts:
+            earlier = EarlierPosts(self._job_posts, job, read=attempt > 1 or _older_than_a_nonce(job))
+            with DiscordClient.remembering_posts(earlier.load) as posts:
                 try:
                     result = self._run_job(run, {**document, "attempt": attempt}, may_defer=may_defer)
                 except Exception:
-                    self._keep_posts(job, posts)
+                    self._keep_posts(job, posts, earlier)
                     raise
         except IdempotencyAlreadyInProgressError:
             # Another delivery holds the job's lock: one still running, or one that did the work
@@ -265,21 +293,10 @@ class JobWorker:
         with self._discord.route_waits_capped(ROUTE_WAIT_BEFORE_DEFERRING_SECONDS):
             return run(job=job)
 
-    def _earlier_posts(self, job: Job, attempt: int) -> dict[str, str]:
-        """What the job's failed attempts posted; nothing on a first delivery (no read). Asked
-        only when the job posts something."""
-        if self._job_posts is None or attempt == 1:
-            return {}
-        try:
-            return self._job_posts.earlier(job.key, now=time.time())
-        except Exception:
-            # Discord's nonce still stops a second post for a few minutes.
-            logger.warning("could not read the job's earlier posts", exc_info=True)
-            return {}
-
-    def _keep_posts(self, job: Job, posts: PostsOfOneJob) -> None:
-        """Record what this failed attempt posted (written only when it posted something)."""
-        if self._job_posts is None or not posts.new:
+    def _keep_posts(self, job: Job, posts: PostsOfOneJob, earlier: EarlierPosts) -> None:
+        """Record what this failed attempt posted (written only when it posted something new;
+        not at all when the earlier record could not be read, which a write would replace)."""
+        if self._job_posts is None or not posts.new or earlier.unreadable:
             return
         try:
             self._job_posts.keep(job.key, posts.all, now=time.time())
@@ -397,6 +414,13 @@ class JobWorker:
         # The dead-letter queue's alarm is the operator's signal either way; this counts the
         # members who heard nothing.
         metrics.add_metric(name="MembersTold" if told else "MembersNotTold", unit="Count", value=1)
+
+
+def _older_than_a_nonce(job: Job) -> bool:
+    """Whether the job's interaction is older than Discord keeps a nonce (its id is a snowflake,
+    which tells when it was made); False for jobs no interaction asked for."""
+    made = snowflake_time(job.context.interaction_id) if job.context is not None else None
+    return made is not None and time.time() - made > NONCE_REMEMBERED_SECONDS
 
 
 def retry_delay(attempt: int, failure: BaseException) -> int:

@@ -516,3 +516,24 @@ def test_outside_a_job_nothing_is_remembered_or_looked_up(client, stub):
         pass
     client.create_message("42", content="hello", nonce="queued-7")
     assert [request.method for request in stub.requests] == ["POST", "POST"]
+
+
+def test_an_earlier_post_the_bot_may_not_read_back_is_taken_as_posted(client, stub):
+    """Reading a message needs Read Message History, which posting does not."""
+    stub.respond(403, {"code": 50001, "message": "Missing Access"})
+    with DiscordClient.remembering_posts(lambda: {"42/queued-7": "501"}) as posts:
+        [message] = client.create_message("42", content="📨 Case #7", nonce="queued-7")
+    assert message == {"id": "501", "channel_id": "42"}
+    assert [request.method for request in stub.requests] == ["GET"]
+    assert posts.new == set()
+
+
+def test_a_message_posted_again_after_a_deletion_counts_as_new(client, stub):
+    """Otherwise a later failure would keep the deleted message's id, and the next retry would
+    post a third copy."""
+    stub.respond(404, {"code": 10008, "message": "Unknown Message"})
+    stub.respond(body={"id": "777"})
+    with DiscordClient.remembering_posts(lambda: {"42/queued-7": "501"}) as posts:
+        client.create_message("42", content="📨 Case #7", nonce="queued-7")
+    assert posts.new == {"42/queued-7"}
+    assert posts.all == {"42/queued-7": "777"}

@@ -39,6 +39,7 @@ import requests
 
 from flexcord.adapters.discord.errors import (
     AttachmentTooLarge,
+    DiscordApiError,
     DiscordError,
     DiscordUnavailable,
     RateLimited,
@@ -104,8 +105,10 @@ class PostsOfOneJob:
 
     @property
     def new(self) -> set[str]:
-        """What this attempt posted that no earlier one had."""
-        return set(self.made) - set(self._earlier or {})
+        """What this attempt posted that the earlier record lacks: a first post, or one posted
+        again because the earlier message had been deleted."""
+        earlier = self._earlier or {}
+        return {key for key, message_id in self.made.items() if earlier.get(key) != message_id}
 
     @property
     def all(self) -> dict[str, str]:
@@ -281,8 +284,13 @@ class DiscordClient:
             return None
         try:
             return self.get_message(channel_id, message_id)
-        except UnknownMessage:
+        except (UnknownMessage, UnknownChannel):
             return None
+        except DiscordApiError as refusal:
+            # Reading a message needs Read Message History, which posting does not: the record
+            # says it was posted, and posting it again is what this is here to prevent.
+            logger.info("earlier post not readable; taken as posted", extra={"code": refusal.code})
+            return {"id": message_id, "channel_id": channel_id}
 
     def edit_message(
         self,
@@ -326,12 +334,24 @@ class DiscordClient:
         except (UnknownMember, UnknownUser):
             return None
 
-    def create_private_thread(self, channel_id: str, *, name: str) -> JsonObject:
+    def create_private_thread(self, channel_id: str, *, name: str, key: str | None = None) -> JsonObject:
         """A private thread (type 12) in a text channel: only its members, and those who may
-        manage threads (staff), can see it; ``invitable: false`` keeps members from adding others."""
+        manage threads (staff), can see it; ``invitable: false`` keeps members from adding others.
+        Inside :meth:`remembering_posts`, ``key`` (derived from the job) finds the thread a failed
+        attempt opened, as a nonce finds a message."""
+        job_posts = _JOB_POSTS.get() if key is not None else None
+        remembered = PostsOfOneJob.key(channel_id, f"thread:{key}")
+        if job_posts is not None:
+            earlier = self._thread_opened_earlier(job_posts.earlier.get(remembered))
+            if earlier is not None:
+                job_posts.made[remembered] = str(earlier["id"])
+                return earlier
         route = Route("POST", "/channels/{channel_id}/threads", channel_id=channel_id)
         payload = {"name": name[:100], "type": 12, "invitable": False, "auto_archive_duration": 10080}
-        return _as_object(self._send(route, payload))
+        thread = _as_object(self._send(route, payload))
+        if job_posts is not None:
+            job_posts.made[remembered] = str(thread["id"])
+        return thread
 
     def add_thread_member(self, thread_id: str, user_id: str) -> None:
         route = Route(
@@ -424,15 +444,23 @@ class DiscordClient:
         none (any more)."""
         if thread_id is None:
             return None
-        try:
-            thread = self.get_channel(thread_id)
-        except UnknownChannel:
+        thread = self._thread_opened_earlier(thread_id)
+        if thread is not None:
+            # None only when the first message was deleted (or cannot be read): the post stands.
+            thread["message"] = self._posted_earlier(thread_id, thread_id) or {"id": thread_id}
+        return thread
+
+    def _thread_opened_earlier(self, thread_id: str | None) -> JsonObject | None:
+        """The thread an earlier attempt opened, or None if there is none (any more)."""
+        if thread_id is None:
             return None
         try:
-            thread["message"] = self.get_message(thread_id, thread_id)
-        except UnknownMessage:
-            thread["message"] = {"id": thread_id}  # the post stands; its first message was deleted
-        return thread
+            return self.get_channel(thread_id)
+        except UnknownChannel:
+            return None
+        except DiscordApiError as refusal:
+            logger.info("earlier thread not readable; taken as opened", extra={"code": refusal.code})
+            return {"id": thread_id}
 
     def start_thread_from_message(
         self, channel_id: str, message_id: str, *, name: str, auto_archive_duration: int | None = None
