@@ -222,7 +222,8 @@ def test_answered_off_topic_lists_only_the_off_topic_questions_answered_highest_
         _judged(0.7, OFF_TOPIC),
         _judged(0.5, NEAR_DOMAIN),
     ]
-    assert [score for score, _, _ in answered_off_topic(judged)] == [0.7, 0.4]
+    lexical = object()  # not a hybrid: the top score is what decided
+    assert [score for score, _, _ in answered_off_topic(judged, lexical)] == [0.7, 0.4]
 
 
 def test_the_printed_report_labels_both_halves_and_the_targets(collections, capsys):
@@ -244,6 +245,8 @@ def test_the_printed_report_labels_both_halves_and_the_targets(collections, caps
     assert all(question in report_off_topic for _, _, question in shipped.answered_off_topic)
     answered = round(len(report_off_topic) * (1 - shipped.report.off_topic_abstained))
     assert len(shipped.answered_off_topic) == answered
+    # Each was answered because its abstain signal reached the threshold: that is the score shown.
+    assert all(score >= shipped.threshold for score, _, _ in shipped.answered_off_topic)
     assert f"hybrid (shipped), report half: {answered} off-topic questions answered" in details
 
 
