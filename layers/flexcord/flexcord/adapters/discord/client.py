@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -250,7 +251,6 @@ class DiscordClient:
         chunk that the job's earlier attempt posted is fetched instead (posted again only if it
         was deleted since).
         """
-        job_posts = _JOB_POSTS.get() if nonce is not None else None
         chunks = _content_chunks(content, embeds, components, files)
         base_nonce = nonce if nonce is not None else secrets.token_hex(10)
         if not 0 < len(base_nonce) <= MAX_NONCE_LENGTH:
@@ -269,19 +269,50 @@ class DiscordClient:
             payload["enforce_nonce"] = True
             if flags is not None:
                 payload["flags"] = flags
-            key = PostsOfOneJob.key(channel_id, payload["nonce"])
-            posted = self._posted_earlier(channel_id, job_posts.earlier.get(key)) if job_posts else None
-            if posted is None:
-                posted = _as_object(self._send(route, payload, files if is_last else ()))
-            if job_posts is not None:
-                job_posts.made[key] = str(posted["id"])
-            messages.append(posted)
+            messages.append(
+                self._once_per_job(
+                    PostsOfOneJob.key(channel_id, payload["nonce"]) if nonce is not None else None,
+                    partial(self._posted_earlier, channel_id),
+                    partial(self._send_object, route, payload, files if is_last else ()),
+                )
+            )
         return messages
 
-    def _posted_earlier(self, channel_id: str, message_id: str | None) -> JsonObject | None:
-        """The message an earlier attempt posted, or None if there is none (any more)."""
-        if message_id is None:
-            return None
+    def _once_per_job(
+        self,
+        key: str | None,
+        find_earlier: Callable[[str], JsonObject | None],
+        make: Callable[[], JsonObject],
+    ) -> JsonObject:
+        """``make()``, unless this job's failed attempt made it already: inside
+        :meth:`remembering_posts`, ``key`` is looked up in the job's record and ``find_earlier``
+        fetches what it names (None if it was deleted since); what is made or found is recorded
+        under ``key``. Outside the block, or without a key, just ``make()``."""
+        job_posts = _JOB_POSTS.get() if key is not None else None
+        if job_posts is None or key is None:
+            return make()
+        earlier_id = job_posts.earlier.get(key)
+        made = find_earlier(earlier_id) if earlier_id is not None else None
+        if made is None:
+            made = make()
+        job_posts.made[key] = str(made["id"])
+        return made
+
+    def _send_object(
+        self,
+        route: Route,
+        payload: JsonObject,
+        files: Sequence[FileUpload] = (),
+        *,
+        retry_unsafe: bool = True,
+        describe_files: bool = True,
+    ) -> JsonObject:
+        return _as_object(
+            self._send(route, payload, files, retry_unsafe=retry_unsafe, describe_files=describe_files)
+        )
+
+    def _posted_earlier(self, channel_id: str, message_id: str) -> JsonObject | None:
+        """The message an earlier attempt posted, or None if there is none any more."""
         try:
             return self.get_message(channel_id, message_id)
         except (UnknownMessage, UnknownChannel):
@@ -339,19 +370,13 @@ class DiscordClient:
         manage threads (staff), can see it; ``invitable: false`` keeps members from adding others.
         Inside :meth:`remembering_posts`, ``key`` (derived from the job) finds the thread a failed
         attempt opened, as a nonce finds a message."""
-        job_posts = _JOB_POSTS.get() if key is not None else None
-        remembered = PostsOfOneJob.key(channel_id, f"thread:{key}")
-        if job_posts is not None:
-            earlier = self._thread_opened_earlier(job_posts.earlier.get(remembered))
-            if earlier is not None:
-                job_posts.made[remembered] = str(earlier["id"])
-                return earlier
         route = Route("POST", "/channels/{channel_id}/threads", channel_id=channel_id)
         payload = {"name": name[:100], "type": 12, "invitable": False, "auto_archive_duration": 10080}
-        thread = _as_object(self._send(route, payload))
-        if job_posts is not None:
-            job_posts.made[remembered] = str(thread["id"])
-        return thread
+        return self._once_per_job(
+            PostsOfOneJob.key(channel_id, f"thread:{key}") if key is not None else None,
+            self._thread_opened_earlier,
+            partial(self._send_object, route, payload),
+        )
 
     def add_thread_member(self, thread_id: str, user_id: str) -> None:
         route = Route(
@@ -404,13 +429,6 @@ class DiscordClient:
         ``key`` derived from the job plays the nonce's part for a retry: the post its failed
         attempt opened is fetched instead (opened again only if it was deleted since).
         """
-        job_posts = _JOB_POSTS.get() if key is not None else None
-        remembered = PostsOfOneJob.key(forum_id, f"post:{key}")
-        if job_posts is not None:
-            earlier = self._forum_post_earlier(job_posts.earlier.get(remembered))
-            if earlier is not None:
-                job_posts.made[remembered] = str(earlier["id"])
-                return earlier
         if not 1 <= len(name) <= MAX_THREAD_NAME:
             raise ValueError(f"a post name must be 1-{MAX_THREAD_NAME} characters")
         if content is not None and len(content) > MESSAGE_CONTENT_LIMIT:
@@ -434,26 +452,23 @@ class DiscordClient:
             # The message's files travel as files[n] next to a payload_json holding the whole body.
             message = _multipart_message(payload["message"], files)
             payload["message"] = message
-        thread = _as_object(self._send(route, payload, files, retry_unsafe=False, describe_files=False))
-        if job_posts is not None:
-            job_posts.made[remembered] = str(thread["id"])
-        return thread
+        return self._once_per_job(
+            PostsOfOneJob.key(forum_id, f"post:{key}") if key is not None else None,
+            self._forum_post_earlier,
+            partial(self._send_object, route, payload, files, retry_unsafe=False, describe_files=False),
+        )
 
-    def _forum_post_earlier(self, thread_id: str | None) -> JsonObject | None:
+    def _forum_post_earlier(self, thread_id: str) -> JsonObject | None:
         """The forum post an earlier attempt opened, with its first message, or None if there is
-        none (any more)."""
-        if thread_id is None:
-            return None
+        none any more."""
         thread = self._thread_opened_earlier(thread_id)
         if thread is not None:
             # None only when the first message was deleted (or cannot be read): the post stands.
             thread["message"] = self._posted_earlier(thread_id, thread_id) or {"id": thread_id}
         return thread
 
-    def _thread_opened_earlier(self, thread_id: str | None) -> JsonObject | None:
-        """The thread an earlier attempt opened, or None if there is none (any more)."""
-        if thread_id is None:
-            return None
+    def _thread_opened_earlier(self, thread_id: str) -> JsonObject | None:
+        """The thread an earlier attempt opened, or None if there is none any more."""
         try:
             return self.get_channel(thread_id)
         except UnknownChannel:
