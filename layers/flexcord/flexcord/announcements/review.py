@@ -24,8 +24,6 @@ from typing import Any, Protocol
 from flexcord.adapters.discord.snowflake import snowflake_time
 from flexcord.announcements.model import NONCE_LENGTH
 
-#: Discord ids are snowflakes: milliseconds since Discord's epoch (2015-01-01) shifted by 22 bits.
-
 
 class ReviewState(StrEnum):
     PENDING = "pending"

@@ -12,10 +12,9 @@ reporter's update, which carries a nonce derived from the delivery, so Discord k
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
-from flexcord.adapters.discord import AllowedMentions, DiscordApiError, DiscordClient
+from flexcord.adapters.discord import AllowedMentions, DiscordApiError, DiscordClient, derived_nonce
 from flexcord.cases import Case, CaseEvent, CaseKind, CaseNotFound, CaseService, CaseStatus
 from flexcord.cases.service import (
     Actor,
@@ -212,7 +211,7 @@ class CaseTriage:
         if case.has_event(told):
             return " The reporter was told."
         text = reporter_update(case, event)
-        nonce = "upd" + hashlib.sha256(key.encode()).hexdigest()[:22]
+        nonce = derived_nonce("upd", key)
         view = {
             "type": 1,
             "components": [

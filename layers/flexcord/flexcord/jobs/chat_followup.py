@@ -13,7 +13,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from flexcord.adapters.discord import DiscordClient, FileUpload, UnknownInteraction, UnknownWebhook
+from flexcord.adapters.discord import (
+    DiscordClient,
+    FileUpload,
+    UnknownInteraction,
+    UnknownWebhook,
+    derived_nonce,
+)
 from flexcord.adapters.twilio import ConversationMessage, TwilioGateway
 from flexcord.cases import Case, CaseService
 from flexcord.cases.service import CaseAccessDenied, CaseNotFound, InvalidCaseChange
@@ -168,7 +174,7 @@ class ChatFollowUp:
         except (UnknownWebhook, UnknownInteraction):
             channel = self._discord.open_dm(member.user_id)
             # Derived from the press: a retried job posts the transcript once.
-            nonce = "tx" + hashlib.sha256(member.interaction_id.encode()).hexdigest()[:23]
+            nonce = derived_nonce("tx", member.interaction_id)
             self._discord.create_message(str(channel["id"]), content=said, files=[upload], nonce=nonce)
         metrics.add_metric(name="TranscriptsSent", unit="Count", value=1)
         return {"sent": True, "case": case.number, "messages": len(messages)}

@@ -19,13 +19,12 @@ keeps failing is backed off, then paused, and staff are told once, with the reas
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from flexcord.adapters.discord import DiscordClient
+from flexcord.adapters.discord import DiscordClient, derived_nonce
 from flexcord.adapters.queue.job_queue import JobQueue, QueueUnavailable
 from flexcord.announcements.model import announcement_embed, announcement_job_group, announcement_job_key
 from flexcord.feeds.fetch import FeedFetcher, FeedFetchError, FetchResult
@@ -358,7 +357,7 @@ class FeedJobs:
                 content=f"⏸️ The feed **{feed.name}** (<{feed.url}>) is paused after "
                 f"{health.consecutive_failures} failed reads in a row. Last error: {reason}. "
                 f"Fix it, then `/feeds resume id:{feed.feed_id}`.",
-                nonce="fp" + hashlib.sha256(f"{feed.feed_id}:{slot}".encode()).hexdigest()[:23],
+                nonce=derived_nonce("fp", f"{feed.feed_id}:{slot}"),
             )
         failed = replace(feed, health=health, next_poll_at=_next_slot(slot, now + delay))
         if not self._feeds.record_poll(failed, slot=slot):

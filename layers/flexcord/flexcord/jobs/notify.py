@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -13,6 +12,7 @@ from flexcord.adapters.discord import (
     DiscordClient,
     UnknownInteraction,
     UnknownWebhook,
+    derived_nonce,
 )
 from flexcord.jobs.model import InteractionContext
 from flexcord.observability import logger
@@ -67,7 +67,7 @@ def _answer_nonce(
     """The same answer to the same interaction, from a retried job, is posted once; another
     answer in the same job is a message of its own."""
     said = json.dumps([context.interaction_id, content, list(embeds), list(components)], sort_keys=True)
-    return "dm" + hashlib.sha256(said.encode()).hexdigest()[:23]
+    return derived_nonce("dm", said)
 
 
 def tell_staff(discord: DiscordClient, staff_channel_id: str | None, *, content: str, nonce: str) -> bool:

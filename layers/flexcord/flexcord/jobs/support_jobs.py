@@ -16,6 +16,7 @@ from flexcord.adapters.discord import (
     DiscordClient,
     FileUpload,
 )
+from flexcord.adapters.discord.snowflake import snowflake_id
 from flexcord.adapters.twilio import FlexHandoff, MediaTooLarge, TwilioError, TwilioGateway
 from flexcord.assistant.decide import Decision, KnowledgeBase, Suggestion, decide
 from flexcord.cases import CaseDraft, CaseKind, CaseService, CaseStatus, Reporter
@@ -130,7 +131,7 @@ class SupportChat:
         if session is None:
             tell_member(self._discord, member, content=NO_SESSION_HINT)
             return {"relayed": False}
-        snowflake = _snowflake(member.interaction_id)
+        snowflake = snowflake_id(member.interaction_id)
         if _member_message_relayed(session, snowflake):
             return {"relayed": False, "relayed_earlier": True}
         unattached = self._relay(
@@ -445,7 +446,7 @@ class SupportChat:
         tells (a message relayed but not yet marked reads as not relayed)."""
         if job.kind is JobKind.MEMBER_MESSAGE:
             session = self._sessions.for_member(job.interaction.user_id)
-            snowflake = _snowflake(job.interaction.interaction_id)
+            snowflake = snowflake_id(job.interaction.interaction_id)
             return session is not None and _member_message_relayed(session, snowflake)
         index = _message_index(job.payload)
         session = self._sessions.for_conversation(str(job.payload.get("ConversationSid", "")))
@@ -606,7 +607,7 @@ class SupportChat:
                 member_identity=identity,
                 mode=SessionMode.ASSISTANT,
                 opened_at=self._clock(),
-                opened_by_interaction=_snowflake(member.interaction_id) or 0,
+                opened_by_interaction=snowflake_id(member.interaction_id) or 0,
             )
         )
         if opened.conversation_sid != conversation_sid:
@@ -891,11 +892,6 @@ def _member_message_relayed(session: SupportSession, snowflake: int | None) -> b
     if snowflake is None:
         return False
     return snowflake == session.member_relayed_through or snowflake < session.opened_by_interaction
-
-
-def _snowflake(value: str) -> int | None:
-    """A Discord id as the number it is (ids grow with time), None if it is not one."""
-    return int(value) if value.isdecimal() and value.isascii() else None
 
 
 def _message_index(event: dict[str, Any]) -> int | None:

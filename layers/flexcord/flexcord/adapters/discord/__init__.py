@@ -12,6 +12,7 @@ from flexcord.adapters.discord.client import (
     DiscordClient,
     FileUpload,
     PostsOfOneJob,
+    derived_nonce,
     redact_tokens,
 )
 from flexcord.adapters.discord.errors import (
@@ -60,6 +61,7 @@ __all__ = [
     "UnknownMessage",
     "UnknownUser",
     "UnknownWebhook",
+    "derived_nonce",
     "redact_tokens",
     "split_message",
 ]

@@ -892,6 +892,12 @@ def _multipart_fields(
     return fields
 
 
+def derived_nonce(prefix: str, seed: str) -> str:
+    """A nonce (at most ``MAX_NONCE_LENGTH`` characters) that is the same whenever ``seed`` is: a
+    retried job derives it from what it posts for, and Discord returns the first post."""
+    return prefix + hashlib.sha256(seed.encode()).hexdigest()[: MAX_NONCE_LENGTH - len(prefix)]
+
+
 def _nonce_for_chunk(nonce: str, index: int) -> str:
     """The nonce of message ``index`` of a split send: the same for the same inputs, every time."""
     if index == 0:
