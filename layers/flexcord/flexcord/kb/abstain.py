@@ -11,6 +11,9 @@ with the features ``FEATURES``: the top cosine, the top lexical share, the cosin
 tuning out-of-scope question and the mean cosine to its ``NEIGHBOURS`` nearest. It is fitted per
 knowledge base at calibration time (``calibration``) with numpy only, and saved as plain numbers
 with the out-of-scope questions' vectors; at query time it is one small matrix-vector product.
+
+Calibration may add the features of a classifier trained on the articles' own lines
+(``line_classifier.LineClassifier``, ``line_classifier.FEATURES``); the model then carries it.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
+
+from flexcord.kb import line_classifier
+from flexcord.kb.line_classifier import LineClassifier
 
 FEATURES = ("top_cosine", "top_lexical_share", "nearest_out_of_scope", "near_out_of_scope_mean")
 #: How many nearest out-of-scope questions the mean is over.
@@ -45,7 +51,12 @@ class AbstainModel:
     bias: float
     #: Unit vectors of the tuning out-of-scope questions.
     negatives: tuple[tuple[float, ...], ...]
-    features: tuple[str, ...] = FEATURES
+    #: Its three features follow ``FEATURES`` when set.
+    classifier: LineClassifier | None = None
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        return features_with(self.classifier)
 
     @cached_property
     def _negative_matrix(self) -> npt.NDArray[np.float32]:
@@ -54,16 +65,19 @@ class AbstainModel:
     def probability(
         self, top_cosine: float, top_share: float, query_vector: npt.NDArray[np.floating]
     ) -> float:
-        similarities = (self._negative_matrix @ query_vector.astype(np.float32)).astype(np.float64)
-        row = feature_rows(np.array([top_cosine]), np.array([top_share]), similarities[None, :])
-        return float(self._probabilities(row)[0])
+        return float(
+            self.probabilities(np.array([top_cosine]), np.array([top_share]), query_vector[None, :])[0]
+        )
 
     def probabilities(
         self, top_cosines: FloatArray, top_shares: FloatArray, query_vectors: npt.NDArray[np.floating]
     ) -> FloatArray:
         """``probability`` for many questions at once."""
         similarities = (query_vectors.astype(np.float32) @ self._negative_matrix.T).astype(np.float64)
-        return self._probabilities(feature_rows(top_cosines, top_shares, similarities))
+        rows = with_classifier(
+            feature_rows(top_cosines, top_shares, similarities), self.classifier, query_vectors
+        )
+        return self._probabilities(rows)
 
     def _probabilities(self, rows: FloatArray) -> FloatArray:
         standard = (rows - np.asarray(self.means)) / np.asarray(self.scales)
@@ -80,20 +94,42 @@ class AbstainModel:
         }
 
     @classmethod
-    def from_document(cls, document: dict[str, object]) -> AbstainModel:
+    def from_document(
+        cls, document: dict[str, object], classifier: LineClassifier | None = None
+    ) -> AbstainModel:
+        """``classifier`` is the line classifier saved beside the document, if it names one."""
         features = tuple(str(name) for name in _list(document, "features"))
-        if features != FEATURES:
-            raise ValueError(f"abstain model features {features}, expected {FEATURES}")
+        if features != features_with(classifier):
+            raise ValueError(f"abstain model features {features}, expected {features_with(classifier)}")
         model = cls(
             means=_floats(_list(document, "means")),
             scales=_floats(_list(document, "scales")),
             weights=_floats(_list(document, "weights")),
             bias=float(document["bias"]),  # type: ignore[arg-type]
             negatives=tuple(_floats(vector) for vector in _list(document, "negatives")),
+            classifier=classifier,
         )
-        if not len(model.means) == len(model.scales) == len(model.weights) == len(FEATURES):
+        if not len(model.means) == len(model.scales) == len(model.weights) == len(features):
             raise ValueError("abstain model: one mean, scale and weight per feature")
+        dimensions = {len(vector) for vector in model.negatives} | (
+            {classifier.dimension} if classifier is not None else set()
+        )
+        if len(dimensions) > 1:
+            raise ValueError(f"abstain model: vectors of several dimensions {sorted(dimensions)}")
         return model
+
+
+def features_with(classifier: LineClassifier | None) -> tuple[str, ...]:
+    return FEATURES + (line_classifier.FEATURES if classifier is not None else ())
+
+
+def with_classifier(
+    rows: FloatArray, classifier: LineClassifier | None, query_vectors: npt.NDArray[np.floating]
+) -> FloatArray:
+    """``rows`` (``FEATURES``) followed by the classifier's features, if there is one."""
+    if classifier is None:
+        return rows
+    return np.column_stack([rows, classifier.features(query_vectors)])
 
 
 def feature_rows(top_cosines: FloatArray, top_shares: FloatArray, similarities: FloatArray) -> FloatArray:
@@ -116,6 +152,7 @@ def fit_abstain_model(
     top_shares: Sequence[float],
     query_vectors: npt.NDArray[np.floating],
     in_scope: Sequence[bool],
+    classifier: LineClassifier | None = None,
 ) -> AbstainModel:
     """The model fitted on labelled questions; their out-of-scope ones become the negatives.
 
@@ -130,7 +167,11 @@ def fit_abstain_model(
     negatives = vectors[negative_rows].astype(np.float32)
     similarities = (vectors.astype(np.float32) @ negatives.T).astype(np.float64)
     similarities[negative_rows, np.arange(len(negative_rows))] = -np.inf
-    rows = feature_rows(np.asarray(top_cosines, np.float64), np.asarray(top_shares, np.float64), similarities)
+    rows = with_classifier(
+        feature_rows(np.asarray(top_cosines, np.float64), np.asarray(top_shares, np.float64), similarities),
+        classifier,
+        vectors,
+    )
     means, scales = rows.mean(axis=0), rows.std(axis=0)
     scales[scales == 0] = 1.0
     weights, bias = _logistic_regression((rows - means) / scales, labels)
@@ -140,6 +181,7 @@ def fit_abstain_model(
         weights=_floats(weights),
         bias=bias,
         negatives=tuple(_floats(vector) for vector in vectors[negative_rows]),
+        classifier=classifier,
     )
 
 

@@ -13,7 +13,10 @@
    kinds, a learned model (``abstain.AbstainModel``) competes too, judged by
    ``FOLDS``-fold cross-validation: its threshold is chosen on probabilities each question got
    from a model fitted without its fold, and it replaces the mix only if it abstains on more
-   out-of-scope questions that way.
+   out-of-scope questions that way. The same model with the features of a classifier trained on
+   the articles' own lines (``line_classifier``) competes in the same way and replaces the plain
+   one only if it abstains on more; the classifier sees no question, so one trained before the
+   folds leaks nothing into them.
 
 "Enough" has a margin: the share answered on the tuning questions must be high enough that the
 target (``min_answer_rate``, 97%) holds with 95% confidence (one-sided Wilson lower bound,
@@ -36,6 +39,7 @@ import numpy as np
 
 from flexcord.kb.abstain import AbstainModel, fit_abstain_model
 from flexcord.kb.hybrid import Fusion, HybridKnowledgeBase, HybridSettings, Signals, abstain_signal
+from flexcord.kb.line_classifier import LineClassifier
 from flexcord.kb.metrics import (
     CALIBRATION_MIN_ANSWER_RATE,
     MRR_DEPTH,
@@ -103,14 +107,37 @@ def calibrate_hybrid(
         choices.append(((choice.out_of_scope_abstain_rate, choice.in_scope_answer_rate, -order), mix, choice))
     _, mix, abstaining = max(choices, key=lambda entry: entry[0])
     settings = replace(best_ranking, abstain_mix=mix, abstain_below=abstaining.threshold)
-    learned = learned_abstaining(ranked_best, queries, signals, required)
-    if learned is not None and (
-        learned[1].out_of_scope_abstain_rate,
-        learned[1].in_scope_answer_rate,
-    ) > (abstaining.out_of_scope_abstain_rate, abstaining.in_scope_answer_rate):
+    learned = best_learned_abstaining(knowledge_base, ranked_best, queries, signals, required)
+    if learned is not None and _abstains_more(learned[1], abstaining):
         model, abstaining = learned
         settings = replace(settings, abstain_model=model, abstain_below=abstaining.threshold)
     return HybridCalibration(settings=settings, ranking=best_metrics, abstaining=abstaining)
+
+
+def _abstains_more(challenger: Calibration, holder: Calibration) -> bool:
+    return (challenger.out_of_scope_abstain_rate, challenger.in_scope_answer_rate) > (
+        holder.out_of_scope_abstain_rate,
+        holder.in_scope_answer_rate,
+    )
+
+
+def best_learned_abstaining(
+    knowledge_base: HybridKnowledgeBase,
+    judged: Sequence[Judged],
+    queries: Sequence[LabelledQuery],
+    signals: Sequence[Signals],
+    required: float,
+) -> tuple[AbstainModel, Calibration] | None:
+    """The learned model without the line classifier's features, or with them if that abstains on
+    more (cross-validated); None with too few questions of either kind."""
+    plain = learned_abstaining(judged, queries, signals, required)
+    if plain is None:
+        return None
+    classifier = LineClassifier.for_articles(knowledge_base.articles, knowledge_base.embedder.embed)
+    if classifier is None:
+        return plain
+    with_lines = learned_abstaining(judged, queries, signals, required, classifier=classifier)
+    return with_lines if with_lines is not None and _abstains_more(with_lines[1], plain[1]) else plain
 
 
 def learned_abstaining(
@@ -118,6 +145,8 @@ def learned_abstaining(
     queries: Sequence[LabelledQuery],
     signals: Sequence[Signals],
     required: float,
+    *,
+    classifier: LineClassifier | None = None,
 ) -> tuple[AbstainModel, Calibration] | None:
     """The abstain model fitted on every question, with the threshold and figures of its
     cross-validated probabilities; None with too few questions of either kind."""
@@ -134,7 +163,9 @@ def learned_abstaining(
         train = (folds != fold) & np.array(usable)
         if in_scope[train].all() or not in_scope[train].any():
             return None
-        model = fit_abstain_model(top_cosines[train], top_shares[train], vectors[train], in_scope[train])
+        model = fit_abstain_model(
+            top_cosines[train], top_shares[train], vectors[train], in_scope[train], classifier
+        )
         held_out = folds == fold
         probabilities[held_out] = model.probabilities(
             top_cosines[held_out], top_shares[held_out], vectors[held_out]
@@ -146,7 +177,7 @@ def learned_abstaining(
     calibration = calibrate_threshold(cross_validated, min_answer_rate=required)
     everything = np.array(usable)
     model = fit_abstain_model(
-        top_cosines[everything], top_shares[everything], vectors[everything], in_scope[everything]
+        top_cosines[everything], top_shares[everything], vectors[everything], in_scope[everything], classifier
     )
     return model, calibration
 

@@ -48,6 +48,7 @@ from flexcord.kb.index import (
     load_or_build,
     settings_for,
 )
+from flexcord.kb.line_classifier import LineClassifier, load_classifier, save_classifier
 from flexcord.kb.retrieval import Hit, LexicalMatch, LocalKnowledgeBase, SearchResult
 
 #: Bumped when the chunking changes: saved vectors made another way are stale.
@@ -84,13 +85,15 @@ class HybridSettings:
 
     @classmethod
     def from_document(cls, document: dict[str, object], *, source: Path) -> HybridSettings:
-        """The settings in a ``calibration.json`` already read (its provenance keys are ignored)."""
+        """The settings in a ``calibration.json`` already read (its provenance keys are ignored),
+        with the line classifier it names beside it."""
         values = {name: document[name] for name in cls.__dataclass_fields__ if name in document}
         model = values.pop("abstain_model", None)
         if model is not None and not isinstance(model, dict):
             raise ValueError(f"{source}: abstain_model must be an object")
         try:
-            abstain_model = AbstainModel.from_document(model) if model is not None else None
+            classifier = _saved_classifier(document, source)
+            abstain_model = AbstainModel.from_document(model, classifier) if model is not None else None
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"{source}: invalid abstain_model ({error})") from None
         settings = cls(**values, abstain_model=abstain_model)  # type: ignore[arg-type]
@@ -99,13 +102,42 @@ class HybridSettings:
         return settings
 
     def save(self, path: Path, **provenance: object) -> None:
+        """Writes ``path``, and the abstain model's line classifier beside it (``classifier_path``)."""
         document: dict[str, object] = {
             field.name: getattr(self, field.name) for field in fields(self) if field.name != "abstain_model"
         }
+        classifier_file = classifier_path(path)
         if self.abstain_model is not None:
             document["abstain_model"] = self.abstain_model.to_document()
+            if self.abstain_model.classifier is not None:
+                digest = save_classifier(self.abstain_model.classifier, classifier_file)
+                document[CLASSIFIER_KEY] = {"file": classifier_file.name, "sha256": digest}
+        if CLASSIFIER_KEY not in document:
+            classifier_file.unlink(missing_ok=True)  # an earlier calibration's, no longer used
         document.update(provenance)
         path.write_text(_one_line_number_lists(json.dumps(document, indent=2)) + "\n", encoding="utf-8")
+
+
+#: The key of ``calibration.json`` that names its line classifier's file and fingerprint.
+CLASSIFIER_KEY = "line_classifier"
+
+
+def classifier_path(calibration: Path) -> Path:
+    """``calibration.classifier.npz`` beside ``calibration.json`` (``calibration.de.classifier.npz``
+    beside ``calibration.de.json``)."""
+    return calibration.with_name(f"{calibration.stem}.classifier.npz")
+
+
+def _saved_classifier(document: dict[str, object], source: Path) -> LineClassifier | None:
+    entry = document.get(CLASSIFIER_KEY)
+    if entry is None:
+        return None
+    if not isinstance(entry, dict) or not isinstance(entry.get("file"), str) or "sha256" not in entry:
+        raise ValueError(f"{CLASSIFIER_KEY} must be an object with file and sha256")
+    name = entry["file"]
+    if Path(name).name != name or name in ("", ".", ".."):
+        raise ValueError(f"{CLASSIFIER_KEY} file must be a name beside {source.name}, not {name!r}")
+    return load_classifier(source.parent / name, str(entry["sha256"]))
 
 
 def _one_line_number_lists(text: str) -> str:
@@ -336,7 +368,12 @@ def load_hybrid(
     ):
         if calibration.exists():
             document = json.loads(calibration.read_text(encoding="utf-8"))
-            settings = HybridSettings.from_document(document, source=calibration)
+            try:
+                settings = HybridSettings.from_document(document, source=calibration)
+            except ValueError as error:
+                # Answers with the defaults beat no answers: the deployer sees the error in the logs.
+                _logger.error("%s: using default settings (%s)", calibration, error)
+                break
             calibrated_with = document.get("embedder")
             if calibrated_with not in (None, embedder.identity):
                 # Still the best settings there are; a deployer re-runs calibrate to fix it.
