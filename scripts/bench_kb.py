@@ -51,7 +51,7 @@ from flexcord.kb.abstain import fit_abstain_model  # noqa: E402
 from flexcord.kb.articles import DEFAULT_ARTICLES_DIR, Article, load_articles  # noqa: E402
 from flexcord.kb.calibration import calibrate_hybrid  # noqa: E402
 from flexcord.kb.embedding import default_embedder  # noqa: E402
-from flexcord.kb.hybrid import HybridKnowledgeBase, load_hybrid  # noqa: E402
+from flexcord.kb.hybrid import HybridKnowledgeBase, load_hybrid, save_vectors  # noqa: E402
 from flexcord.kb.index import FIELDED_SETTINGS, PLAIN_BM25_SETTINGS, Index, IndexSettings  # noqa: E402
 from flexcord.kb.line_classifier import LineClassifier  # noqa: E402
 from flexcord.kb.metrics import (  # noqa: E402
@@ -277,8 +277,13 @@ def start_up(processes: int) -> None:
         shutil.copytree(
             DEFAULT_ARTICLES_DIR, unsaved, ignore=shutil.ignore_patterns("index*.json", "vectors*")
         )
+        # The shipped folder with vectors from the embedder in use (KB_EMBEDDER): the shipped ones
+        # are the static model's, and another model's start would embed every article again.
+        indexed = Path(scratch) / "indexed"
+        shutil.copytree(DEFAULT_ARTICLES_DIR, indexed)
+        save_vectors(indexed, default_embedder())
         lexical = {**environment, "KB_RETRIEVER": "lexical"}
-        hybrid = [_probe(environment, DEFAULT_ARTICLES_DIR, preload=True) for _ in range(processes)]
+        hybrid = [_probe(environment, indexed, preload=True) for _ in range(processes)]
         shipped = [_probe(lexical, DEFAULT_ARTICLES_DIR, preload=False) for _ in range(processes)]
         built = [_probe(lexical, unsaved, preload=True) for _ in range(processes)]
     assert {run["kind"] for run in hybrid} == {"HybridKnowledgeBase"}, hybrid[0]

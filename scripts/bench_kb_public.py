@@ -565,11 +565,11 @@ def main() -> None:
     parser.add_argument(
         "--shipped-only",
         action="store_true",
-        help=f"only the shipped retriever ({SHIPPED.name}), no other seeds",
+        help=f"only the shipped retriever ({SHIPPED.name}); add --sensitivity-seeds to skip the other seeds",
     )
     arguments = parser.parse_args()
     retrievers = (SHIPPED,) if arguments.shipped_only else RETRIEVERS
-    seeds = [] if arguments.shipped_only else arguments.sensitivity_seeds
+    seeds = arguments.sensitivity_seeds
     collections = [
         collection
         for collection in load_collections()

@@ -22,6 +22,7 @@ import hashlib
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -159,13 +160,22 @@ class LineClassifier:
         return np.column_stack([top - log_sum_exp, log_sum_exp, self._nearest_distance(hidden)])
 
     def _nearest_distance(self, hidden: Matrix) -> Matrix:
-        projected = self.hidden_means @ self.hidden_precision
+        # (h - m)ᵀ P (h - m) for every article mean m, expanded so that what depends on the means
+        # only is computed once (``_projected_means``, ``_mean_terms``), not per question.
         distances = (
             np.einsum("ij,jk,ik->i", hidden, self.hidden_precision, hidden)[:, None]
-            - 2 * hidden @ projected.T
-            + np.einsum("ij,ij->i", projected, self.hidden_means)[None, :]
+            - 2 * hidden @ self._projected_means.T
+            + self._mean_terms[None, :]
         )
         return np.asarray(np.log(np.maximum(distances.min(axis=1), 1e-9)))
+
+    @cached_property
+    def _projected_means(self) -> Matrix:
+        return np.asarray(self.hidden_means @ self.hidden_precision)
+
+    @cached_property
+    def _mean_terms(self) -> Matrix:
+        return np.asarray(np.einsum("ij,ij->i", self._projected_means, self.hidden_means))
 
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()
