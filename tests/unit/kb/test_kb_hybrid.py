@@ -95,6 +95,9 @@ def test_the_dense_side_finds_an_article_no_word_of_the_question_is_in(hybrid):
     assert not signals.lexical.any()
     assert stems(hybrid.search("fight?", k=3))[0] == "raids"
     assert signals.dense[0] == pytest.approx(1.0, abs=1e-3)
+    # No word the articles use is not a number alone: the dense side's answer stands.
+    assert not signals.only_numbers
+    assert not hybrid.search("fight?", k=3).abstain
 
 
 def test_the_lexical_weight_decides_which_side_ranks(hybrid):
@@ -138,6 +141,8 @@ def test_a_number_alone_never_answers(hybrid):
         [*ARTICLES, article], KeywordEmbedder(), HybridSettings(abstain_below=0.0)
     )
     assert knowledge_base.search("2", k=3).abstain
+    assert knowledge_base.search("what about 2 raids", k=3).abstain is False
+    assert knowledge_base.search("17", k=3).abstain  # a number no article has is still a number
 
 
 def test_vectors_from_another_embedder_are_refused():

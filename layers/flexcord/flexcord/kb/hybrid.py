@@ -299,7 +299,7 @@ class HybridKnowledgeBase:
             dense=dense,
             query_vector=query_vector,
             only_numbers=match is not None and match.only_numbers,
-            empty=match is None and not query_vector.any(),
+            empty=not lexical.any() and not query_vector.any(),
         )
 
     def search(self, query: str, k: int = 10, *, locale: str | None = None) -> SearchResult:

@@ -162,10 +162,13 @@ class LocalKnowledgeBase:
         idf = index.idf
         possible = sum(idf.get(term, index.unseen_idf) for term in terms)
         totals = index.scores((term, 1.0) for term in terms)
+        # A number alone says nothing about the topic ("what's 2+2" is not about error 2). Judged
+        # on the terms the articles know, if any: a question none of whose words they use is not
+        # a number, and the hybrid's dense side may still know what it means.
+        known = [term for term in terms if term in idf] or terms
         return LexicalMatch(
             shares={number: total / possible for number, total in totals.items()},
-            # A number alone says nothing about the topic ("what's 2+2" is not about error 2).
-            only_numbers=all(term.isdigit() for term in terms if term in idf),
+            only_numbers=all(term.isdigit() for term in known),
         )
 
     def analyse(self, query: str) -> QueryTerms:
