@@ -45,12 +45,12 @@ for _path in (str(ROOT / "layers" / "flexcord"), str(ROOT)):
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
-from flexcord.kb.abstain import NEIGHBOURS, _logistic_regression  # noqa: E402
+from flexcord.kb.abstain import _logistic_regression, feature_rows  # noqa: E402
 from flexcord.kb.articles import Article  # noqa: E402
 from flexcord.kb.calibration import FOLDS, fold_numbers, required_answer_rate  # noqa: E402
 from flexcord.kb.embedding import Embedder, default_embedder  # noqa: E402
 from flexcord.kb.hybrid import HybridKnowledgeBase  # noqa: E402
-from flexcord.kb.line_classifier import SHRINKAGE, LineClassifier, article_lines  # noqa: E402
+from flexcord.kb.line_classifier import LineClassifier, NearestArticleMean, article_lines  # noqa: E402
 from flexcord.kb.metrics import (  # noqa: E402
     CALIBRATION_MIN_ANSWER_RATE,
     Calibration,
@@ -115,28 +115,6 @@ def top_mean(similarities: Matrix, count: int) -> Matrix:
     return np.asarray(-np.partition(-similarities, count - 1, axis=1)[:, :count].mean(axis=1))
 
 
-class MahalanobisToArticles:
-    """Squared Mahalanobis distance to each article's mean, one shared (shrunk) covariance."""
-
-    def __init__(self, vectors: Matrix, owners: npt.NDArray[np.int64]) -> None:
-        count = int(owners.max()) + 1
-        self.means = np.array([vectors[owners == article].mean(axis=0) for article in range(count)])
-        residuals = vectors - self.means[owners]
-        covariance = residuals.T @ residuals / len(residuals)
-        spread = np.trace(covariance) / len(covariance)
-        covariance = (1 - SHRINKAGE) * covariance + SHRINKAGE * spread * np.eye(len(covariance))
-        self.precision = np.linalg.inv(covariance)
-
-    def nearest(self, vectors: Matrix) -> Matrix:
-        projected = self.means @ self.precision
-        distances = (
-            np.einsum("ij,jk,ik->i", vectors, self.precision, vectors)[:, None]
-            - 2 * vectors @ projected.T
-            + np.einsum("ij,ij->i", projected, self.means)[None, :]
-        )
-        return np.asarray(np.log(np.maximum(distances.min(axis=1), 1e-9)))
-
-
 #: Extra columns for a half's questions, from the collection's article lines.
 ExtraFeatures = Callable[[HalfSignals], Matrix]
 
@@ -144,22 +122,17 @@ ExtraFeatures = Callable[[HalfSignals], Matrix]
 def shipped_features(
     half: HalfSignals, negatives: Matrix, *, leave_out: npt.NDArray[np.int64] | None = None
 ) -> Matrix:
-    """The shipped model's four features (``abstain.feature_rows``), ``leave_out[n]`` being the
+    """The plain model's four features (``abstain.feature_rows``), ``leave_out[n]`` being the
     negative that question n is (-1: none), so that it is not its own neighbour."""
     similarities = half.vectors @ negatives.T
     if leave_out is not None:
         rows = np.flatnonzero(leave_out >= 0)
         similarities[rows, leave_out[rows]] = -np.inf
-    count = min(NEIGHBOURS, similarities.shape[1])
-    closest = -np.partition(-similarities, count - 1, axis=1)[:, :count]
-    counted = np.isfinite(closest)
-    nearest = np.where(counted, closest, -1.0).max(axis=1)
-    mean_near = np.where(counted, closest, 0.0).sum(axis=1) / np.maximum(counted.sum(axis=1), 1)
-    return np.column_stack([half.top_cosines, half.top_shares, nearest, mean_near])
+    return feature_rows(half.top_cosines, half.top_shares, similarities)
 
 
 def feature_sets(lines: ArticleLines) -> dict[str, ExtraFeatures]:
-    mahalanobis = MahalanobisToArticles(lines.vectors, lines.owners)
+    mahalanobis = NearestArticleMean.fit(lines.vectors, lines.owners)
     classifier = LineClassifier.train(lines.vectors, lines.owners)
 
     def nearest_lines(half: HalfSignals) -> Matrix:
@@ -171,10 +144,10 @@ def feature_sets(lines: ArticleLines) -> dict[str, ExtraFeatures]:
     return {
         "plain": lambda half: np.zeros((len(half.queries), 0)),
         "+ lines": nearest_lines,
-        "+ mahalanobis": lambda half: mahalanobis.nearest(half.vectors)[:, None],
+        "+ mahalanobis": lambda half: mahalanobis.log_nearest(half.vectors)[:, None],
         "+ classifier": lambda half: classifier.features(half.vectors),
         "+ all three": lambda half: np.column_stack(
-            [nearest_lines(half), mahalanobis.nearest(half.vectors), classifier.features(half.vectors)]
+            [nearest_lines(half), mahalanobis.log_nearest(half.vectors), classifier.features(half.vectors)]
         ),
     }
 

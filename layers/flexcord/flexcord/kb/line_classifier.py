@@ -128,13 +128,8 @@ class LineClassifier:
                     scale = second[index] / (1 - 0.999**step)
                     parameters[index] = parameters[index] - _LEARNING_RATE * moment / (np.sqrt(scale) + 1e-8)
         w1, b1, w2, b2 = parameters
-        hidden_lines = np.maximum(inputs @ w1 + b1, 0)
-        means = np.array([hidden_lines[labels == article].mean(axis=0) for article in range(classes)])
-        residuals = hidden_lines - means[labels]
-        covariance = residuals.T @ residuals / len(residuals)
-        spread = np.trace(covariance) / len(covariance) or 1.0
-        covariance = (1 - SHRINKAGE) * covariance + SHRINKAGE * spread * np.eye(len(covariance))
-        arrays = (w1, b1, w2, b2, means, np.linalg.inv(covariance))
+        nearest = NearestArticleMean.fit(np.maximum(inputs @ w1 + b1, 0), labels)
+        arrays = (w1, b1, w2, b2, nearest.means, nearest.precision)
         # Rounded to float32 as saved: the loaded classifier is the one the abstain model was fitted on.
         return cls(*(np.asarray(array, np.float32).astype(np.float64) for array in arrays))
 
@@ -157,25 +152,11 @@ class LineClassifier:
         scores = hidden @ self.w2 + self.b2
         top = scores.max(axis=1)
         log_sum_exp = top + np.log(np.exp(scores - top[:, None]).sum(axis=1))
-        return np.column_stack([top - log_sum_exp, log_sum_exp, self._nearest_distance(hidden)])
-
-    def _nearest_distance(self, hidden: Matrix) -> Matrix:
-        # (h - m)ᵀ P (h - m) for every article mean m, expanded so that what depends on the means
-        # only is computed once (``_projected_means``, ``_mean_terms``), not per question.
-        distances = (
-            np.einsum("ij,jk,ik->i", hidden, self.hidden_precision, hidden)[:, None]
-            - 2 * hidden @ self._projected_means.T
-            + self._mean_terms[None, :]
-        )
-        return np.asarray(np.log(np.maximum(distances.min(axis=1), 1e-9)))
+        return np.column_stack([top - log_sum_exp, log_sum_exp, self._hidden_distance.log_nearest(hidden)])
 
     @cached_property
-    def _projected_means(self) -> Matrix:
-        return np.asarray(self.hidden_means @ self.hidden_precision)
-
-    @cached_property
-    def _mean_terms(self) -> Matrix:
-        return np.asarray(np.einsum("ij,ij->i", self._projected_means, self.hidden_means))
+    def _hidden_distance(self) -> NearestArticleMean:
+        return NearestArticleMean(self.hidden_means, self.hidden_precision)
 
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()
@@ -211,6 +192,46 @@ class LineClassifier:
     @property
     def dimension(self) -> int:
         return int(self.w1.shape[0])
+
+
+@dataclass(frozen=True, eq=False)
+class NearestArticleMean:
+    """Squared Mahalanobis distance to the nearest article's mean vector, with one covariance
+    shared by every article and shrunk towards its mean variance (Lee et al. 2018)."""
+
+    means: Matrix
+    precision: Matrix
+
+    @classmethod
+    def fit(cls, vectors: Matrix, owners: npt.NDArray[np.int64]) -> NearestArticleMean:
+        """From line vectors and the article (0, 1, ...) each came from."""
+        means = np.array(
+            [vectors[owners == article].mean(axis=0) for article in range(int(owners.max()) + 1)]
+        )
+        residuals = vectors - means[owners]
+        covariance = residuals.T @ residuals / len(residuals)
+        spread = np.trace(covariance) / len(covariance) or 1.0
+        covariance = (1 - SHRINKAGE) * covariance + SHRINKAGE * spread * np.eye(len(covariance))
+        return cls(means, np.linalg.inv(covariance))
+
+    def log_nearest(self, vectors: Matrix) -> Matrix:
+        """The log of the squared distance from each row of ``vectors`` to the nearest mean."""
+        # (v - m)ᵀ P (v - m) for every mean m, expanded so that what depends on the means only is
+        # computed once (``_projected_means``, ``_mean_terms``), not per question.
+        distances = (
+            np.einsum("ij,jk,ik->i", vectors, self.precision, vectors)[:, None]
+            - 2 * vectors @ self._projected_means.T
+            + self._mean_terms[None, :]
+        )
+        return np.asarray(np.log(np.maximum(distances.min(axis=1), 1e-9)))
+
+    @cached_property
+    def _projected_means(self) -> Matrix:
+        return np.asarray(self.means @ self.precision)
+
+    @cached_property
+    def _mean_terms(self) -> Matrix:
+        return np.asarray(np.einsum("ij,ij->i", self._projected_means, self.means))
 
 
 def fingerprint(data: bytes) -> str:
