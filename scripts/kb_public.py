@@ -305,6 +305,17 @@ def load_collections(folder: Path = DATA_DIR) -> list[Collection]:
     ]
 
 
+def collections_named(names: Sequence[str] | None, folder: Path = DATA_DIR) -> list[Collection]:
+    """The collections with these names, in ``load_collections``' order (all of them for none);
+    SystemExit naming the ones that do not exist."""
+    collections = load_collections(folder)
+    unknown = sorted(set(names or ()) - {collection.name for collection in collections})
+    if unknown:
+        known = ", ".join(collection.name for collection in collections)
+        raise SystemExit(f"no collection named {', '.join(unknown)} (there are {known})")
+    return [collection for collection in collections if not names or collection.name in names]
+
+
 # -- the split -------------------------------------------------------------------------------
 
 

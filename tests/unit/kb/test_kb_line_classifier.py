@@ -4,6 +4,7 @@ calibration's choice of the abstain model that uses it."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -125,6 +126,8 @@ def test_the_classifier_is_saved_beside_calibration_json_and_loads_as_fitted(tmp
     assert loaded.classifier is not None
     question = _around(_between(1, 9), 10)[0]
     assert loaded.probability(0.6, 0.4, question) == model.probability(0.6, 0.4, question)
+    assert loaded.description == "learned model with the line classifier"
+    assert replace(loaded, classifier=None).description == "learned model"
 
 
 def test_a_language_has_its_own_classifier_file(tmp_path):

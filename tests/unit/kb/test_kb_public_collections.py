@@ -34,6 +34,7 @@ from scripts.kb_public import (
     OFF_TOPIC,
     SOURCE_FILES,
     check_files,
+    collections_named,
     load_collections,
     split_by_article,
 )
@@ -42,6 +43,20 @@ from scripts.kb_public import (
 @pytest.fixture(scope="module")
 def collections():
     return {collection.name: collection for collection in load_collections()}
+
+
+def test_the_scripts_pick_collections_by_name_and_refuse_unknown_ones():
+    assert [collection.name for collection in collections_named(None)] == [
+        "StackFAQ",
+        "CLINC150",
+        "Banking77",
+    ]
+    assert [collection.name for collection in collections_named(["Banking77", "StackFAQ"])] == [
+        "StackFAQ",
+        "Banking77",
+    ]
+    with pytest.raises(SystemExit, match=r"no collection named Clinc150 \(there are StackFAQ, CLINC150"):
+        collections_named(["CLINC150", "Clinc150"])
 
 
 def test_the_shipped_files_are_the_recorded_bytes():

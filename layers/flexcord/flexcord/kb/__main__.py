@@ -273,8 +273,8 @@ def _calibrate(arguments: argparse.Namespace) -> int:
         print(f"abstain_mix                {settings.abstain_mix:.2f}")
         if settings.abstain_model is not None:
             # The mix is then unused: the threshold applies to the model's probability.
-            lines = " with the line classifier" if settings.abstain_model.classifier is not None else ""
-            print(f"abstain_signal             learned model{lines} (cross-validated figures below)")
+            signal = settings.abstain_model.description
+            print(f"abstain_signal             {signal} (cross-validated figures below)")
         print(f"mrr@10                     {result.ranking.mrr_at_10 or 0.0:.3f}")
         if arguments.save:
             target = index_path(arguments.kb, arguments.language, CALIBRATION_FILE_NAME)

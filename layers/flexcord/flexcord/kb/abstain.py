@@ -58,6 +58,11 @@ class AbstainModel:
     def features(self) -> tuple[str, ...]:
         return features_with(self.classifier)
 
+    @property
+    def description(self) -> str:
+        """What calibration chose, as the CLI and the benchmarks print it."""
+        return "learned model" + (" with the line classifier" if self.classifier is not None else "")
+
     @cached_property
     def _negative_matrix(self) -> npt.NDArray[np.float32]:
         return np.asarray(self.negatives, dtype=np.float32)
