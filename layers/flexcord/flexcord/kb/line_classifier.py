@@ -7,13 +7,14 @@ classifier trained to tell the articles apart from their own lines tells them ap
 confident on a question one article answers and spread over several on one none does (Hendrycks
 & Gimpel 2017; Liu et al. 2020, energy scores), and the question's distance to the nearest
 article in its hidden layer adds what a Mahalanobis detector sees (Lee et al. 2018; Podolskiy
-et al. 2021). Measured on the public collections in docs/knowledge-base.md, "Abstaining".
+et al. 2021). Measured on the public collections in docs/knowledge-base.md, "Public data".
 
 It sees nothing but the articles (no tuning question), so calibration trains it once and
 cross-validates the abstain model on top of it without a leak. One hidden layer (ReLU, dropout)
 and a softmax over the articles, trained with Adam in numpy at calibration time; at query time
 it is three small matrix products (``features``). Saved next to ``calibration.json`` as an
-``.npz`` (``save``/``load``): its weights grow with the articles, too many numbers for JSON.
+``.npz`` (``save_classifier``/``load_classifier``): its weights grow with the articles, too many
+numbers for JSON.
 """
 
 from __future__ import annotations
