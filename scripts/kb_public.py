@@ -17,7 +17,9 @@ The collections (``load_collections``):
 - **CLINC150** (Larson et al. 2019): 150 intents. One article per intent: title = the intent's
   name made readable, body = its 100 ``train`` utterances, one per line (example questions, not
   prose). The questions are the 4,500 in-scope ``test`` utterances. Its 1,000 ``oos_test``
-  utterances are the off-topic questions, for every collection.
+  utterances are the off-topic questions, for every collection, and its 200 ``oos_train`` and
+  ``oos_val`` ones (none of them among ``oos_test``'s) are further off-topic questions for every
+  collection's tuning half only: CLINC's own split gives them to training and tuning.
 - **Banking77** (Casanueva et al. 2020): 77 intents of one bank's customers. One article per
   intent from ``train.csv``, as for CLINC150; the questions are ``test.csv``. Every fourth intent
   of each half gets no article: its questions are *near-domain* out of scope, questions about the
@@ -33,7 +35,8 @@ The split (``split_by_article``), the same for every collection:
    Thresholds (and, later, weights) are chosen on the tuning half's questions only; figures are
    reported on the report half's.
 3. The off-topic questions are shuffled with ``random.Random(SEED + 1)`` and cut in half the same
-   way: one half joins the tuning questions, the other the report questions.
+   way: one half joins the tuning questions, the other the report questions. The tuning-only
+   off-topic questions join the tuning half.
 4. Banking77 only: within each half, in its shuffled order, every fourth topic (positions 4, 8,
    12, ...) has no article; its questions stay in their half, labelled near-domain.
 """
@@ -198,6 +201,8 @@ class Collection:
     description: str
     topics: tuple[Topic, ...]
     off_topic: tuple[str, ...]
+    #: Off-topic questions for the tuning half only, after its share of ``off_topic``.
+    tuning_off_topic: tuple[str, ...] = ()
     #: Within each half, every ``hold_out_every``-th topic gets no article (None: all get one).
     hold_out_every: int | None = None
 
@@ -207,6 +212,7 @@ class Collection:
             self,
             topics=tuple(sorted(self.topics, key=lambda topic: topic.id)[:topics]),
             off_topic=self.off_topic[:off_topic],
+            tuning_off_topic=self.tuning_off_topic[: off_topic // 5],
         )
 
 
@@ -240,10 +246,14 @@ def load_clinc150(folder: Path = DATA_DIR) -> Collection:
         topics=topics,
         # oos_test: 1,000 real questions that none of the 150 intents covers
         off_topic=tuple(text for text, _ in data["oos_test"]),
+        # oos_train and oos_val: 200 more, for tuning only (none is also in oos_test)
+        tuning_off_topic=tuple(one_line(text) for text, _ in data["oos_train"] + data["oos_val"]),
     )
 
 
-def load_stackfaq(folder: Path = DATA_DIR, *, off_topic: Sequence[str] = ()) -> Collection:
+def load_stackfaq(
+    folder: Path = DATA_DIR, *, off_topic: Sequence[str] = (), tuning_off_topic: Sequence[str] = ()
+) -> Collection:
     document = json.loads((folder / "stackfaq" / "stackExchange-FAQ.json").read_text(encoding="utf-8"))
     topics = []
     for number, thread in enumerate(document["root"]["qapair"]):
@@ -266,10 +276,13 @@ def load_stackfaq(folder: Path = DATA_DIR, *, off_topic: Sequence[str] = ()) -> 
         description="125 Stack Exchange threads about web apps; questions are human rephrasings",
         topics=tuple(topics),
         off_topic=tuple(off_topic),
+        tuning_off_topic=tuple(tuning_off_topic),
     )
 
 
-def load_banking77(folder: Path = DATA_DIR, *, off_topic: Sequence[str] = ()) -> Collection:
+def load_banking77(
+    folder: Path = DATA_DIR, *, off_topic: Sequence[str] = (), tuning_off_topic: Sequence[str] = ()
+) -> Collection:
     categories: list[str] = json.loads((folder / "banking77" / "categories.json").read_text(encoding="utf-8"))
     examples: dict[str, list[str]] = {category: [] for category in categories}
     questions: dict[str, list[str]] = {category: [] for category in categories}
@@ -291,18 +304,17 @@ def load_banking77(folder: Path = DATA_DIR, *, off_topic: Sequence[str] = ()) ->
         description="77 intents of one bank's customers; articles are its training questions",
         topics=topics,
         off_topic=tuple(off_topic),
+        tuning_off_topic=tuple(tuning_off_topic),
         hold_out_every=4,
     )
 
 
 def load_collections(folder: Path = DATA_DIR) -> list[Collection]:
-    """StackFAQ, CLINC150 and Banking77; CLINC150's ``oos_test`` is every one's off-topic set."""
+    """StackFAQ, CLINC150 and Banking77; CLINC150's out-of-scope questions are every one's
+    off-topic ones."""
     clinc = load_clinc150(folder)
-    return [
-        load_stackfaq(folder, off_topic=clinc.off_topic),
-        clinc,
-        load_banking77(folder, off_topic=clinc.off_topic),
-    ]
+    off_topic = {"off_topic": clinc.off_topic, "tuning_off_topic": clinc.tuning_off_topic}
+    return [load_stackfaq(folder, **off_topic), clinc, load_banking77(folder, **off_topic)]
 
 
 def collections_named(names: Sequence[str] | None, folder: Path = DATA_DIR) -> list[Collection]:
@@ -386,6 +398,13 @@ def split_by_article(collection: Collection, seed: int = SEED) -> Benchmark:
             )
             for number in off_topic_halves[name]
         )
+        if name == TUNING:
+            queries.extend(
+                LabelledQuery(
+                    id=f"off-topic-tuning:{number}", query=text, relevant=frozenset(), split=OFF_TOPIC
+                )
+                for number, text in enumerate(collection.tuning_off_topic)
+            )
         result[name] = Half(name=name, topics=frozenset(ids), held_out=hidden, queries=tuple(queries))
 
     hidden_everywhere = result[TUNING].held_out | result[REPORT].held_out

@@ -64,13 +64,16 @@ def test_the_shipped_files_are_the_recorded_bytes():
     assert sum(source.size for source in SOURCE_FILES) < 5_000_000
 
 
-def test_clinc150_is_150_intent_articles_with_4500_questions_and_1000_off_topic(collections):
+def test_clinc150_is_150_intent_articles_with_4500_questions_and_1200_off_topic(collections):
     clinc = collections["CLINC150"]
     assert len(clinc.topics) == 150
     assert all(len(topic.body.splitlines()) == 100 for topic in clinc.topics)  # the train utterances
     assert all(len(topic.questions) == 30 for topic in clinc.topics)
     assert sum(len(topic.questions) for topic in clinc.topics) == 4500
     assert len(clinc.off_topic) == 1000
+    # oos_train and oos_val tune only; none is a question the report half could be asked
+    assert len(clinc.tuning_off_topic) == 200
+    assert not set(clinc.tuning_off_topic) & set(clinc.off_topic)
     assert next(topic.title for topic in clinc.topics if topic.id == "are_you_a_bot") == "Are you a bot"
 
 
@@ -81,6 +84,7 @@ def test_stackfaq_is_125_threads_with_1249_human_rephrasings(collections):
     assert all(question.strip() not in {"", "*"} for topic in stackfaq.topics for question in topic.questions)
     assert all(topic.title and topic.body for topic in stackfaq.topics)
     assert stackfaq.off_topic == collections["CLINC150"].off_topic
+    assert stackfaq.tuning_off_topic == collections["CLINC150"].tuning_off_topic
 
 
 def test_banking77_is_77_intents_from_train_with_the_test_questions(collections):
@@ -115,7 +119,10 @@ def test_the_split_keeps_each_article_and_its_questions_in_one_half(collections,
     in_halves = [query for half in benchmark.halves for query in half.queries if query.split != OFF_TOPIC]
     assert len(in_halves) == questions
     off_topic = [query.query for half in benchmark.halves for query in half.of_kind(OFF_TOPIC)]
-    assert sorted(off_topic) == sorted(collection.off_topic)
+    assert sorted(off_topic) == sorted(collection.off_topic + collection.tuning_off_topic)
+    assert set(collection.tuning_off_topic) <= {query.query for query in tuning.of_kind(OFF_TOPIC)}
+    assert not set(collection.tuning_off_topic) & {query.query for query in report.of_kind(OFF_TOPIC)}
+    assert len(report.of_kind(OFF_TOPIC)) == len(collection.off_topic) // 2
     assert not {query.id for query in tuning.queries} & {query.id for query in report.queries}
     if collection.hold_out_every:
         assert tuning.held_out
