@@ -263,6 +263,8 @@ def test_the_printed_report_labels_both_halves_and_the_targets(collections, caps
     assert summary.count("hybrid (shipped)        report") == 1
     assert "tuning  " not in summary  # no tuning-half row
     assert "near-domain abstained" in summary
+    # A missed target points to the fine-tuned encoder's benchmark, and only a missed one does.
+    assert ("make bench-kb-fine-tuned" in summary) == ("MISSED" in summary)
     shipped = next(result for result in results if result.retriever == bench_kb_public.SHIPPED.name)
     report_off_topic = [query.query for query in benchmark.report.of_kind(OFF_TOPIC)]
     assert all(question in report_off_topic for _, _, question in shipped.answered_off_topic)
