@@ -76,6 +76,7 @@ def test_two_pollers_at_once_queue_each_new_entry_under_one_key_and_one_records_
     entry, but under the same key, so the FIFO queue and the poster post it once; only one of
     them writes the feed's state."""
     import threading
+    from collections import Counter
     from datetime import UTC, datetime
 
     from flexcord.jobs.feed_jobs import FeedJobs
@@ -136,7 +137,9 @@ def test_two_pollers_at_once_queue_each_new_entry_under_one_key_and_one_records_
     assert sum(1 for result in results if not result.get("already_polled")) == 1, results
     keys = [job.key for job in queue.jobs if job.kind is JobKind.POST_ANNOUNCEMENT]
     assert len(set(keys)) == 3  # posts 51, 52 and 53, whichever poller queued them
-    assert len(keys) in (3, 6)
+    # Each entry is queued by one poller or by both, decided entry by entry as the two interleave
+    # (a run queued 5), never more than once by the same one.
+    assert all(count in (1, 2) for count in Counter(keys).values()), keys
 
 
 def _poll(subscription: FeedSubscription, slot: int) -> dict[str, object]:
