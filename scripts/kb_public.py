@@ -212,6 +212,7 @@ class Collection:
             self,
             topics=tuple(sorted(self.topics, key=lambda topic: topic.id)[:topics]),
             off_topic=self.off_topic[:off_topic],
+            # in CLINC150's proportion: 200 tuning-only questions to 1,000
             tuning_off_topic=self.tuning_off_topic[: off_topic // 5],
         )
 
@@ -251,9 +252,7 @@ def load_clinc150(folder: Path = DATA_DIR) -> Collection:
     )
 
 
-def load_stackfaq(
-    folder: Path = DATA_DIR, *, off_topic: Sequence[str] = (), tuning_off_topic: Sequence[str] = ()
-) -> Collection:
+def load_stackfaq(folder: Path = DATA_DIR) -> Collection:
     document = json.loads((folder / "stackfaq" / "stackExchange-FAQ.json").read_text(encoding="utf-8"))
     topics = []
     for number, thread in enumerate(document["root"]["qapair"]):
@@ -275,14 +274,11 @@ def load_stackfaq(
         name="StackFAQ",
         description="125 Stack Exchange threads about web apps; questions are human rephrasings",
         topics=tuple(topics),
-        off_topic=tuple(off_topic),
-        tuning_off_topic=tuple(tuning_off_topic),
+        off_topic=(),
     )
 
 
-def load_banking77(
-    folder: Path = DATA_DIR, *, off_topic: Sequence[str] = (), tuning_off_topic: Sequence[str] = ()
-) -> Collection:
+def load_banking77(folder: Path = DATA_DIR) -> Collection:
     categories: list[str] = json.loads((folder / "banking77" / "categories.json").read_text(encoding="utf-8"))
     examples: dict[str, list[str]] = {category: [] for category in categories}
     questions: dict[str, list[str]] = {category: [] for category in categories}
@@ -303,8 +299,7 @@ def load_banking77(
         name="Banking77",
         description="77 intents of one bank's customers; articles are its training questions",
         topics=topics,
-        off_topic=tuple(off_topic),
-        tuning_off_topic=tuple(tuning_off_topic),
+        off_topic=(),
         hold_out_every=4,
     )
 
@@ -313,8 +308,10 @@ def load_collections(folder: Path = DATA_DIR) -> list[Collection]:
     """StackFAQ, CLINC150 and Banking77; CLINC150's out-of-scope questions are every one's
     off-topic ones."""
     clinc = load_clinc150(folder)
-    off_topic = {"off_topic": clinc.off_topic, "tuning_off_topic": clinc.tuning_off_topic}
-    return [load_stackfaq(folder, **off_topic), clinc, load_banking77(folder, **off_topic)]
+    return [
+        replace(collection, off_topic=clinc.off_topic, tuning_off_topic=clinc.tuning_off_topic)
+        for collection in (load_stackfaq(folder), clinc, load_banking77(folder))
+    ]
 
 
 def collections_named(names: Sequence[str] | None, folder: Path = DATA_DIR) -> list[Collection]:
